@@ -1,0 +1,19 @@
+// Command dwf-policy checks container builds, CI workflows and images against
+// the Devflow hardening standard. See `dwf-policy --help`.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/devflow/dwf-policy/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Command{}.Main(ctx, os.Args)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,13 @@
+// Package config holds the values policies read as data.dwf.config.
+package config
+
+// Default returns the configuration used when the user gives none: the
+// Devflow standard.
+func Default() map[string]any {
+	return map[string]any{
+		"uid":              1001,
+		"user":             "dwfuser",
+		"init":             []any{"tini"},
+		"trivy_severities": []any{"CRITICAL", "HIGH"},
+	}
+}

@@ -1,0 +1,256 @@
+// Package engine compiles Rego policies once and evaluates documents against
+// them concurrently.
+//
+// Every rule lives in a Rego package dwf.<kind>.<rule_name> with a package
+// METADATA annotation; the engine prepares one query per input kind,
+// `data.dwf.<kind>[pkg].deny[f]`, so a new rule or a user's policy needs no
+// Go change.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"github.com/devflow/dwf-policy/engine/config"
+	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/finding"
+)
+
+// ParseErrorRuleID is the rule reported for inputs that cannot be parsed.
+const ParseErrorRuleID = "DWF000"
+
+// PolicySource is one tree of .rego files.
+type PolicySource struct {
+	// Name prefixes file names in errors and positions, e.g. "policies" for
+	// the built-ins or the directory the user gave.
+	Name string
+	FS   fs.FS
+	// Builtin marks the policies shipped in the binary.
+	Builtin bool
+}
+
+// Options configures New. The zero value of every field is the default.
+type Options struct {
+	// Policies to compile, built-ins first.
+	Policies []PolicySource
+	// Config is what policies read as data.dwf.config; nil means
+	// config.Default().
+	Config map[string]any
+	// Severities overrides rule severities by rule ID; SeverityNone turns a
+	// rule off.
+	Severities map[string]finding.Severity
+	// Parallelism bounds concurrent evaluations; 0 means GOMAXPROCS.
+	Parallelism int
+	// Capabilities restricts the builtins policies may call; nil means the
+	// default sandbox (see SandboxCapabilities).
+	Capabilities *ast.Capabilities
+}
+
+// Engine holds compiled policies and prepared queries. It is safe for
+// concurrent use.
+type Engine struct {
+	rules       []finding.Rule           // sorted by ID
+	byPackage   map[string]*finding.Rule // "dockerfile.non_root_user" -> rule
+	queries     map[document.Kind]rego.PreparedEvalQuery
+	parallelism int
+	modules     map[string]*ast.Module // compiled policy modules, by file name
+	compiler    *ast.Compiler
+	store       storage.Store
+}
+
+// New loads, compiles and prepares the policies.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	modules, err := loadModules(opts.Policies, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(modules) == 0 {
+		return nil, errors.New("loading policies: no .rego files found")
+	}
+	rules, err := readRules(modules, opts.Policies)
+	if err != nil {
+		return nil, err
+	}
+	compiler, err := compile(modules, opts.Capabilities)
+	if err != nil {
+		return nil, err
+	}
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	store := inmem.NewFromObjectWithOpts(map[string]any{"dwf": map[string]any{"config": cfg}}, inmem.OptRoundTripOnWrite(false))
+
+	e := &Engine{
+		byPackage:   make(map[string]*finding.Rule, len(rules)),
+		queries:     make(map[document.Kind]rego.PreparedEvalQuery),
+		parallelism: opts.Parallelism,
+		modules:     modules,
+		compiler:    compiler,
+		store:       store,
+	}
+	if e.parallelism <= 0 {
+		e.parallelism = runtime.GOMAXPROCS(0)
+	}
+	kinds := map[document.Kind]bool{}
+	for _, r := range rules {
+		if sev, ok := opts.Severities[r.ID]; ok {
+			r.Severity = sev
+		}
+		e.rules = append(e.rules, r.Rule)
+		if r.hasDeny {
+			kinds[r.Kind] = true
+		}
+	}
+	sort.Slice(e.rules, func(i, j int) bool { return e.rules[i].ID < e.rules[j].ID })
+	for i := range e.rules {
+		r := &e.rules[i]
+		e.byPackage[strings.TrimPrefix(r.Package, "data.dwf.")] = r
+	}
+	for kind := range kinds {
+		pq, err := rego.New(
+			rego.Query(fmt.Sprintf("data.dwf.%s[pkg].deny[f]", kindSegment(kind))),
+			rego.Compiler(compiler),
+			rego.Store(store),
+		).PrepareForEval(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("preparing %s query: %w", kind, err)
+		}
+		e.queries[kind] = pq
+	}
+	return e, nil
+}
+
+// Rules returns the rule catalogue sorted by ID, with severity overrides
+// applied.
+func (e *Engine) Rules() []finding.Rule { return e.rules }
+
+// Rule returns the rule with the given ID.
+func (e *Engine) Rule(id string) (finding.Rule, bool) {
+	for _, r := range e.rules {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return finding.Rule{}, false
+}
+
+// Compiler returns the compiled policies, for `dwf-policy test` and tools.
+func (e *Engine) Compiler() *ast.Compiler { return e.compiler }
+
+// Store returns the data store policies read (data.dwf.config).
+func (e *Engine) Store() storage.Store { return e.store }
+
+// ParseErrorFinding turns a parse error into the DWF000 finding.
+func (e *Engine) ParseErrorFinding(perr *document.ParseError) finding.Finding {
+	sev := finding.SeverityError
+	if r, ok := e.Rule(ParseErrorRuleID); ok {
+		sev = r.Severity
+	}
+	return finding.Finding{
+		RuleID:   ParseErrorRuleID,
+		Severity: sev,
+		Message:  perr.Message,
+		Path:     perr.Path,
+		Location: perr.Location,
+	}
+}
+
+// Evaluate runs every rule over every document, concurrently, and then the
+// repository rules over a summary of all of them. Findings come back sorted.
+// An evaluation error in one document does not stop the others: the errors
+// are joined and returned beside the findings of the documents that worked.
+func (e *Engine) Evaluate(ctx context.Context, docs []*document.Document) ([]finding.Finding, error) {
+	per := make([][]finding.Finding, len(docs))
+	errs := make([]error, len(docs))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	workers := min(e.parallelism, len(docs))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				per[i], errs[i] = e.EvaluateOne(ctx, docs[i])
+			}
+		}()
+	}
+	for i := range docs {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+
+	var out []finding.Finding
+	for _, fs := range per {
+		out = append(out, fs...)
+	}
+	if _, ok := e.queries[document.KindRepository]; ok && len(docs) > 0 {
+		fs, err := e.EvaluateOne(ctx, RepositoryDocument(docs))
+		out = append(out, fs...)
+		errs = append(errs, err)
+	}
+	finding.Sort(out)
+	return out, errors.Join(errs...)
+}
+
+// RepositoryDocument summarises documents for cross-file rules.
+func RepositoryDocument(docs []*document.Document) *document.Document {
+	items := make([]any, 0, len(docs))
+	for _, d := range docs {
+		items = append(items, map[string]any{"path": d.Path, "kind": string(d.Kind), "input": d.Input})
+	}
+	return &document.Document{
+		Kind:  document.KindRepository,
+		Path:  ".",
+		Input: map[string]any{"kind": string(document.KindRepository), "documents": items},
+	}
+}
+
+// EvaluateOne runs the rules of doc's kind over doc.
+func (e *Engine) EvaluateOne(ctx context.Context, doc *document.Document) ([]finding.Finding, error) {
+	pq, ok := e.queries[doc.Kind]
+	if !ok {
+		return nil, nil
+	}
+	input, err := ast.InterfaceToValue(doc.Input)
+	if err != nil {
+		return nil, fmt.Errorf("evaluating %s: converting input: %w", doc.Path, err)
+	}
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return nil, fmt.Errorf("evaluating %s: %w", doc.Path, err)
+	}
+	out := make([]finding.Finding, 0, len(rs))
+	for _, r := range rs {
+		pkg, _ := r.Bindings["pkg"].(string)
+		rule, ok := e.byPackage[kindSegment(doc.Kind)+"."+pkg]
+		if !ok {
+			return nil, fmt.Errorf("evaluating %s: package data.dwf.%s.%s has no rule metadata", doc.Path, kindSegment(doc.Kind), pkg)
+		}
+		if rule.Severity == finding.SeverityNone {
+			continue
+		}
+		f, err := decodeFinding(r.Bindings["f"], rule, doc)
+		if err != nil {
+			return nil, fmt.Errorf("evaluating %s: rule %s: %w", doc.Path, rule.ID, err)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// kindSegment maps a kind to its Rego package segment (no dashes in Rego
+// identifiers: trivy-report -> trivy_report).
+func kindSegment(k document.Kind) string { return strings.ReplaceAll(string(k), "-", "_") }

@@ -1,0 +1,157 @@
+// Package input finds the files a check covers, detects their kind and turns
+// each into a document with the parser of its kind.
+package input
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/devflow/dwf-policy/engine/document"
+)
+
+// skippedDirs are never walked into: they hold other people's code.
+var skippedDirs = map[string]bool{".git": true, "vendor": true, "node_modules": true}
+
+// Source is one file to check.
+type Source struct {
+	// Path is the path as reported: relative to the working directory when
+	// the file is below it, slash-separated.
+	Path string
+	// File is the path to open.
+	File string
+	Kind document.Kind
+}
+
+// DiscoverOptions tunes Discover. The zero value is the default.
+type DiscoverOptions struct {
+	// Kind forces the kind of explicitly named files (`--kind`).
+	Kind document.Kind
+	// Exclude reports whether a reported path must be left out.
+	Exclude func(path string) bool
+	// WorkDir is the directory reported paths are relative to; "" means the
+	// process's working directory.
+	WorkDir string
+}
+
+// Discover expands paths (files or directories) into the sources to check,
+// in a stable order. A path that does not exist is an error that names it;
+// the other paths are still returned.
+func Discover(paths []string, opts DiscoverOptions) ([]Source, error) {
+	wd := opts.WorkDir
+	if wd == "" {
+		var err error
+		if wd, err = os.Getwd(); err != nil {
+			return nil, fmt.Errorf("finding working directory: %w", err)
+		}
+	}
+	var out []Source
+	var errs []error
+	seen := map[string]bool{}
+	add := func(file string, kind document.Kind) {
+		rel := displayPath(wd, file)
+		if seen[rel] || (opts.Exclude != nil && opts.Exclude(rel)) {
+			return
+		}
+		seen[rel] = true
+		out = append(out, Source{Path: rel, File: file, Kind: kind})
+	}
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p, unwrapPathError(err)))
+			continue
+		}
+		if !info.IsDir() {
+			kind := opts.Kind
+			if kind == "" {
+				kind = KindOf(p)
+			}
+			if kind == "" {
+				kind = explicitKind(p)
+			}
+			add(p, kind)
+			continue
+		}
+		err = filepath.WalkDir(p, func(file string, d fs.DirEntry, err error) error {
+			if err != nil {
+				// An unreadable directory is reported, not silently skipped.
+				errs = append(errs, fmt.Errorf("%s: %w", file, unwrapPathError(err)))
+				if d != nil && d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() {
+				if file != p && skippedDirs[d.Name()] {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			if kind := KindOf(file); kind != "" {
+				add(file, kind)
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("walking %s: %w", p, err))
+		}
+	}
+	slices.SortFunc(out, func(a, b Source) int { return strings.Compare(a.Path, b.Path) })
+	return out, errors.Join(errs...)
+}
+
+// KindOf detects a file's kind from its path, or "" when the name says
+// nothing.
+func KindOf(file string) document.Kind {
+	slash := filepath.ToSlash(file)
+	base := path.Base(slash)
+	lower := strings.ToLower(base)
+	switch {
+	case base == "Dockerfile", base == "Containerfile",
+		strings.HasPrefix(base, "Dockerfile."), strings.HasPrefix(base, "Containerfile."),
+		strings.HasSuffix(base, ".Dockerfile"), strings.HasSuffix(lower, ".dockerfile"):
+		return document.KindDockerfile
+	case (strings.HasSuffix(lower, ".yml") || strings.HasSuffix(lower, ".yaml")) &&
+		(path.Dir(slash) == ".github/workflows" || strings.HasSuffix(path.Dir(slash), "/.github/workflows")):
+		return document.KindWorkflow
+	}
+	return ""
+}
+
+// explicitKind is the kind of a file named on the command line whose name
+// says nothing: YAML is taken as a workflow, anything else as a Dockerfile.
+func explicitKind(file string) document.Kind {
+	lower := strings.ToLower(file)
+	if strings.HasSuffix(lower, ".yml") || strings.HasSuffix(lower, ".yaml") {
+		return document.KindWorkflow
+	}
+	return document.KindDockerfile
+}
+
+func displayPath(wd, file string) string {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return filepath.ToSlash(file)
+	}
+	if rel, err := filepath.Rel(wd, abs); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	return filepath.ToSlash(abs)
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

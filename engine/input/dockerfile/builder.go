@@ -1,0 +1,548 @@
+package dockerfile
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/devflow/dwf-policy/engine/document"
+)
+
+// builder walks BuildKit's AST once, in order, keeping the ARG/ENV scope the
+// way Docker does, and records raw instructions and derived facts.
+type builder struct {
+	path         string
+	lines        []string
+	escape       rune
+	lex          *shell.Lex
+	scripts      *scriptReader
+	directives   []any
+	globalArgs   []any
+	globals      map[string]*string // global ARG name -> default (nil: none)
+	instructions []any
+	stages       []*stage
+	final        int
+	target       string
+}
+
+// stage is the state of one build stage while walking it.
+type stage struct {
+	index      int
+	name       string
+	from       map[string]any
+	parent     int // index of the stage it builds on, or -1
+	chain      []int
+	user       map[string]any
+	entrypoint map[string]any
+	cmd        map[string]any
+	shell      []string
+	env        *scope
+	runs       []any
+	users      []any
+	groups     []any
+	loc        document.Location
+}
+
+func newBuilder(path string, src []byte, escape rune) *builder {
+	b := &builder{
+		path:    path,
+		lines:   splitLines(src),
+		escape:  escape,
+		lex:     shell.NewLex(escape),
+		scripts: newScriptReader(),
+		globals: map[string]*string{},
+	}
+	var dp parser.DirectiveParser
+	if ds, err := dp.ParseAll(src); err == nil {
+		for _, d := range ds {
+			line := 1
+			if len(d.Location) > 0 {
+				line = d.Location[0].Start.Line
+			}
+			b.directives = append(b.directives, map[string]any{
+				"name":     d.Name,
+				"value":    d.Value,
+				"location": lineSpan(b.lines, line, line).Value(),
+			})
+		}
+	}
+	return b
+}
+
+func (b *builder) loc(n *parser.Node) document.Location {
+	return lineSpan(b.lines, n.StartLine, n.EndLine)
+}
+
+func (b *builder) build(root *parser.Node, target string) error {
+	b.target = target
+	var cur *stage
+	for _, n := range root.Children {
+		cmd := strings.ToLower(n.Value)
+		args := nodeArgs(n)
+		loc := b.loc(n)
+		stageIdx := -1
+		if cmd == "from" {
+			cur = b.startStage(n, args, loc)
+		}
+		if cur != nil {
+			stageIdx = cur.index
+		}
+		b.instructions = append(b.instructions, map[string]any{
+			"cmd":      cmd,
+			"original": n.Original,
+			"flags":    strList(n.Flags),
+			"args":     strList(args),
+			"json":     n.Attributes["json"],
+			"heredocs": heredocList(n.Heredocs),
+			"stage":    stageIdx,
+			"location": loc.Value(),
+		})
+		if cur == nil {
+			if cmd == "arg" {
+				b.globalArg(n, loc)
+			}
+			continue
+		}
+		switch cmd {
+		case "arg":
+			cur.env.declareArgs(args, b)
+		case "env":
+			cur.env.setEnv(n, b)
+		case "user":
+			cur.user = b.user(cur, strings.Join(args, " "), loc)
+		case "entrypoint":
+			cur.entrypoint = b.command(cur, n, args, loc)
+			// Docker resets an inherited CMD when ENTRYPOINT is set.
+			if c := cur.cmd; c != nil && c["inherited"] == true {
+				cur.cmd = nil
+			}
+		case "cmd":
+			cur.cmd = b.command(cur, n, args, loc)
+		case "shell":
+			if len(args) > 0 {
+				cur.shell = args
+			}
+		case "run":
+			b.run(cur, n, args, loc)
+		}
+	}
+	if len(b.stages) == 0 {
+		line := 1
+		if len(root.Children) > 0 {
+			line = root.Children[0].StartLine
+		}
+		return &document.ParseError{Path: b.path, Location: lineSpan(b.lines, line, line), Message: "no FROM instruction: a Dockerfile must start a stage with FROM"}
+	}
+	b.final = len(b.stages) - 1
+	if target != "" {
+		found := false
+		var names []string
+		for _, s := range b.stages {
+			if s.name != "" {
+				names = append(names, s.name)
+			}
+			if strings.EqualFold(s.name, target) {
+				b.final, found = s.index, true
+			}
+		}
+		if !found {
+			return &document.ParseError{Path: b.path, Location: lineSpan(b.lines, 1, 1),
+				Message: fmt.Sprintf("target stage %q not found (stages: %s)", target, strings.Join(names, ", "))}
+		}
+	}
+	return nil
+}
+
+// nodeArgs returns the values of a node's argument chain.
+func nodeArgs(n *parser.Node) []string {
+	var out []string
+	for a := n.Next; a != nil; a = a.Next {
+		out = append(out, a.Value)
+	}
+	return out
+}
+
+func (b *builder) globalArg(n *parser.Node, loc document.Location) {
+	for _, word := range nodeArgs(n) {
+		name, raw, hasValue := strings.Cut(word, "=")
+		var value any
+		if hasValue {
+			v, _, err := b.lex.ProcessWord(raw, b.globalEnv())
+			if err != nil {
+				v = raw
+			}
+			b.globals[name] = &v
+			value = v
+		} else if _, seen := b.globals[name]; !seen {
+			b.globals[name] = nil
+		}
+		b.globalArgs = append(b.globalArgs, map[string]any{"name": name, "value": value, "location": loc.Value()})
+	}
+}
+
+// globalEnv is what FROM lines see: the global ARGs with a value.
+func (b *builder) globalEnv() shell.EnvGetter {
+	s := newScope(nil)
+	for k, v := range b.globals {
+		if v != nil {
+			s.args[k] = *v
+		}
+	}
+	return s
+}
+
+func (b *builder) startStage(n *parser.Node, args []string, loc document.Location) *stage {
+	s := &stage{index: len(b.stages), parent: -1, shell: []string{"/bin/sh", "-c"}, loc: loc}
+	image := ""
+	if len(args) > 0 {
+		image = args[0]
+	}
+	if len(args) >= 3 && strings.EqualFold(args[1], "as") {
+		s.name = strings.ToLower(args[2])
+	}
+	res, err := b.lex.ProcessWordWithMatches(image, b.globalEnv())
+	expanded := res.Result
+	resolved := err == nil && !usesUnset(image, res.Unmatched) && expanded != ""
+	if err != nil {
+		expanded = image
+	}
+	from := map[string]any{
+		"image": image, "expanded": expanded, "resolved": resolved,
+		"platform": flagValue(n.Flags, "platform"), "scratch": strings.EqualFold(expanded, "scratch"),
+		"stage": nil, "repository": "", "tag": "", "digest": "", "location": loc.Value(),
+	}
+	if parent := b.stageNamed(expanded); parent != nil {
+		s.parent = parent.index
+		from["stage"] = parent.index
+	} else if from["scratch"] == false {
+		repo, tag, digest := splitReference(expanded)
+		from["repository"], from["tag"], from["digest"] = repo, tag, digest
+	}
+	s.from = from
+	var parentEnv *scope
+	if s.parent >= 0 {
+		p := b.stages[s.parent]
+		s.chain = append(slices.Clone(p.chain), s.index)
+		s.user = inherited(p.user)
+		s.entrypoint = inherited(p.entrypoint)
+		s.cmd = inherited(p.cmd)
+		s.shell = p.shell
+		parentEnv = p.env
+	} else {
+		s.chain = []int{s.index}
+	}
+	s.env = newScope(parentEnv)
+	b.stages = append(b.stages, s)
+	return s
+}
+
+func (b *builder) stageNamed(name string) *stage {
+	if name == "" {
+		return nil
+	}
+	for _, s := range b.stages {
+		if s.name != "" && strings.EqualFold(s.name, name) {
+			return s
+		}
+	}
+	return nil
+}
+
+// inherited copies a fact from a parent stage, marking it inherited.
+func inherited(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]any, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	c["inherited"] = true
+	return c
+}
+
+// user derives the effective USER from its argument.
+func (b *builder) user(s *stage, raw string, loc document.Location) map[string]any {
+	res, err := b.lex.ProcessWordWithMatches(raw, s.env)
+	value := res.Result
+	reason := ""
+	switch {
+	case err != nil:
+		reason = "expansion failed: " + err.Error()
+		value = raw
+	case usesUnset(raw, res.Unmatched):
+		reason = "uses a variable with no value: " + strings.Join(unsetNames(raw, res.Unmatched), ", ")
+	}
+	name, group, _ := strings.Cut(value, ":")
+	if reason == "" && strings.TrimSpace(name) == "" {
+		if strings.TrimSpace(value) == "" {
+			reason = "expands to an empty value"
+		} else {
+			reason = "has an empty user part"
+		}
+	}
+	var uid any
+	if n, ok := numericID(name); ok && reason == "" {
+		uid = n
+	}
+	return map[string]any{
+		"raw": raw, "value": value, "resolved": reason == "", "reason": reason,
+		"name": name, "group": group, "uid": uid,
+		"inherited": false, "stage": s.index, "location": loc.Value(),
+	}
+}
+
+// numericID parses a UID/GID in any numeric spelling: 0, 000, +0, -0.
+func numericID(s string) (int64, bool) {
+	t := strings.TrimLeft(s, "+-")
+	if t == "" || len(s)-len(t) > 1 {
+		return 0, false
+	}
+	for _, r := range t {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	if strings.HasPrefix(s, "-") {
+		n = -n
+	}
+	return n, true
+}
+
+// command derives ENTRYPOINT or CMD. A JSON array with a syntax error is
+// shell form, exactly as BuildKit reads it.
+func (b *builder) command(s *stage, n *parser.Node, args []string, loc document.Location) map[string]any {
+	form := "shell"
+	words := []any{}
+	raw := strings.Join(args, " ")
+	if n.Attributes["json"] {
+		form = "exec"
+		for _, a := range args {
+			words = append(words, a)
+		}
+		if enc, err := json.Marshal(args); err == nil && args != nil {
+			raw = string(enc)
+		} else {
+			raw = "[]"
+		}
+	} else {
+		for _, w := range s.shell {
+			words = append(words, w)
+		}
+		words = append(words, raw)
+	}
+	return map[string]any{"form": form, "words": words, "raw": raw, "inherited": false, "stage": s.index, "location": loc.Value()}
+}
+
+func (b *builder) run(s *stage, n *parser.Node, args []string, loc document.Location) {
+	isJSON := n.Attributes["json"]
+	var scripts []string
+	script := strings.Join(args, " ")
+	if isJSON {
+		script = shellJoin(args)
+		if inner, ok := shellScriptArg(path.Base(firstOr(args)), args); ok {
+			scripts = append(scripts, inner)
+		}
+	}
+	switch {
+	case len(n.Heredocs) == 0:
+		scripts = append(scripts, script)
+	case heredocIsScript(script):
+		// RUN <<EOF: the bodies are the script.
+		var bodies []string
+		for _, h := range n.Heredocs {
+			bodies = append(bodies, h.Content)
+		}
+		scripts = append(scripts, bodies...)
+		script = strings.Join(bodies, "\n")
+	default:
+		// RUN python3 <<EOF: the bodies are data; read the command line only.
+		scripts = append(scripts, withoutHeredocMarkers(script))
+	}
+	b.scripts.env = s.env.Get
+	var cmds []shellCommand
+	parseErr := ""
+	for _, sc := range scripts {
+		c, err := b.scripts.commands(sc, 0)
+		if err != nil && parseErr == "" {
+			parseErr = err.Error()
+		}
+		cmds = append(cmds, c...)
+	}
+	commands := make([]any, 0, len(cmds))
+	for _, c := range cmds {
+		commands = append(commands, map[string]any{"name": c.name, "words": strList(c.words)})
+		b.recordAccounts(s, c, loc)
+	}
+	s.runs = append(s.runs, map[string]any{
+		"json": isJSON, "flags": strList(n.Flags), "script": script,
+		"mounts": mounts(n.Flags), "commands": commands, "parse_error": parseErr,
+		"stage": s.index, "location": loc.Value(),
+	})
+}
+
+// heredocIsScript reports whether a RUN's heredoc bodies are shell scripts:
+// `RUN <<EOF` or `RUN bash <<EOF`, not `RUN python3 <<EOF`.
+func heredocIsScript(cmdline string) bool {
+	fields := strings.Fields(cmdline)
+	for _, f := range fields {
+		if strings.HasPrefix(f, "<<") {
+			continue
+		}
+		return shells[path.Base(f)] && len(fields) <= 3
+	}
+	return true
+}
+
+// withoutHeredocMarkers drops <<EOF words so the command line parses alone.
+func withoutHeredocMarkers(cmdline string) string {
+	fields := strings.Fields(cmdline)
+	kept := fields[:0]
+	for _, f := range fields {
+		if !strings.HasPrefix(f, "<<") {
+			kept = append(kept, f)
+		}
+	}
+	return strings.Join(kept, " ")
+}
+
+func firstOr(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+// shellJoin quotes exec-form words so the shell parser sees them as words.
+func shellJoin(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
+// mounts decodes RUN --mount flags (type=cache,target=... ; bind is the
+// default type).
+func mounts(flags []string) []any {
+	out := []any{}
+	for _, f := range flags {
+		v, ok := strings.CutPrefix(f, "--mount=")
+		if !ok {
+			continue
+		}
+		m := map[string]any{"type": "bind", "target": "", "raw": v}
+		for _, kv := range strings.Split(v, ",") {
+			k, val, _ := strings.Cut(kv, "=")
+			switch strings.ToLower(strings.TrimSpace(k)) {
+			case "type":
+				m["type"] = strings.ToLower(strings.TrimSpace(val))
+			case "target", "dst", "destination":
+				m["target"] = val
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func flagValue(flags []string, name string) string {
+	for _, f := range flags {
+		if v, ok := strings.CutPrefix(f, "--"+name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// splitReference splits an image reference into repository, tag and digest.
+// A colon belongs to a tag only after the last slash (registry ports).
+func splitReference(ref string) (repo, tag, digest string) {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref, digest = ref[:i], ref[i+1:]
+	}
+	slash := strings.LastIndex(ref, "/")
+	if i := strings.LastIndex(ref, ":"); i > slash {
+		ref, tag = ref[:i], ref[i+1:]
+	}
+	return ref, tag, digest
+}
+
+func strList(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+func heredocList(hs []parser.Heredoc) []any {
+	out := make([]any, len(hs))
+	for i, h := range hs {
+		out[i] = map[string]any{"name": h.Name, "content": h.Content, "expand": h.Expand}
+	}
+	return out
+}
+
+// input assembles the document.
+func (b *builder) input() map[string]any {
+	stages := make([]any, len(b.stages))
+	for i, s := range b.stages {
+		stages[i] = map[string]any{
+			"index": s.index, "name": s.name, "from": s.from, "chain": intList(s.chain),
+			"user": nilIfEmpty(s.user), "entrypoint": nilIfEmpty(s.entrypoint), "cmd": nilIfEmpty(s.cmd),
+			"env": s.env.envMap(), "runs": orEmpty(s.runs), "users_created": orEmpty(s.users),
+			"groups_created": orEmpty(s.groups), "location": s.loc.Value(),
+		}
+	}
+	fs := b.stages[b.final]
+	var users []any
+	for _, i := range fs.chain {
+		users = append(users, b.stages[i].users...)
+	}
+	final := map[string]any{
+		"stage": fs.index, "chain": intList(fs.chain),
+		"user": nilIfEmpty(fs.user), "entrypoint": nilIfEmpty(fs.entrypoint), "cmd": nilIfEmpty(fs.cmd),
+		"users_created": orEmpty(users), "location": fs.loc.Value(),
+	}
+	return map[string]any{
+		"kind": string(document.KindDockerfile), "path": b.path, "escape": string(b.escape),
+		"directives": orEmpty(b.directives), "global_args": orEmpty(b.globalArgs),
+		"instructions": orEmpty(b.instructions), "stages": stages,
+		"final_stage": b.final, "target": b.target, "final": final,
+	}
+}
+
+func intList(s []int) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+func orEmpty(s []any) []any {
+	if s == nil {
+		return []any{}
+	}
+	return s
+}
+
+// nilIfEmpty keeps a nil map nil in the document (JSON null), since a nil
+// map[string]any would otherwise become an empty object.
+func nilIfEmpty(m map[string]any) any {
+	if m == nil {
+		return nil
+	}
+	return m
+}

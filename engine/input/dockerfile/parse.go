@@ -1,0 +1,108 @@
+// Package dockerfile turns a Dockerfile into the positioned document that the
+// dwf.dockerfile.* policies read (engine/document/schemas/dockerfile.json).
+//
+// Parsing is BuildKit's own (parser and shell lexer), so directives,
+// heredocs, continuation lines and ARG/ENV expansion follow Docker exactly.
+// RUN scripts are read with a real shell parser (mvdan.cc/sh).
+package dockerfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+
+	"github.com/devflow/dwf-policy/engine/document"
+)
+
+// DefaultMaxBytes caps the size of one Dockerfile. Real Dockerfiles are a few
+// kilobytes; a multi-megabyte one is generated or a mistake.
+const DefaultMaxBytes = 4 << 20
+
+// Options tunes Parse. The zero value is the default.
+type Options struct {
+	// Target names the stage that is built (like `docker build --target`);
+	// empty means the last stage.
+	Target string
+	// MaxBytes caps the input size; 0 means DefaultMaxBytes.
+	MaxBytes int
+}
+
+// Parse parses src (the content of path). A problem with the file itself is
+// returned as a *document.ParseError.
+func Parse(path string, src []byte, opts Options) (*document.Document, error) {
+	if err := precheck(path, src, opts); err != nil {
+		return nil, err
+	}
+	res, err := parser.Parse(bytes.NewReader(src))
+	if err != nil {
+		return nil, parseError(path, src, err)
+	}
+	b := newBuilder(path, src, res.EscapeToken)
+	if err := b.build(res.AST, opts.Target); err != nil {
+		return nil, err
+	}
+	return &document.Document{Kind: document.KindDockerfile, Path: path, Source: src, Input: b.input()}, nil
+}
+
+// precheck refuses inputs that are not Dockerfiles at all, with the position
+// of the first offending byte.
+func precheck(path string, src []byte, opts Options) error {
+	limit := opts.MaxBytes
+	if limit <= 0 {
+		limit = DefaultMaxBytes
+	}
+	if len(src) > limit {
+		return &document.ParseError{Path: path, Message: fmt.Sprintf("file is %d bytes, larger than the %d-byte limit for a Dockerfile", len(src), limit)}
+	}
+	if i := bytes.IndexByte(src, 0); i >= 0 {
+		return &document.ParseError{Path: path, Location: pointAt(src, i), Message: "binary file: NUL byte found, not a Dockerfile"}
+	}
+	if !utf8.Valid(src) {
+		i := 0
+		for i < len(src) {
+			r, size := utf8.DecodeRune(src[i:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			i += size
+		}
+		return &document.ParseError{Path: path, Location: pointAt(src, i), Message: "invalid UTF-8: Dockerfiles must be UTF-8 text"}
+	}
+	if len(bytes.TrimSpace(src)) == 0 {
+		return &document.ParseError{Path: path, Location: document.Location{Line: 1, Column: 1, EndLine: 1, EndColumn: 1}, Message: "empty Dockerfile: no instructions"}
+	}
+	return nil
+}
+
+// parseError converts a BuildKit parser error into a ParseError at the
+// line BuildKit reports.
+func parseError(path string, src []byte, err error) error {
+	msg := err.Error()
+	line := 0
+	var le *parser.LocationError
+	if errors.As(err, &le) {
+		msg = le.Unwrap().Error()
+		for _, ranges := range le.Locations {
+			for _, r := range ranges {
+				if r.Start.Line > 0 && (line == 0 || r.Start.Line < line) {
+					line = r.Start.Line
+				}
+			}
+		}
+	}
+	if errors.Is(err, bufioErrTooLong) || strings.Contains(msg, "token too long") {
+		msg = "a line is longer than the parser accepts (64 KiB)"
+	}
+	lines := splitLines(src)
+	if line == 0 {
+		line = 1
+	}
+	if line > len(lines) {
+		line = max(len(lines), 1)
+	}
+	return &document.ParseError{Path: path, Location: lineSpan(lines, line, line), Message: msg}
+}

@@ -1,0 +1,115 @@
+package input
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/input/dockerfile"
+)
+
+// DefaultMaxFileBytes caps every input file read from disk.
+const DefaultMaxFileBytes = 4 << 20
+
+// LoadOptions tunes Load. The zero value is the default.
+type LoadOptions struct {
+	// Target is the Dockerfile stage that is built (`--target`).
+	Target string
+	// MaxFileBytes caps each file; 0 means DefaultMaxFileBytes.
+	MaxFileBytes int
+	// Parallelism bounds concurrent parsing; 0 means GOMAXPROCS.
+	Parallelism int
+}
+
+// Result is the outcome of loading one source: a document, or a problem
+// with the file (ParseErr) that the engine reports as a finding.
+type Result struct {
+	Source   Source
+	Doc      *document.Document
+	ParseErr *document.ParseError
+}
+
+// LoadAll loads every source concurrently; results keep the sources' order.
+func LoadAll(ctx context.Context, sources []Source, opts LoadOptions) []Result {
+	out := make([]Result, len(sources))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	workers := opts.Parallelism
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	for range min(workers, len(sources)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				out[i] = Load(ctx, sources[i], opts)
+			}
+		}()
+	}
+	for i := range sources {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	return out
+}
+
+// Load reads and parses one source.
+func Load(_ context.Context, src Source, opts LoadOptions) Result {
+	res := Result{Source: src}
+	limit := opts.MaxFileBytes
+	if limit <= 0 {
+		limit = DefaultMaxFileBytes
+	}
+	data, err := readCapped(src.File, limit)
+	if err != nil {
+		res.ParseErr = &document.ParseError{Path: src.Path, Message: err.Error()}
+		return res
+	}
+	doc, err := Parse(src.Kind, src.Path, data, opts)
+	if err != nil {
+		pe, ok := err.(*document.ParseError)
+		if !ok {
+			pe = &document.ParseError{Path: src.Path, Message: err.Error()}
+		}
+		res.ParseErr = pe
+		return res
+	}
+	res.Doc = doc
+	return res
+}
+
+// Parse turns bytes of a known kind into a document.
+func Parse(kind document.Kind, path string, data []byte, opts LoadOptions) (*document.Document, error) {
+	switch kind {
+	case document.KindDockerfile:
+		return dockerfile.Parse(path, data, dockerfile.Options{Target: opts.Target, MaxBytes: opts.MaxFileBytes})
+	}
+	return nil, &document.ParseError{Path: path, Message: fmt.Sprintf("input kind %q is not supported for files yet", kind)}
+}
+
+// readCapped reads at most limit bytes and fails, naming the limit, when
+// the file is larger: a huge input must not exhaust memory.
+func readCapped(file string, limit int) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read file: %w", unwrapPathError(err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read file: %w", unwrapPathError(err))
+	}
+	if len(data) > limit {
+		return nil, fmt.Errorf("file is larger than the %d-byte limit for one input", limit)
+	}
+	return data, nil
+}

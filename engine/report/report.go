@@ -1,0 +1,100 @@
+// Package report turns a list of findings into text, JSON or SARIF. Reporters
+// only format: every decision was made by the policies and the engine.
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/devflow/dwf-policy/engine/finding"
+)
+
+// Tool identifies the program in machine-readable output.
+type Tool struct {
+	Name           string
+	Version        string
+	InformationURI string
+}
+
+// Report is everything a formatter needs; formatters must not change it.
+type Report struct {
+	Tool     Tool
+	Rules    []finding.Rule    // the whole catalogue, sorted by ID
+	Findings []finding.Finding // sorted with finding.Sort
+	// Sources maps a finding's Path to the file content, for SARIF
+	// fingerprints. Paths without an entry get no fingerprint.
+	Sources map[string][]byte
+	// FilesChecked counts the inputs that were checked.
+	FilesChecked int
+	// ShowSuppressed makes the text format list suppressed findings too.
+	ShowSuppressed bool
+	// URIBase maps a finding's Path to the URI reported in SARIF (relative
+	// to the repository root, slash-separated). Nil means Path as is.
+	URIBase func(path string) string
+}
+
+// Formatter writes a Report in one format.
+type Formatter interface {
+	Format(w io.Writer, r *Report) error
+}
+
+// FormatterFunc adapts a function to a Formatter.
+type FormatterFunc func(w io.Writer, r *Report) error
+
+// Format calls f.
+func (f FormatterFunc) Format(w io.Writer, r *Report) error { return f(w, r) }
+
+var formatters = map[string]Formatter{
+	"text":  FormatterFunc(formatText),
+	"json":  FormatterFunc(formatJSON),
+	"sarif": FormatterFunc(formatSARIF),
+}
+
+// Formats lists the names accepted by New, sorted.
+func Formats() []string {
+	names := make([]string, 0, len(formatters))
+	for n := range formatters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New returns the formatter for a format name.
+func New(format string) (Formatter, error) {
+	f, ok := formatters[format]
+	if !ok {
+		return nil, fmt.Errorf("unknown format %q (want one of %v)", format, Formats())
+	}
+	return f, nil
+}
+
+// Summary counts findings by severity, separating suppressed ones.
+type Summary struct {
+	Errors     int `json:"errors"`
+	Warnings   int `json:"warnings"`
+	Notes      int `json:"notes"`
+	Suppressed int `json:"suppressed"`
+	Files      int `json:"files"`
+}
+
+// Summarize counts r's findings.
+func Summarize(r *Report) Summary {
+	s := Summary{Files: r.FilesChecked}
+	for _, f := range r.Findings {
+		if f.Suppressed() {
+			s.Suppressed++
+			continue
+		}
+		switch f.Severity {
+		case finding.SeverityError:
+			s.Errors++
+		case finding.SeverityWarning:
+			s.Warnings++
+		case finding.SeverityNote:
+			s.Notes++
+		}
+	}
+	return s
+}

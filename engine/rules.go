@@ -1,0 +1,314 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/finding"
+)
+
+// maxPolicyFileBytes caps one .rego file; policies are small, and a huge
+// file is more likely a mistake than a rule set.
+const maxPolicyFileBytes = 4 << 20
+
+var ruleIDPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_-]*[0-9]+$`)
+
+// loadModules parses every .rego file in the sources. Test files
+// (*_test.rego) are included only when withTests is set.
+func loadModules(sources []PolicySource, withTests bool) (map[string]*ast.Module, error) {
+	modules := map[string]*ast.Module{}
+	var errs []error
+	for _, src := range sources {
+		err := fs.WalkDir(src.FS, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() || path.Ext(p) != ".rego" {
+				return nil
+			}
+			if !withTests && strings.HasSuffix(p, "_test.rego") {
+				return nil
+			}
+			name := path.Join(src.Name, p)
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			if info.Size() > maxPolicyFileBytes {
+				errs = append(errs, fmt.Errorf("%s: policy file larger than %d bytes", name, maxPolicyFileBytes))
+				return nil
+			}
+			raw, err := fs.ReadFile(src.FS, p)
+			if err != nil {
+				return err
+			}
+			m, err := ast.ParseModuleWithOpts(name, string(raw), ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
+			if err != nil {
+				errs = append(errs, err)
+				return nil
+			}
+			modules[name] = m
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reading policies from %s: %w", src.Name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("parsing policies: %w", errors.Join(errs...))
+	}
+	return modules, nil
+}
+
+// LoadModules parses every .rego file of the sources, tests included, for
+// `dwf-policy test`.
+func LoadModules(sources []PolicySource) (map[string]*ast.Module, error) {
+	return loadModules(sources, true)
+}
+
+// compile type-checks the modules against the input schemas, so a misspelt
+// input field in a policy fails here instead of silently never matching.
+func compile(modules map[string]*ast.Module, caps *ast.Capabilities) (*ast.Compiler, error) {
+	c, err := NewCompiler(caps)
+	if err != nil {
+		return nil, err
+	}
+	if c.Compile(modules); c.Failed() {
+		return nil, fmt.Errorf("compiling policies: %w", c.Errors)
+	}
+	return c, nil
+}
+
+// NewCompiler returns a compiler set up the way the engine compiles
+// policies: input schemas, type-checking annotations and the sandbox.
+func NewCompiler(caps *ast.Capabilities) (*ast.Compiler, error) {
+	schemas, err := document.Schemas()
+	if err != nil {
+		return nil, err
+	}
+	ss := ast.NewSchemaSet()
+	for name, s := range schemas {
+		ss.Put(ast.MustParseRef("schema."+name), s)
+	}
+	if caps == nil {
+		caps = SandboxCapabilities()
+	}
+	return ast.NewCompiler().
+		WithSchemas(ss).
+		WithUseTypeCheckAnnotations(true).
+		WithCapabilities(caps).
+		WithDefaultRegoVersion(ast.RegoV1), nil
+}
+
+// sandboxed reports whether a builtin is refused in the sandbox: policies
+// decide over the document they are given, they do not reach the network or
+// the environment of the process running them.
+func sandboxed(name string) bool {
+	switch name {
+	case "http.send", "opa.runtime", "providers.aws.sign_req":
+		return true
+	}
+	return strings.HasPrefix(name, "net.")
+}
+
+// SandboxCapabilities returns OPA's capabilities without the builtins that
+// reach the network or the environment.
+func SandboxCapabilities() *ast.Capabilities {
+	caps := ast.CapabilitiesForThisVersion()
+	kept := make([]*ast.Builtin, 0, len(caps.Builtins))
+	for _, b := range caps.Builtins {
+		if !sandboxed(b.Name) {
+			kept = append(kept, b)
+		}
+	}
+	caps.Builtins = kept
+	caps.AllowNet = []string{}
+	return caps
+}
+
+// ruleInfo is a catalogue entry plus what the engine needs to know about the
+// package.
+type ruleInfo struct {
+	finding.Rule
+	hasDeny bool
+}
+
+// readRules reads the package METADATA of every rule package. Packages
+// under dwf.lib are helpers; every other package under dwf must describe
+// itself, and IDs must be unique.
+func readRules(modules map[string]*ast.Module, sources []PolicySource) ([]ruleInfo, error) {
+	builtinPrefix := map[string]bool{}
+	for _, s := range sources {
+		if s.Builtin {
+			builtinPrefix[s.Name+"/"] = true
+		}
+	}
+	names := make([]string, 0, len(modules))
+	for n := range modules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+
+	var errs []error
+	byID := map[string]string{} // id -> file
+	var out []ruleInfo
+	for _, name := range names {
+		m := modules[name]
+		pkgPath := m.Package.Path.String() // data.dwf.dockerfile.x
+		segs := strings.Split(strings.TrimPrefix(pkgPath, "data."), ".")
+		hasDeny := false
+		for _, r := range m.Rules {
+			if r.Head.Name.String() == "deny" || (len(r.Head.Reference) > 0 && r.Head.Reference[0].String() == "deny") {
+				hasDeny = true
+			}
+		}
+		if len(segs) < 2 || segs[0] != "dwf" {
+			if hasDeny {
+				errs = append(errs, fmt.Errorf("%s:%d: package %s defines deny but is not under dwf.<kind>: its rules would never run", name, m.Package.Location.Row, strings.TrimPrefix(pkgPath, "data.")))
+			}
+			continue
+		}
+		if segs[1] == "lib" || segs[1] == "config" {
+			continue
+		}
+		var ann *ast.Annotations
+		for _, a := range m.Annotations {
+			if a.Scope == "package" {
+				ann = a
+			}
+		}
+		loc := fmt.Sprintf("%s:%d", name, m.Package.Location.Row)
+		if ann == nil {
+			if hasDeny {
+				errs = append(errs, fmt.Errorf("%s: package %s has no METADATA annotation with custom.id, custom.severity and custom.kind", loc, strings.TrimPrefix(pkgPath, "data.")))
+			}
+			continue
+		}
+		if len(segs) != 3 {
+			errs = append(errs, fmt.Errorf("%s: rule package %s must be dwf.<kind>.<rule_name>", loc, strings.TrimPrefix(pkgPath, "data.")))
+			continue
+		}
+		r, err := ruleFromAnnotations(ann, segs)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", loc, err))
+			continue
+		}
+		r.Package = pkgPath
+		for p := range builtinPrefix {
+			if strings.HasPrefix(name, p) {
+				r.Builtin = true
+			}
+		}
+		if prev, dup := byID[r.ID]; dup {
+			errs = append(errs, fmt.Errorf("%s: rule ID %s is already used by %s", loc, r.ID, prev))
+			continue
+		}
+		byID[r.ID] = loc
+		out = append(out, ruleInfo{Rule: r, hasDeny: hasDeny})
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("reading rule metadata: %w", errors.Join(errs...))
+	}
+	return out, nil
+}
+
+func ruleFromAnnotations(a *ast.Annotations, segs []string) (finding.Rule, error) {
+	str := func(k string) string {
+		s, _ := a.Custom[k].(string)
+		return strings.TrimSpace(s)
+	}
+	r := finding.Rule{
+		ID:          str("id"),
+		Title:       strings.TrimSpace(a.Title),
+		Description: strings.TrimSpace(a.Description),
+		Help:        strings.TrimSpace(str("help")),
+		Kind:        document.Kind(str("kind")),
+		Name:        segs[1] + "/" + strings.ReplaceAll(segs[2], "_", "-"),
+	}
+	var missing []string
+	if r.ID == "" {
+		missing = append(missing, "custom.id")
+	}
+	if str("severity") == "" {
+		missing = append(missing, "custom.severity")
+	}
+	if r.Kind == "" {
+		missing = append(missing, "custom.kind")
+	}
+	if r.Title == "" {
+		missing = append(missing, "title")
+	}
+	if len(missing) > 0 {
+		return r, fmt.Errorf("METADATA lacks %s", strings.Join(missing, ", "))
+	}
+	if !ruleIDPattern.MatchString(r.ID) {
+		return r, fmt.Errorf("rule ID %q must be uppercase letters followed by digits, like DWF101 or ACME7", r.ID)
+	}
+	sev, err := finding.ParseSeverity(str("severity"))
+	if err != nil || sev == finding.SeverityNone {
+		return r, fmt.Errorf("custom.severity %q must be error, warning or note", str("severity"))
+	}
+	r.Severity = sev
+	if kindSegment(r.Kind) != segs[1] {
+		return r, fmt.Errorf("custom.kind %q does not match the package namespace dwf.%s", r.Kind, segs[1])
+	}
+	return r, nil
+}
+
+// decodeFinding reads a finding object produced by a deny rule: msg
+// (required), location (optional; missing means line 1 of the file), path
+// (optional, for repository rules) and subject (optional).
+func decodeFinding(v any, rule *finding.Rule, doc *document.Document) (finding.Finding, error) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		if s, isStr := v.(string); isStr {
+			obj = map[string]any{"msg": s}
+		} else {
+			return finding.Finding{}, fmt.Errorf("deny produced %T, want an object with msg", v)
+		}
+	}
+	msg, _ := obj["msg"].(string)
+	if msg == "" {
+		return finding.Finding{}, errors.New(`deny produced a finding without a "msg" string`)
+	}
+	f := finding.Finding{RuleID: rule.ID, Severity: rule.Severity, Message: msg, Path: doc.Path}
+	if p, ok := obj["path"].(string); ok && p != "" {
+		f.Path = p
+	}
+	if s, ok := obj["subject"].(string); ok {
+		f.Subject = s
+	}
+	if l, ok := obj["location"].(map[string]any); ok {
+		f.Location = document.Location{
+			Line:      intOf(l["line"]),
+			Column:    intOf(l["column"]),
+			EndLine:   intOf(l["end_line"]),
+			EndColumn: intOf(l["end_column"]),
+		}
+	}
+	return f, nil
+}
+
+func intOf(v any) int {
+	switch n := v.(type) {
+	case json.Number:
+		i, _ := n.Int64()
+		return int(i)
+	case int:
+		return n
+	case int64:
+		return int(n)
+	case float64:
+		return int(n)
+	}
+	return 0
+}

@@ -1,0 +1,237 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/devflow/dwf-policy/engine"
+	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/engine/input"
+	"github.com/devflow/dwf-policy/engine/report"
+	"github.com/devflow/dwf-policy/policies"
+)
+
+// outputFlags are shared by every command that reports findings.
+type outputFlags struct {
+	format         string
+	output         string
+	failOn         string
+	showSuppressed bool
+}
+
+func (o *outputFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&o.format, "format", "f", "text", "output format: text, json or sarif")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
+	cmd.Flags().StringVar(&o.failOn, "fail-on", "error", "exit 1 when a finding is at or above this severity: error, warning, note or none")
+	cmd.Flags().BoolVar(&o.showSuppressed, "show-suppressed", false, "list suppressed findings in text output too")
+}
+
+// validate checks the flag values before any work is done.
+func (o *outputFlags) validate() (report.Formatter, finding.Severity, error) {
+	f, err := report.New(o.format)
+	if err != nil {
+		return nil, 0, usageError("--format: %v", err)
+	}
+	sev, err := finding.ParseSeverity(o.failOn)
+	if err != nil || o.failOn == "off" {
+		return nil, 0, usageError("--fail-on: unknown severity %q (want error, warning, note or none)", o.failOn)
+	}
+	return f, sev, nil
+}
+
+type checkFlags struct {
+	outputFlags
+	target string
+	kind   string
+}
+
+func (c Command) checkCommand() *cobra.Command {
+	var fl checkFlags
+	cmd := &cobra.Command{
+		Use:   "check [PATH...]",
+		Short: "Check Dockerfiles and workflows in files or directories",
+		Long: `Check walks the given files and directories (default: the current directory)
+and checks every Dockerfile (Dockerfile, Containerfile, *.Dockerfile,
+Dockerfile.*, *.dockerfile) and GitHub Actions workflow
+(.github/workflows/*.yml|yaml) it finds. Directories named .git, vendor and
+node_modules are skipped. Files named explicitly are checked whatever their
+name: YAML files as workflows, anything else as a Dockerfile, unless --kind
+says otherwise.
+
+A file that cannot be parsed is reported as a DWF000 finding; the other files
+are still checked.`,
+		Example: `  dwf-policy check
+  dwf-policy check --format sarif --output dwf-policy.sarif .
+  dwf-policy check --target runtime build/Dockerfile
+  dwf-policy check --fail-on warning Dockerfile .github/workflows/ci.yml`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.runCheck(cmd.Context(), fl, args)
+		},
+	}
+	fl.register(cmd)
+	cmd.Flags().StringVar(&fl.target, "target", "", "check this Dockerfile build `STAGE` instead of the last one (like docker build --target)")
+	cmd.Flags().StringVar(&fl.kind, "kind", "", "treat explicitly named files as this kind: dockerfile or workflow")
+	return cmd
+}
+
+func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) error {
+	formatter, failOn, err := fl.validate()
+	if err != nil {
+		return err
+	}
+	var kind document.Kind
+	switch fl.kind {
+	case "", string(document.KindDockerfile), string(document.KindWorkflow):
+		kind = document.Kind(fl.kind)
+	default:
+		return usageError("--kind: unknown kind %q (want dockerfile or workflow)", fl.kind)
+	}
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	wd, err := c.workDir()
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	paths = c.absolutize(wd, paths)
+
+	eng, err := engine.New(ctx, engine.Options{
+		Policies: []engine.PolicySource{{Name: "policies", FS: policies.FS, Builtin: true}},
+	})
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+
+	// Missing paths are reported, but the others are still checked.
+	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: kind, WorkDir: wd})
+	results := input.LoadAll(ctx, sources, input.LoadOptions{Target: fl.target})
+	var docs []*document.Document
+	var findings []finding.Finding
+	sourcesByPath := map[string][]byte{}
+	for _, r := range results {
+		if r.ParseErr != nil {
+			findings = append(findings, eng.ParseErrorFinding(r.ParseErr))
+			continue
+		}
+		docs = append(docs, r.Doc)
+		sourcesByPath[r.Doc.Path] = r.Doc.Source
+	}
+	evaluated, evalErr := eng.Evaluate(ctx, docs)
+	findings = append(findings, evaluated...)
+	finding.Sort(findings)
+
+	rep := &report.Report{
+		Tool:           report.Tool{Name: "dwf-policy", Version: version(), InformationURI: InformationURI},
+		Rules:          eng.Rules(),
+		Findings:       findings,
+		Sources:        sourcesByPath,
+		FilesChecked:   len(sources),
+		ShowSuppressed: fl.showSuppressed,
+		URIBase:        repoRelative(wd),
+	}
+	if err := c.writeReport(formatter, rep, fl.output); err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	if err := errors.Join(discoverErr, evalErr); err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	if finding.CountAtLeast(findings, failOn) > 0 {
+		return &exitError{code: ExitFindings}
+	}
+	return nil
+}
+
+func (c Command) workDir() (string, error) {
+	if c.WorkDir != "" {
+		return c.WorkDir, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("finding working directory: %w", err)
+	}
+	return wd, nil
+}
+
+// absolutize resolves relative paths against wd (which tests may set).
+func (c Command) absolutize(wd string, paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		if filepath.IsAbs(p) {
+			out[i] = p
+		} else {
+			out[i] = filepath.Join(wd, p)
+		}
+	}
+	return out
+}
+
+// writeReport writes to --output (atomically, so a failed run never leaves
+// half a SARIF file for an upload step) or to standard output.
+func (c Command) writeReport(f report.Formatter, rep *report.Report, output string) error {
+	if output == "" {
+		return f.Format(c.Stdout, rep)
+	}
+	if !filepath.IsAbs(output) && c.WorkDir != "" {
+		output = filepath.Join(c.WorkDir, output)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(output), ".dwf-policy-*")
+	if err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := f.Format(tmp, rep); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), output); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	return nil
+}
+
+// repoRelative maps reported paths (relative to wd) to paths relative to the
+// enclosing git repository root, which is what GitHub code scanning
+// resolves SARIF URIs against. Outside a repository, paths stay as they are.
+func repoRelative(wd string) func(string) string {
+	root := findRepoRoot(wd)
+	if root == "" {
+		return nil
+	}
+	return func(p string) string {
+		abs := p
+		if !filepath.IsAbs(p) {
+			abs = filepath.Join(wd, filepath.FromSlash(p))
+		}
+		rel, err := filepath.Rel(root, abs)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			return p
+		}
+		return filepath.ToSlash(rel)
+	}
+}
+
+func findRepoRoot(dir string) string {
+	for d := dir; ; {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return ""
+		}
+		d = parent
+	}
+}

@@ -1,0 +1,138 @@
+// Package cli implements the dwf-policy command line. It is the only place
+// where exit codes are decided; main only wires it to the process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, a contract with CI setups and hooks.
+const (
+	ExitOK       = 0 // nothing at or above --fail-on
+	ExitFindings = 1 // findings at or above --fail-on
+	ExitError    = 2 // usage or internal error
+)
+
+// Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
+var Version = ""
+
+// InformationURI is where the tool is documented, for SARIF.
+const InformationURI = "https://github.com/devflow/dwf-policy"
+
+// Command runs dwf-policy with the given streams; zero values mean the
+// process's own.
+type Command struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// WorkDir replaces the working directory (tests); "" means os.Getwd.
+	WorkDir string
+}
+
+// exitError carries an exit code out of a cobra RunE.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks a problem with how the command was called.
+func usageError(format string, args ...any) error {
+	return &exitError{code: ExitError, err: fmt.Errorf(format, args...)}
+}
+
+// Main runs the command line args (args[0] is the program name) and returns
+// the process exit code.
+func (c Command) Main(ctx context.Context, args []string) int {
+	if c.Stdout == nil {
+		c.Stdout = os.Stdout
+	}
+	if c.Stderr == nil {
+		c.Stderr = os.Stderr
+	}
+	if c.Stdin == nil {
+		c.Stdin = os.Stdin
+	}
+	root := c.rootCommand()
+	if len(args) > 0 {
+		args = args[1:]
+	}
+	root.SetArgs(args)
+	root.SetOut(c.Stdout)
+	root.SetErr(c.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(c.Stderr, "dwf-policy: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	// Errors cobra itself raises are about the command line.
+	fmt.Fprintf(c.Stderr, "dwf-policy: %v\nRun 'dwf-policy --help' for usage.\n", err)
+	return ExitError
+}
+
+func (c Command) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "dwf-policy",
+		Short: "Policy-as-code checks for container builds, CI workflows and images",
+		Long: `dwf-policy checks Dockerfiles, GitHub Actions workflows and container images
+against the Devflow hardening standard: images run as the non-root user dwfuser
+(UID 1001) under tini, workflows keep the GITHUB_TOKEN at contents: read, and
+Trivy scans fail the build on CRITICAL and HIGH findings.
+
+Every rule is Rego (OPA); findings point at the exact file, line and column and
+can be written as text, JSON or SARIF for GitHub code scanning.
+
+Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
+2 usage or internal error.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(c.checkCommand(), c.rulesCommand(), c.versionCommand())
+	return root
+}
+
+func (c Command) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of dwf-policy",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(c.Stdout, "dwf-policy %s\n", version())
+			return nil
+		},
+	}
+}
+
+// version is the -ldflags version, else the module version the binary was
+// built from, else "dev".
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
