@@ -349,10 +349,9 @@ func (b *builder) run(s *stage, n *parser.Node, args []string, loc document.Loca
 	var scripts []string
 	script := strings.Join(args, " ")
 	if isJSON {
+		// Exec form: quote the words so the shell reader sees exactly them;
+		// it descends into ["sh", "-c", script] by itself.
 		script = shellJoin(args)
-		if inner, ok := shellScriptArg(path.Base(firstOr(args)), args); ok {
-			scripts = append(scripts, inner)
-		}
 	}
 	switch {
 	case len(n.Heredocs) == 0:
@@ -414,13 +413,6 @@ func withoutHeredocMarkers(cmdline string) string {
 		}
 	}
 	return strings.Join(kept, " ")
-}
-
-func firstOr(s []string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return s[0]
 }
 
 // shellJoin quotes exec-form words so the shell parser sees them as words.
