@@ -1,0 +1,179 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/finding"
+)
+
+// rule returns a minimal rule package over the Dockerfile schema.
+func rule(pkg, id, body string) string {
+	return fmt.Sprintf(`# METADATA
+# title: Test rule %[2]s
+# description: A rule for tests.
+# schemas:
+#   - input: schema.dockerfile
+# custom:
+#   id: %[2]s
+#   severity: warning
+#   kind: dockerfile
+#   help: Fix it.
+package %[1]s
+
+%[3]s
+`, pkg, id, body)
+}
+
+func newEngine(t *testing.T, files map[string]string) (*Engine, error) {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	for name, src := range files {
+		fsys[name] = &fstest.MapFile{Data: []byte(src)}
+	}
+	return New(context.Background(), Options{Policies: []PolicySource{{Name: "p", FS: fsys}}})
+}
+
+func dockerDoc(path string, stages int) *document.Document {
+	st := make([]any, stages)
+	for i := range st {
+		st[i] = map[string]any{"index": i}
+	}
+	return &document.Document{Kind: document.KindDockerfile, Path: path, Input: map[string]any{
+		"kind": "dockerfile", "path": path, "stages": st,
+		"final": map[string]any{"location": document.Location{Line: 3, Column: 1, EndLine: 3, EndColumn: 9}.Value()},
+	}}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"missing metadata", map[string]string{"a.rego": "package dwf.dockerfile.a\n\ndeny contains {\"msg\": \"x\"} if true\n"},
+			"p/a.rego:1: package dwf.dockerfile.a has no METADATA"},
+		{"duplicate id", map[string]string{
+			"a.rego": rule("dwf.dockerfile.a", "ACME1", `deny contains {"msg": "a"} if true`),
+			"b.rego": rule("dwf.dockerfile.b", "ACME1", `deny contains {"msg": "b"} if true`)},
+			"p/b.rego:11: rule ID ACME1 is already used by p/a.rego:11"},
+		{"kind mismatch", map[string]string{"a.rego": rule("dwf.workflow.a", "ACME1", `deny contains {"msg": "a"} if true`)},
+			`custom.kind "dockerfile" does not match the package namespace dwf.workflow`},
+		{"outside dwf", map[string]string{"a.rego": "package acme.a\n\ndeny contains {\"msg\": \"x\"} if true\n"},
+			"is not under dwf.<kind>: its rules would never run"},
+		{"bad id", map[string]string{"a.rego": rule("dwf.dockerfile.a", "lower-1", `deny contains {"msg": "a"} if true`)},
+			`rule ID "lower-1" must be uppercase`},
+		{"misspelt input field fails type check", map[string]string{"a.rego": rule("dwf.dockerfile.a", "ACME1", `deny contains {"msg": "a"} if input.final.usr`)},
+			"p/a.rego:13: rego_type_error"},
+		{"syntax error names file and line", map[string]string{"a.rego": rule("dwf.dockerfile.a", "ACME1", `deny contains {"msg": "a"} if {`)},
+			"p/a.rego:14: rego_parse_error"},
+		{"http.send refused in the sandbox", map[string]string{"a.rego": rule("dwf.dockerfile.a", "ACME1", `deny contains {"msg": "a"} if http.send({"method": "GET", "url": "http://127.0.0.1"})`)},
+			"undefined function http.send"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := newEngine(t, tc.files)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEvaluate(t *testing.T) {
+	eng, err := newEngine(t, map[string]string{
+		"lib.rego":   "package dwf.lib.helpers\n\nstage_count := count(input.stages)\n",
+		"loc.rego":   rule("dwf.dockerfile.located", "ACME1", "import data.dwf.lib.helpers\n\ndeny contains {\"msg\": sprintf(\"%d stages\", [helpers.stage_count]), \"location\": input.final.location} if true"),
+		"noloc.rego": rule("dwf.dockerfile.unlocated", "ACME2", `deny contains {"msg": "no location"} if count(input.stages) > 1`),
+		"cfg.rego":   rule("dwf.dockerfile.cfg", "ACME3", `deny contains {"msg": sprintf("uid %d", [data.dwf.config.uid])} if count(input.stages) > 1`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := eng.Evaluate(context.Background(), []*document.Document{dockerDoc("b/Dockerfile", 2), dockerDoc("a/Dockerfile", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := document.Location{Line: 3, Column: 1, EndLine: 3, EndColumn: 9}
+	want := []finding.Finding{
+		{RuleID: "ACME1", Severity: finding.SeverityWarning, Message: "1 stages", Path: "a/Dockerfile", Location: loc},
+		{RuleID: "ACME2", Severity: finding.SeverityWarning, Message: "no location", Path: "b/Dockerfile"},
+		{RuleID: "ACME3", Severity: finding.SeverityWarning, Message: "uid 1001", Path: "b/Dockerfile"},
+		{RuleID: "ACME1", Severity: finding.SeverityWarning, Message: "2 stages", Path: "b/Dockerfile", Location: loc},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	if r, ok := eng.Rule("ACME1"); !ok || r.Name != "dockerfile/located" || r.Title != "Test rule ACME1" || r.Builtin {
+		t.Errorf("rule metadata = %+v", r)
+	}
+}
+
+func TestSeverityOverrides(t *testing.T) {
+	fsys := fstest.MapFS{
+		"a.rego": {Data: []byte(rule("dwf.dockerfile.a", "ACME1", `deny contains {"msg": "a"} if true`))},
+		"b.rego": {Data: []byte(rule("dwf.dockerfile.b", "ACME2", `deny contains {"msg": "b"} if true`))},
+	}
+	eng, err := New(context.Background(), Options{
+		Policies:   []PolicySource{{Name: "p", FS: fsys}},
+		Severities: map[string]finding.Severity{"ACME1": finding.SeverityError, "ACME2": finding.SeverityNone},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := eng.Evaluate(context.Background(), []*document.Document{dockerDoc("Dockerfile", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].RuleID != "ACME1" || got[0].Severity != finding.SeverityError {
+		t.Errorf("findings = %+v, want only ACME1 at error", got)
+	}
+}
+
+func TestEvaluateConcurrentIsDeterministic(t *testing.T) {
+	eng, err := newEngine(t, map[string]string{
+		"a.rego": rule("dwf.dockerfile.a", "ACME1", `deny contains {"msg": sprintf("%d", [count(input.stages)])} if true`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []*document.Document
+	for i := range 200 {
+		docs = append(docs, dockerDoc(fmt.Sprintf("d%03d/Dockerfile", i), i%5))
+	}
+	first, err := eng.Evaluate(context.Background(), docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		again, err := eng.Evaluate(context.Background(), docs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(first, again); diff != "" {
+			t.Fatalf("evaluation is not deterministic:\n%s", diff)
+		}
+	}
+	if len(first) != 200 {
+		t.Errorf("got %d findings, want 200", len(first))
+	}
+}
+
+func TestDecodeFindingErrors(t *testing.T) {
+	eng, err := newEngine(t, map[string]string{
+		"a.rego": rule("dwf.dockerfile.a", "ACME1", `deny contains {"message": "typo"} if true`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = eng.Evaluate(context.Background(), []*document.Document{dockerDoc("Dockerfile", 1)})
+	if err == nil || !strings.Contains(err.Error(), `rule ACME1: deny produced a finding without a "msg" string`) {
+		t.Fatalf("err = %v", err)
+	}
+}
