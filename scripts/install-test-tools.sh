@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs the tools the test suite runs for real:
+#   - Microsoft's SARIF multitool (validates our SARIF, including GitHub's
+#     ingestion rules), from npm into <repo>/.tools/npm;
+#   - Debian's docker-registry and pre-commit packages, with apt-get, when
+#     they are missing and we are root.
+# Idempotent and quick when everything is already there. Prints the path of
+# the Sarif.Multitool binary on stdout; progress goes to stderr.
+set -euo pipefail
+
+sarif_pkg=@microsoft/sarif-multitool-linux
+sarif_version=5.7.0
+apt_packages=(docker-registry pre-commit)
+
+root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+prefix=$root/.tools/npm
+pkg_dir=$prefix/node_modules/$sarif_pkg
+bin=$pkg_dir/Sarif.Multitool
+
+log() { printf 'install-test-tools: %s\n' "$*" >&2; }
+
+installed_version() {
+	# The version recorded in the installed package.json, empty if none.
+	[[ -f $pkg_dir/package.json ]] || return 0
+	sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' "$pkg_dir/package.json" | head -n1
+}
+
+install_sarif_multitool() {
+	if [[ -f $bin && $(installed_version) == "$sarif_version" ]]; then
+		log "$sarif_pkg@$sarif_version already installed"
+	else
+		command -v npm >/dev/null || { log "npm is required to install $sarif_pkg"; exit 1; }
+		log "installing $sarif_pkg@$sarif_version into $prefix"
+		mkdir -p "$prefix"
+		# --ignore-scripts: the package's only script is the chmod done below
+		# (npm 11 does not run it anyway).
+		npm install --prefix "$prefix" --no-audit --no-fund --no-save \
+			--ignore-scripts --loglevel=error "$sarif_pkg@$sarif_version" >&2
+		[[ -f $bin ]] || { log "npm did not install $bin"; exit 1; }
+	fi
+	[[ -x $bin ]] || chmod u+x "$bin"
+}
+
+install_apt_packages() {
+	local missing=() p
+	for p in "${apt_packages[@]}"; do
+		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+			missing+=("$p")
+		fi
+	done
+	((${#missing[@]} > 0)) || return 0
+	if ! command -v apt-get >/dev/null; then
+		log "skipping ${missing[*]}: apt-get not found; install them yourself"
+		return 0
+	fi
+	if [[ $(id -u) -ne 0 ]]; then
+		log "skipping ${missing[*]}: not root; run: sudo apt-get install ${missing[*]}"
+		return 0
+	fi
+	log "installing ${missing[*]} with apt-get"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+install_sarif_multitool
+install_apt_packages
+printf '%s\n' "$bin"
