@@ -172,21 +172,51 @@ func (e *Engine) ParseErrorFinding(perr *document.ParseError) finding.Finding {
 // An evaluation error in one document does not stop the others: the errors
 // are joined and returned beside the findings of the documents that worked.
 func (e *Engine) Evaluate(ctx context.Context, docs []*document.Document) ([]finding.Finding, error) {
-	per := make([][]finding.Finding, len(docs))
-	errs := make([]error, len(docs))
+	return e.Run(ctx, len(docs), func(i int) (*document.Document, error) { return docs[i], nil })
+}
+
+// Run loads and evaluates n inputs with a bounded pool of workers. Each
+// worker loads input i with load and evaluates it at once, so a document is
+// evaluated while it is still in cache and can be dropped right after. A
+// *document.ParseError from load becomes a DWF000 finding; any other error
+// is joined into the returned error and the other inputs still run.
+func (e *Engine) Run(ctx context.Context, n int, load func(i int) (*document.Document, error)) ([]finding.Finding, error) {
+	per := make([][]finding.Finding, n)
+	errs := make([]error, n)
+	// Documents are kept only when repository rules need to see them all.
+	_, keep := e.queries[document.KindRepository]
+	var kept []*document.Document
+	if keep {
+		kept = make([]*document.Document, n)
+	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	workers := min(e.parallelism, len(docs))
-	for range workers {
+	for range min(e.parallelism, n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				per[i], errs[i] = e.EvaluateOne(ctx, docs[i])
+				doc, err := load(i)
+				var perr *document.ParseError
+				switch {
+				case errors.As(err, &perr):
+					per[i] = []finding.Finding{e.ParseErrorFinding(perr)}
+				case err != nil:
+					errs[i] = err
+				case doc != nil:
+					per[i], errs[i] = e.EvaluateOne(ctx, doc)
+					if keep {
+						kept[i] = doc
+					}
+				}
 			}
 		}()
 	}
-	for i := range docs {
+	for i := range n {
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
 		jobs <- i
 	}
 	close(jobs)
@@ -196,10 +226,18 @@ func (e *Engine) Evaluate(ctx context.Context, docs []*document.Document) ([]fin
 	for _, fs := range per {
 		out = append(out, fs...)
 	}
-	if _, ok := e.queries[document.KindRepository]; ok && len(docs) > 0 {
-		fs, err := e.EvaluateOne(ctx, RepositoryDocument(docs))
-		out = append(out, fs...)
-		errs = append(errs, err)
+	if keep {
+		var docs []*document.Document
+		for _, d := range kept {
+			if d != nil {
+				docs = append(docs, d)
+			}
+		}
+		if len(docs) > 0 {
+			fs, err := e.EvaluateOne(ctx, RepositoryDocument(docs))
+			out = append(out, fs...)
+			errs = append(errs, err)
+		}
 	}
 	finding.Sort(out)
 	return out, errors.Join(errs...)

@@ -71,6 +71,8 @@ func TestLoadErrors(t *testing.T) {
 			`rule ID "lower-1" must be uppercase`},
 		{"misspelt input field fails type check", map[string]string{"a.rego": rule("dwf.dockerfile.a", "ACME1", `deny contains {"msg": "a"} if input.final.usr`)},
 			"p/a.rego:13: rego_type_error"},
+		{"misspelt field under a nullable object fails too", map[string]string{"a.rego": rule("dwf.dockerfile.a", "ACME1", `deny contains {"msg": "a"} if input.final.user.naem`)},
+			"p/a.rego:13: rego_type_error"},
 		{"syntax error names file and line", map[string]string{"a.rego": rule("dwf.dockerfile.a", "ACME1", `deny contains {"msg": "a"} if {`)},
 			"p/a.rego:14: rego_parse_error"},
 		{"http.send refused in the sandbox", map[string]string{"a.rego": rule("dwf.dockerfile.a", "ACME1", `deny contains {"msg": "a"} if http.send({"method": "GET", "url": "http://127.0.0.1"})`)},

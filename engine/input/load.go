@@ -64,15 +64,20 @@ func LoadAll(ctx context.Context, sources []Source, opts LoadOptions) []Result {
 
 // Load reads and parses one source.
 func Load(_ context.Context, src Source, opts LoadOptions) Result {
-	res := Result{Source: src}
+	doc, err := LoadDocument(src, opts)
+	return Result{Source: src, Doc: doc, ParseErr: err}
+}
+
+// LoadDocument reads and parses one source. Every failure is a problem with
+// that file, returned as a *document.ParseError naming it.
+func LoadDocument(src Source, opts LoadOptions) (*document.Document, *document.ParseError) {
 	limit := opts.MaxFileBytes
 	if limit <= 0 {
 		limit = DefaultMaxFileBytes
 	}
 	data, err := readCapped(src.File, limit)
 	if err != nil {
-		res.ParseErr = &document.ParseError{Path: src.Path, Message: err.Error()}
-		return res
+		return nil, &document.ParseError{Path: src.Path, Message: err.Error()}
 	}
 	doc, err := Parse(src.Kind, src.Path, data, opts)
 	if err != nil {
@@ -80,11 +85,9 @@ func Load(_ context.Context, src Source, opts LoadOptions) Result {
 		if !ok {
 			pe = &document.ParseError{Path: src.Path, Message: err.Error()}
 		}
-		res.ParseErr = pe
-		return res
+		return nil, pe
 	}
-	res.Doc = doc
-	return res
+	return doc, nil
 }
 
 // Parse turns bytes of a known kind into a document.

@@ -111,21 +111,22 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 
 	// Missing paths are reported, but the others are still checked.
 	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: kind, WorkDir: wd})
-	results := input.LoadAll(ctx, sources, input.LoadOptions{Target: fl.target})
-	var docs []*document.Document
-	var findings []finding.Finding
-	sourcesByPath := map[string][]byte{}
-	for _, r := range results {
-		if r.ParseErr != nil {
-			findings = append(findings, eng.ParseErrorFinding(r.ParseErr))
-			continue
+	contents := make([][]byte, len(sources))
+	loadOpts := input.LoadOptions{Target: fl.target}
+	findings, evalErr := eng.Run(ctx, len(sources), func(i int) (*document.Document, error) {
+		doc, perr := input.LoadDocument(sources[i], loadOpts)
+		if perr != nil {
+			return nil, perr // a typed nil must not become a non-nil error
 		}
-		docs = append(docs, r.Doc)
-		sourcesByPath[r.Doc.Path] = r.Doc.Source
+		contents[i] = doc.Source
+		return doc, nil
+	})
+	sourcesByPath := make(map[string][]byte, len(sources))
+	for i, s := range sources {
+		if contents[i] != nil {
+			sourcesByPath[s.Path] = contents[i]
+		}
 	}
-	evaluated, evalErr := eng.Evaluate(ctx, docs)
-	findings = append(findings, evaluated...)
-	finding.Sort(findings)
 
 	rep := &report.Report{
 		Tool:           report.Tool{Name: "dwf-policy", Version: version(), InformationURI: InformationURI},

@@ -1,0 +1,540 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/devflow/dwf-policy/engine/document"
+)
+
+// maxIndexDepth bounds nested indexes (an index whose entries are indexes).
+const maxIndexDepth = 3
+
+// child is one image manifest to read: the root itself, or an index entry.
+type child struct {
+	desc v1.Descriptor
+	raw  []byte // the manifest when already fetched
+}
+
+// build reads everything the document needs from src and returns it as the
+// plain Go values Rego sees as input. The shape is engine/document/schemas/image.json.
+func build(ctx context.Context, ref string, src source, o *Options) (map[string]any, error) {
+	want, err := parsePlatforms(o.Platforms)
+	if err != nil {
+		return nil, err
+	}
+	desc, raw, err := src.root(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mt := desc.MediaType
+	if mt == "" {
+		mt = sniffMediaType(raw)
+	}
+	meta := src.meta()
+	subject := subjectOf(ref, desc.Digest.String())
+
+	var children []child
+	isIndex := false
+	switch {
+	case mt.IsIndex():
+		isIndex = true
+		if children, err = indexChildren(ctx, ref, src, raw, 0); err != nil {
+			return nil, err
+		}
+	case mt.IsImage():
+		children = []child{{desc: desc, raw: raw}}
+	case mt.IsSchema1():
+		return nil, &document.ParseError{Path: ref, Message: "Docker schema 1 manifests are not supported; push the image again with a current Docker or BuildKit"}
+	default:
+		return nil, &document.ParseError{Path: ref, Message: fmt.Sprintf("not an image or image index (media type %q)", mt)}
+	}
+
+	// Entries whose platform the index states are filtered before
+	// fetching; the others after their config says what they are.
+	var todo []child
+	for _, c := range children {
+		if c.desc.Platform == nil || len(want) == 0 || matchesAny(want, *c.desc.Platform) {
+			todo = append(todo, c)
+		}
+	}
+
+	results := make([]*platformDoc, len(todo))
+	errs := make([]error, len(todo))
+	sem := make(chan struct{}, o.Concurrency)
+	var wg sync.WaitGroup
+	for i, c := range todo {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			results[i], errs[i] = readPlatform(ctx, ref, src, c, subject, o)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	var all []v1.Platform
+	for _, c := range children {
+		if c.desc.Platform != nil {
+			all = append(all, *c.desc.Platform)
+		}
+	}
+	platforms := []any{}
+	var selected []v1.Platform
+	for i, r := range results {
+		if todo[i].desc.Platform == nil {
+			all = append(all, r.platform)
+		}
+		if len(want) > 0 && !matchesAny(want, r.platform) {
+			continue
+		}
+		platforms = append(platforms, r.doc)
+		selected = append(selected, r.platform)
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(selected, func(p v1.Platform) bool { return platformMatches(w, p) }) {
+			var have []string
+			for _, p := range all {
+				have = append(have, platformString(p))
+			}
+			return nil, fmt.Errorf("%w: no %s image (the image has %s)", ErrPlatformNotFound, platformString(w), strings.Join(have, ", "))
+		}
+	}
+
+	indexPlatforms := []any{}
+	if isIndex {
+		for _, c := range children {
+			p := c.desc.Platform
+			if p == nil {
+				continue // added from its config below
+			}
+			indexPlatforms = append(indexPlatforms, platformEntry(*p, c.desc.Digest))
+		}
+		for i, r := range results {
+			if todo[i].desc.Platform == nil {
+				indexPlatforms = append(indexPlatforms, platformEntry(r.platform, todo[i].desc.Digest))
+			}
+		}
+	} else if len(results) == 1 {
+		indexPlatforms = append(indexPlatforms, platformEntry(results[0].platform, desc.Digest))
+	}
+
+	return map[string]any{
+		"kind":            string(document.KindImage),
+		"reference":       ref,
+		"transport":       meta.Transport,
+		"registry":        meta.Registry,
+		"repository":      meta.Repository,
+		"tag":             meta.Tag,
+		"digest":          desc.Digest.String(),
+		"media_type":      string(mt),
+		"is_index":        isIndex,
+		"subject":         subject,
+		"index_platforms": indexPlatforms,
+		"platforms":       platforms,
+	}, nil
+}
+
+// indexChildren lists the image manifests of an index, descending into
+// nested indexes and skipping attestations and other artifacts.
+func indexChildren(ctx context.Context, ref string, src source, raw []byte, depth int) ([]child, error) {
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, &document.ParseError{Path: ref, Message: fmt.Sprintf("index is not valid: %v", err)}
+	}
+	var out []child
+	for _, m := range idx.Manifests {
+		if isAttestation(m) {
+			continue
+		}
+		switch {
+		case m.MediaType.IsImage():
+			out = append(out, child{desc: m})
+		case m.MediaType.IsIndex() && depth+1 < maxIndexDepth:
+			b, err := src.manifest(ctx, m)
+			if err != nil {
+				return nil, err
+			}
+			nested, err := indexChildren(ctx, ref, src, b, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, nested...)
+		}
+	}
+	if len(out) == 0 {
+		return nil, &document.ParseError{Path: ref, Message: "the index lists no image manifests"}
+	}
+	return out, nil
+}
+
+// isAttestation reports whether an index entry is a BuildKit attestation
+// (provenance, SBOM) rather than an image for a platform.
+func isAttestation(d v1.Descriptor) bool {
+	if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+		return true
+	}
+	return d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown"
+}
+
+// platformDoc is one platform's part of the document.
+type platformDoc struct {
+	platform v1.Platform
+	doc      map[string]any
+}
+
+// readPlatform fetches one image manifest, its config and, when the user
+// needs resolving, /etc/passwd and /etc/group from its layers.
+func readPlatform(ctx context.Context, ref string, src source, c child, subject string, o *Options) (*platformDoc, error) {
+	raw := c.raw
+	if raw == nil {
+		var err error
+		if raw, err = src.manifest(ctx, c.desc); err != nil {
+			return nil, err
+		}
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, &document.ParseError{Path: ref, Message: fmt.Sprintf("manifest %s is not valid: %v", c.desc.Digest, err)}
+	}
+	cfgRaw, err := src.config(ctx, m.Config)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := v1.ParseConfigFile(bytes.NewReader(cfgRaw))
+	if err != nil {
+		return nil, &document.ParseError{Path: ref, Message: fmt.Sprintf("config %s is not a valid image config: %v", m.Config.Digest, err)}
+	}
+
+	p := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant, OSVersion: cf.OSVersion}
+	if c.desc.Platform != nil {
+		p = *c.desc.Platform
+	}
+	ps := platformString(p)
+
+	spec := parseUser(cf.Config.User)
+	var res resolution
+	if spec.needsLookup() && !o.SkipLayers {
+		if res, err = resolve(ctx, src, m, spec, o); err != nil {
+			return nil, err
+		}
+	}
+
+	mt := m.MediaType
+	if mt == "" {
+		mt = c.desc.MediaType
+	}
+	layers := make([]any, 0, len(m.Layers))
+	for _, l := range m.Layers {
+		comp := compressionOf(l.MediaType)
+		layers = append(layers, map[string]any{
+			"digest":      l.Digest.String(),
+			"media_type":  string(l.MediaType),
+			"size":        int(l.Size),
+			"compression": comp,
+			"zstd":        comp == "zstd",
+		})
+	}
+	env := map[string]any{}
+	for _, kv := range cf.Config.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	labels := map[string]any{}
+	for k, v := range cf.Config.Labels {
+		labels[k] = v
+	}
+	digest := c.desc.Digest.String()
+	return &platformDoc{platform: p, doc: map[string]any{
+		"platform":      ps,
+		"os":            p.OS,
+		"architecture":  p.Architecture,
+		"variant":       p.Variant,
+		"digest":        digest,
+		"media_type":    string(mt),
+		"subject":       subject + " (" + ps + ")",
+		"config_digest": m.Config.Digest.String(),
+		"config": map[string]any{
+			"user":        cf.Config.User,
+			"entrypoint":  stringsOrNil(cf.Config.Entrypoint),
+			"cmd":         stringsOrNil(cf.Config.Cmd),
+			"env":         env,
+			"labels":      labels,
+			"working_dir": cf.Config.WorkingDir,
+		},
+		"layers":     layers,
+		"user":       userDoc(spec, res, spec.needsLookup() && !o.SkipLayers),
+		"entrypoint": commandDoc(cf.Config.Entrypoint),
+		"cmd":        commandDoc(cf.Config.Cmd),
+	}}, nil
+}
+
+// userSpec is a config's User split the way the runtime splits it.
+type userSpec struct {
+	raw, name, group string
+	uid, gid         *int
+}
+
+func parseUser(raw string) userSpec {
+	s := userSpec{raw: raw}
+	s.name, s.group, _ = strings.Cut(raw, ":")
+	if n, ok := parseID(s.name); ok {
+		s.uid = &n
+	}
+	if n, ok := parseID(s.group); ok {
+		s.gid = &n
+	}
+	return s
+}
+
+// needsLookup reports whether /etc/passwd says anything the rules need: not
+// for an unset user or root, which fail DWF301 whatever the file says.
+func (s userSpec) needsLookup() bool {
+	if s.name == "" || s.name == "root" {
+		return false
+	}
+	return s.uid == nil || *s.uid != 0
+}
+
+// needsGroup reports whether the group part is a name to look up.
+func (s userSpec) needsGroup() bool { return s.group != "" && s.gid == nil }
+
+// resolution is what /etc/passwd and /etc/group say about a config's user.
+// It is cached by config digest: the config fixes both the user and, by its
+// diff IDs, every layer's content.
+type resolution struct {
+	Format      int          `json:"format"`
+	PasswdFound bool         `json:"passwd_found"`
+	Passwd      *passwdEntry `json:"passwd,omitempty"` // the entry matching the user
+	GroupFound  bool         `json:"group_found"`
+	Group       *groupEntry  `json:"group,omitempty"` // the entry matching the group name
+	Error       string       `json:"error,omitempty"`
+}
+
+const resolutionFormat = 1
+
+// resolve looks the user up in the image's /etc/passwd and /etc/group.
+func resolve(ctx context.Context, src source, m *v1.Manifest, spec userSpec, o *Options) (resolution, error) {
+	cache := newDiskCache(o.CacheDir, o.Stats)
+	var res resolution
+	if cache.record("users", m.Config.Digest, &res) && res.Format == resolutionFormat {
+		return res, nil
+	}
+	paths := []string{"etc/passwd"}
+	if spec.needsGroup() {
+		paths = append(paths, "etc/group")
+	}
+	openers := make([]layerOpener, len(m.Layers))
+	for i, l := range m.Layers {
+		openers[i] = func(ctx context.Context) (io.ReadCloser, error) { return src.layer(ctx, l) }
+	}
+	files, n, err := findFiles(ctx, openers, paths, o.MaxPasswdBytes)
+	o.Stats.LayersRead.Add(int64(n))
+	if err != nil {
+		return resolution{}, fmt.Errorf("resolving user %q: %w", spec.raw, err)
+	}
+	res = resolution{Format: resolutionFormat}
+	var problems []string
+	pw := files["etc/passwd"]
+	res.PasswdFound = pw.Found
+	switch {
+	case pw.Err != "":
+		problems = append(problems, "/etc/passwd: "+pw.Err)
+	case pw.TooLarge:
+		problems = append(problems, fmt.Sprintf("/etc/passwd is larger than %d bytes", o.MaxPasswdBytes))
+	case pw.Found:
+		entries := parsePasswd(pw.Data)
+		var e passwdEntry
+		var ok bool
+		if spec.uid != nil {
+			e, ok = lookupUID(entries, *spec.uid)
+		} else {
+			e, ok = lookupUser(entries, spec.name)
+		}
+		if ok {
+			res.Passwd = &e
+		}
+	}
+	if spec.needsGroup() {
+		gr := files["etc/group"]
+		res.GroupFound = gr.Found
+		switch {
+		case gr.Err != "":
+			problems = append(problems, "/etc/group: "+gr.Err)
+		case gr.TooLarge:
+			problems = append(problems, fmt.Sprintf("/etc/group is larger than %d bytes", o.MaxPasswdBytes))
+		case gr.Found:
+			if e, ok := lookupGroup(parseGroup(gr.Data), spec.group); ok {
+				res.Group = &e
+			}
+		}
+	}
+	res.Error = strings.Join(problems, "; ")
+	if res.Error == "" { // errors depend on the caps in force: not cached
+		cache.putRecord("users", m.Config.Digest, res)
+	}
+	return res, nil
+}
+
+// userDoc is the derived "user" object of a platform.
+func userDoc(s userSpec, r resolution, checked bool) map[string]any {
+	var resolvedUID, resolvedGID any
+	if s.uid != nil {
+		resolvedUID = *s.uid
+	} else if r.Passwd != nil {
+		resolvedUID = r.Passwd.UID
+	}
+	switch {
+	case s.gid != nil:
+		resolvedGID = *s.gid
+	case s.group != "" && r.Group != nil:
+		resolvedGID = r.Group.GID
+	case s.group == "" && r.Passwd != nil:
+		resolvedGID = r.Passwd.GID
+	}
+	return map[string]any{
+		"raw":            s.raw,
+		"set":            s.raw != "",
+		"name":           s.name,
+		"group":          s.group,
+		"uid":            intOrNil(s.uid),
+		"gid":            intOrNil(s.gid),
+		"resolved_uid":   resolvedUID,
+		"resolved_gid":   resolvedGID,
+		"passwd_checked": checked,
+		"passwd_found":   r.PasswdFound,
+		"in_passwd":      r.Passwd != nil,
+		"group_found":    r.GroupFound,
+		"in_group":       r.Group != nil,
+		"lookup_error":   r.Error,
+	}
+}
+
+// commandDoc is the derived "entrypoint" or "cmd" object: nil when there
+// is none. An image config always holds the exec form; a Dockerfile's shell
+// form arrives as ["/bin/sh", "-c", script], which via_shell flags.
+func commandDoc(words []string) any {
+	if len(words) == 0 {
+		return nil
+	}
+	prog := path.Base(words[0])
+	viaShell := len(words) >= 2 && words[1] == "-c" && slices.Contains([]string{"sh", "bash", "ash", "dash", "zsh", "ksh"}, prog)
+	return map[string]any{
+		"words":     stringsOrNil(words),
+		"form":      "exec",
+		"program":   prog,
+		"via_shell": viaShell,
+	}
+}
+
+// compressionOf names a layer's compression from its media type: zstd,
+// gzip, none or unknown.
+func compressionOf(mt types.MediaType) string {
+	s := string(mt)
+	switch {
+	case strings.HasSuffix(s, "+zstd") || strings.HasSuffix(s, ".zstd"):
+		return "zstd"
+	case strings.HasSuffix(s, "+gzip") || strings.HasSuffix(s, ".gzip"):
+		return "gzip"
+	case strings.HasSuffix(s, ".tar") || strings.HasSuffix(s, "v1.tar"):
+		return "none"
+	}
+	return "unknown"
+}
+
+// parsePlatforms parses the Platforms option.
+func parsePlatforms(specs []string) ([]v1.Platform, error) {
+	var out []v1.Platform
+	for _, s := range specs {
+		p, err := v1.ParsePlatform(s)
+		if err != nil || p.OS == "" || p.Architecture == "" {
+			return nil, fmt.Errorf("platform %q: want os/arch or os/arch/variant, such as linux/arm64", s)
+		}
+		out = append(out, *p)
+	}
+	return out, nil
+}
+
+func matchesAny(want []v1.Platform, have v1.Platform) bool {
+	return slices.ContainsFunc(want, func(w v1.Platform) bool { return platformMatches(w, have) })
+}
+
+// platformMatches reports whether have is the platform asked for: same OS
+// and architecture, and the same variant when one is asked for (arm64's
+// variant v8 is the default).
+func platformMatches(want, have v1.Platform) bool {
+	if want.OS != have.OS || want.Architecture != have.Architecture {
+		return false
+	}
+	return want.Variant == "" || variantOf(want) == variantOf(have)
+}
+
+func variantOf(p v1.Platform) string {
+	if p.Architecture == "arm64" && p.Variant == "" {
+		return "v8"
+	}
+	return p.Variant
+}
+
+// platformString writes os/arch[/variant].
+func platformString(p v1.Platform) string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+func platformEntry(p v1.Platform, digest v1.Hash) map[string]any {
+	return map[string]any{
+		"platform":     platformString(p),
+		"os":           p.OS,
+		"architecture": p.Architecture,
+		"variant":      p.Variant,
+		"digest":       digest.String(),
+	}
+}
+
+// subjectOf names an image by reference and digest, for messages.
+func subjectOf(ref, digest string) string {
+	if digest == "" || strings.HasSuffix(ref, "@"+digest) {
+		return ref
+	}
+	return ref + "@" + digest
+}
+
+func stringsOrNil(ss []string) any {
+	if ss == nil {
+		return nil
+	}
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func intOrNil(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}

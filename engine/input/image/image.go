@@ -1,0 +1,257 @@
+// Package image turns an image reference into a document that the image
+// policies (DWF301–DWF305) read.
+//
+// A reference is a registry reference ("ghcr.io/org/app:1.2",
+// "registry:5000/app@sha256:..."), an OCI image layout directory
+// ("oci-layout:DIR", optionally "oci-layout:DIR@sha256:...") or a tar file
+// ("tarball:FILE": an OCI layout in a tar, as `docker buildx build --output
+// type=oci,dest=FILE` writes it, or a `docker save` archive). Load resolves
+// tags to digests, reads every platform of an index (or those asked for),
+// their configs, and resolves the configured user through /etc/passwd and
+// /etc/group read from the layers, top layer first, honouring whiteouts and
+// reading only the layers needed.
+//
+// Network access happens only here and only when asked: requests carry the
+// caller's context and a deadline, failed requests are retried a bounded
+// number of times with backoff, per-platform fetches run with bounded
+// concurrency, and plain HTTP is used only for registries listed in
+// Options.InsecureRegistries. Manifests, configs and resolved users are
+// cached on disk by digest when Options.CacheDir is set, so a warm run of a
+// tag costs the tag lookup only.
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/devflow/dwf-policy/engine/document"
+)
+
+// Options configures Load. The zero value is the default: every platform,
+// HTTPS only, credentials from the Docker config, no cache.
+type Options struct {
+	// Platforms limits an index to these platforms, written os/arch or
+	// os/arch/variant ("linux/arm64", "linux/arm/v7"); a platform without a
+	// variant matches every variant. Empty means every platform. Asking for
+	// a platform the image does not have is an error.
+	Platforms []string
+	// InsecureRegistries lists registry hosts ("localhost:5000") that may be
+	// reached over plain HTTP. Every other host is HTTPS only, loopback and
+	// private addresses included.
+	InsecureRegistries []string
+	// Keychain finds credentials; nil means authn.DefaultKeychain (the
+	// Docker config and its credential helpers).
+	Keychain authn.Keychain
+	// CacheDir holds manifests, configs and resolved users by digest; ""
+	// disables the cache. Entries are immutable, so it never needs
+	// invalidating; it may be deleted at any time.
+	CacheDir string
+	// Timeout bounds one Load, every request and layer read included;
+	// 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Transport carries the HTTP requests; nil means a transport like
+	// http.DefaultTransport with a response header timeout. Tests pass the
+	// transport of an httptest server.
+	Transport http.RoundTripper
+	// MaxPasswdBytes caps the size of /etc/passwd and /etc/group; a larger
+	// file is reported in the document (user.lookup_error), not read.
+	// 0 means DefaultMaxPasswdBytes.
+	MaxPasswdBytes int64
+	// Concurrency bounds the platforms fetched at once; 0 means 4.
+	Concurrency int
+	// Retries is how many times a request that failed with a temporary error
+	// (a 5xx or 429 status, a reset connection) is retried; 0 means 2,
+	// negative means none.
+	Retries int
+	// RetryDelay is the wait before the first retry, doubled for each next
+	// one; 0 means 500ms.
+	RetryDelay time.Duration
+	// SkipLayers leaves /etc/passwd and /etc/group unread, so only manifests
+	// and configs are fetched (user.passwd_checked is false). Base-image
+	// resolution for Dockerfiles uses it.
+	SkipLayers bool
+	// Stats, when not nil, counts the requests made and the cache hits.
+	Stats *Stats
+}
+
+// Defaults for the zero Options.
+const (
+	DefaultTimeout        = 2 * time.Minute
+	DefaultMaxPasswdBytes = 1 << 20
+	defaultConcurrency    = 4
+	defaultRetries        = 2
+	defaultRetryDelay     = 500 * time.Millisecond
+	// maxManifestBytes and maxConfigBytes cap what is read for one manifest
+	// or config; real ones are a few KiB.
+	maxManifestBytes = 4 << 20
+	maxConfigBytes   = 8 << 20
+)
+
+// Stats counts what Load did. It is safe for concurrent use and may be
+// shared by several Loads.
+type Stats struct {
+	// Requests is the number of HTTP requests sent, retries and token
+	// exchanges included.
+	Requests atomic.Int64
+	// CacheHits and CacheMisses count disk cache lookups.
+	CacheHits   atomic.Int64
+	CacheMisses atomic.Int64
+	// LayersRead counts layers opened to find /etc/passwd and /etc/group.
+	LayersRead atomic.Int64
+}
+
+// Errors that Load wraps, so callers can tell causes apart with errors.Is.
+// The message of the returned error names the reference, the cause and the
+// registry's own words.
+var (
+	ErrUnauthorized     = errors.New("unauthorized: check docker login / credentials")
+	ErrNotFound         = errors.New("not found")
+	ErrRegistry         = errors.New("registry error")
+	ErrTimeout          = errors.New("timed out")
+	ErrInsecure         = errors.New("plain HTTP refused: pass the registry to --insecure-registry to allow it")
+	ErrPlatformNotFound = errors.New("platform not found")
+)
+
+// Load reads the image that ref names and returns one document for it; an
+// index yields one document whose "platforms" array holds every selected
+// platform. Problems of the image itself (an unparsable manifest or config,
+// an unsupported media type) are returned as *document.ParseError; registry,
+// network and file-system failures are errors wrapping one of the Err
+// values above where one applies.
+func Load(ctx context.Context, ref string, opts Options) ([]*document.Document, error) {
+	o := opts.withDefaults()
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+
+	src, err := openSource(ctx, ref, &o)
+	if err != nil {
+		return nil, o.wrap(ctx, ref, err)
+	}
+	defer src.close()
+	in, err := build(ctx, ref, src, &o)
+	if err != nil {
+		return nil, o.wrap(ctx, ref, err)
+	}
+	return []*document.Document{{
+		Kind:  document.KindImage,
+		Path:  ref,
+		Input: in,
+	}}, nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxPasswdBytes <= 0 {
+		o.MaxPasswdBytes = DefaultMaxPasswdBytes
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = defaultConcurrency
+	}
+	switch {
+	case o.Retries == 0:
+		o.Retries = defaultRetries
+	case o.Retries < 0:
+		o.Retries = 0
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = defaultRetryDelay
+	}
+	if o.Keychain == nil {
+		o.Keychain = authn.DefaultKeychain
+	}
+	if o.Stats == nil {
+		o.Stats = new(Stats)
+	}
+	return o
+}
+
+// wrap turns err into the error Load returns: parse errors as they are,
+// everything else prefixed with the reference and classified.
+func (o *Options) wrap(ctx context.Context, ref string, err error) error {
+	if pe, ok := errors.AsType[*document.ParseError](err); ok {
+		return pe
+	}
+	if cause := classify(ctx, err); cause != nil {
+		if errors.Is(err, cause) {
+			return fmt.Errorf("loading image %s: %w", ref, err)
+		}
+		if cause == ErrTimeout {
+			return fmt.Errorf("loading image %s: %w after %s: %w", ref, cause, o.Timeout, err)
+		}
+		return fmt.Errorf("loading image %s: %w: %w", ref, cause, err)
+	}
+	return fmt.Errorf("loading image %s: %w", ref, err)
+}
+
+// classify finds the cause of a failed request.
+func classify(ctx context.Context, err error) error {
+	for _, known := range []error{ErrInsecure, ErrPlatformNotFound, ErrUnauthorized, ErrNotFound, ErrRegistry, ErrTimeout} {
+		if errors.Is(err, known) {
+			return known
+		}
+	}
+	if terr, ok := errors.AsType[*transport.Error](err); ok {
+		switch {
+		case terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden:
+			return ErrUnauthorized
+		case terr.StatusCode == http.StatusNotFound:
+			return ErrNotFound
+		case terr.StatusCode == http.StatusTooManyRequests || terr.StatusCode >= 500:
+			return ErrRegistry
+		}
+		for _, d := range terr.Errors {
+			switch d.Code {
+			case transport.UnauthorizedErrorCode, transport.DeniedErrorCode:
+				return ErrUnauthorized
+			case transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode, transport.BlobUnknownErrorCode:
+				return ErrNotFound
+			}
+		}
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return ErrNotFound
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ErrTimeout
+	}
+	if nerr, ok := errors.AsType[net.Error](err); ok && nerr.Timeout() {
+		return ErrTimeout
+	}
+	return nil
+}
+
+// retryBackoff is the backoff of o for go-containerregistry: Steps counts
+// attempts, the first one included.
+func (o *Options) retryBackoff() remote.Backoff {
+	return remote.Backoff{
+		Duration: o.RetryDelay,
+		Factor:   2,
+		Jitter:   0.1,
+		Steps:    o.Retries + 1,
+		Cap:      10 * time.Second,
+	}
+}
+
+// insecure reports whether host may be reached over plain HTTP.
+func (o *Options) insecure(host string) bool {
+	for _, h := range o.InsecureRegistries {
+		h = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(h, "http://"), "https://"), "/")
+		if strings.EqualFold(h, host) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,228 @@
+package image
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// source reads the manifests, configs and layers of one reference.
+type source interface {
+	// root returns the descriptor and raw bytes of the manifest or index the
+	// reference names.
+	root(ctx context.Context) (v1.Descriptor, []byte, error)
+	// manifest returns the raw manifest d describes.
+	manifest(ctx context.Context, d v1.Descriptor) ([]byte, error)
+	// config returns the raw config blob d describes.
+	config(ctx context.Context, d v1.Descriptor) ([]byte, error)
+	// layer opens the uncompressed tar stream of the layer d describes.
+	layer(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error)
+	// meta describes where the image comes from.
+	meta() sourceMeta
+	close()
+}
+
+// sourceMeta is what the document says about the reference itself.
+type sourceMeta struct {
+	Transport  string // registry, oci-layout or tarball
+	Registry   string
+	Repository string
+	Tag        string
+	// Digest is the digest the reference pins, or "".
+	Digest string
+}
+
+// registrySource reads from a registry through go-containerregistry, with
+// the disk cache in front of everything addressed by digest.
+type registrySource struct {
+	ref    name.Reference
+	puller *remote.Puller
+	cache  *diskCache
+}
+
+func newRegistrySource(ref string, o *Options) (*registrySource, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, fmt.Errorf("parsing reference: %w", err)
+	}
+	if o.insecure(r.Context().RegistryStr()) {
+		if r, err = name.ParseReference(ref, name.Insecure); err != nil {
+			return nil, fmt.Errorf("parsing reference: %w", err)
+		}
+	}
+	inner := o.Transport
+	if inner == nil {
+		inner = defaultTransport
+	}
+	puller, err := remote.NewPuller(
+		remote.WithTransport(&guardTransport{inner: inner, opts: o}),
+		remote.WithAuthFromKeychain(o.Keychain),
+		remote.WithRetryBackoff(o.retryBackoff()),
+		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests,
+			http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable,
+			http.StatusGatewayTimeout),
+		remote.WithUserAgent("dwf-policy"),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("configuring registry client: %w", err)
+	}
+	return &registrySource{ref: r, puller: puller, cache: newDiskCache(o.CacheDir, o.Stats)}, nil
+}
+
+func (s *registrySource) meta() sourceMeta {
+	m := sourceMeta{
+		Transport:  "registry",
+		Registry:   s.ref.Context().RegistryStr(),
+		Repository: s.ref.Context().Name(),
+	}
+	switch r := s.ref.(type) {
+	case name.Tag:
+		m.Tag = r.TagStr()
+	case name.Digest:
+		m.Digest = r.DigestStr()
+	}
+	return m
+}
+
+func (s *registrySource) close() {}
+
+func (s *registrySource) root(ctx context.Context) (v1.Descriptor, []byte, error) {
+	// A reference by digest names immutable content: a cached manifest
+	// answers it without a request.
+	if d, ok := s.ref.(name.Digest); ok {
+		if h, err := v1.NewHash(d.DigestStr()); err == nil {
+			if b, ok := s.cache.blob("manifests", h); ok {
+				return v1.Descriptor{Digest: h, Size: int64(len(b)), MediaType: sniffMediaType(b)}, b, nil
+			}
+		}
+	}
+	desc, err := s.puller.Get(ctx, s.ref)
+	if err != nil {
+		return v1.Descriptor{}, nil, fmt.Errorf("fetching manifest: %w", err)
+	}
+	s.cache.putBlob("manifests", desc.Digest, desc.Manifest)
+	return desc.Descriptor, desc.Manifest, nil
+}
+
+func (s *registrySource) manifest(ctx context.Context, d v1.Descriptor) ([]byte, error) {
+	if b, ok := s.cache.blob("manifests", d.Digest); ok {
+		return b, nil
+	}
+	desc, err := s.puller.Get(ctx, s.ref.Context().Digest(d.Digest.String()))
+	if err != nil {
+		return nil, fmt.Errorf("fetching manifest %s: %w", d.Digest, err)
+	}
+	if !matches(desc.Manifest, d.Digest) {
+		return nil, fmt.Errorf("fetching manifest %s: content does not match its digest", d.Digest)
+	}
+	s.cache.putBlob("manifests", d.Digest, desc.Manifest)
+	return desc.Manifest, nil
+}
+
+func (s *registrySource) config(ctx context.Context, d v1.Descriptor) ([]byte, error) {
+	if b, ok := s.cache.blob("configs", d.Digest); ok {
+		return b, nil
+	}
+	l, err := s.puller.Layer(ctx, s.ref.Context().Digest(d.Digest.String()))
+	if err != nil {
+		return nil, fmt.Errorf("fetching config %s: %w", d.Digest, err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, fmt.Errorf("fetching config %s: %w", d.Digest, err)
+	}
+	defer rc.Close()
+	b, err := readCapped(rc, maxConfigBytes)
+	if err != nil {
+		return nil, fmt.Errorf("fetching config %s: %w", d.Digest, err)
+	}
+	if !matches(b, d.Digest) {
+		return nil, fmt.Errorf("fetching config %s: content does not match its digest", d.Digest)
+	}
+	s.cache.putBlob("configs", d.Digest, b)
+	return b, nil
+}
+
+func (s *registrySource) layer(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error) {
+	l, err := s.puller.Layer(ctx, s.ref.Context().Digest(d.Digest.String()))
+	if err != nil {
+		return nil, fmt.Errorf("fetching layer %s: %w", d.Digest, err)
+	}
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return nil, fmt.Errorf("fetching layer %s: %w", d.Digest, err)
+	}
+	return rc, nil
+}
+
+// guardTransport counts every request that goes out and refuses plain HTTP
+// to hosts not listed as insecure. go-containerregistry itself falls back to
+// HTTP for loopback and private addresses; the guard makes HTTPS the rule
+// everywhere unless the user says otherwise.
+type guardTransport struct {
+	inner http.RoundTripper
+	opts  *Options
+}
+
+func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !t.opts.insecure(req.URL.Host) {
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), ErrInsecure)
+	}
+	t.opts.Stats.Requests.Add(1)
+	return t.inner.RoundTrip(req)
+}
+
+// defaultTransport is remote.DefaultTransport with a bound on how long a
+// registry may take to start answering. It is shared so that connections
+// are reused across Loads; it holds no other state.
+var defaultTransport http.RoundTripper = func() http.RoundTripper {
+	t, ok := remote.DefaultTransport.(*http.Transport)
+	if !ok {
+		return remote.DefaultTransport
+	}
+	t = t.Clone()
+	t.ResponseHeaderTimeout = 30 * time.Second
+	return t
+}()
+
+// readCapped reads r fully, failing when it holds more than limit bytes.
+func readCapped(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return b, nil
+}
+
+// sniffMediaType reads the mediaType field of a manifest, or guesses it
+// from the fields present when it is absent (older Docker indexes omit it).
+func sniffMediaType(b []byte) types.MediaType {
+	var m struct {
+		MediaType types.MediaType `json:"mediaType"`
+		Manifests []any           `json:"manifests"`
+		Config    any             `json:"config"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return ""
+	}
+	switch {
+	case m.MediaType != "":
+		return m.MediaType
+	case m.Manifests != nil:
+		return types.OCIImageIndex
+	case m.Config != nil:
+		return types.OCIManifestSchema1
+	}
+	return ""
+}
