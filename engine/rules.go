@@ -197,7 +197,7 @@ func readRules(modules map[string]*ast.Module, sources []PolicySource) ([]ruleIn
 			errs = append(errs, fmt.Errorf("%s: rule package %s must be dwf.<kind>.<rule_name>", loc, strings.TrimPrefix(pkgPath, "data.")))
 			continue
 		}
-		r, err := ruleFromAnnotations(ann, segs)
+		r, err := ruleFromAnnotations(ann, segs, hasDeny)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", loc, err))
 			continue
@@ -221,7 +221,13 @@ func readRules(modules map[string]*ast.Module, sources []PolicySource) ([]ruleIn
 	return out, nil
 }
 
-func ruleFromAnnotations(a *ast.Annotations, segs []string) (finding.Rule, error) {
+// ruleFromAnnotations builds a catalogue entry. A rule's name is derived
+// from its package (dwf.dockerfile.non_root_user -> dockerfile/non-root-user).
+// Packages without a deny rule describe findings the engine emits itself
+// (DWF000, DWF001, ...); they may name themselves with custom.name and live
+// outside their kind's namespace, since data.dwf.config is taken by the
+// configuration.
+func ruleFromAnnotations(a *ast.Annotations, segs []string, hasDeny bool) (finding.Rule, error) {
 	str := func(k string) string {
 		s, _ := a.Custom[k].(string)
 		return strings.TrimSpace(s)
@@ -233,6 +239,9 @@ func ruleFromAnnotations(a *ast.Annotations, segs []string) (finding.Rule, error
 		Help:        strings.TrimSpace(str("help")),
 		Kind:        document.Kind(str("kind")),
 		Name:        segs[1] + "/" + strings.ReplaceAll(segs[2], "_", "-"),
+	}
+	if name := str("name"); name != "" && !hasDeny {
+		r.Name = name
 	}
 	var missing []string
 	if r.ID == "" {
@@ -258,7 +267,7 @@ func ruleFromAnnotations(a *ast.Annotations, segs []string) (finding.Rule, error
 		return r, fmt.Errorf("custom.severity %q must be error, warning or note", str("severity"))
 	}
 	r.Severity = sev
-	if kindSegment(r.Kind) != segs[1] {
+	if hasDeny && kindSegment(r.Kind) != segs[1] {
 		return r, fmt.Errorf("custom.kind %q does not match the package namespace dwf.%s", r.Kind, segs[1])
 	}
 	return r, nil
