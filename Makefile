@@ -46,8 +46,9 @@ test: lint unit fuzz ## Everything CI runs
 bench: ## Benchmarks: parse, evaluate, whole check over a 2,000-file corpus
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./engine/... ./internal/cli/
 
-docs: build ## Regenerate docs/rules.md from the rule metadata
+docs: build ## Regenerate docs/rules.md and docs/inputs.md from rule metadata and input schemas
 	$(BIN) rules --format markdown > docs/rules.md
+	$(GO) test ./engine/document -run TestInputsDocIsCurrent -update
 
 clean:
 	rm -rf bin

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -177,5 +179,34 @@ func TestDecodeFindingErrors(t *testing.T) {
 	_, err = eng.Evaluate(context.Background(), []*document.Document{dockerDoc("Dockerfile", 1)})
 	if err == nil || !strings.Contains(err.Error(), `rule ACME1: deny produced a finding without a "msg" string`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestDocsExamplePolicy runs the custom-policy example of docs/inputs.md on a
+// real document shape, so the documentation cannot show a broken policy.
+func TestDocsExamplePolicy(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "docs", "inputs.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(raw), "```rego\n")
+	src, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/inputs.md has no rego example")
+	}
+	eng, err := newEngine(t, map[string]string{"example.rego": src})
+	if err != nil {
+		t.Fatalf("the documented example does not compile: %v", err)
+	}
+	loc := document.Location{Line: 2, Column: 1, EndLine: 2, EndColumn: 30}
+	doc := &document.Document{Kind: document.KindDockerfile, Path: "Dockerfile", Input: map[string]any{
+		"instructions": []any{map[string]any{"cmd": "add", "args": []any{"https://example.com/x", "/x"}, "location": loc.Value()}},
+	}}
+	got, err := eng.Evaluate(context.Background(), []*document.Document{doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].RuleID != "ACME101" || got[0].Location != loc {
+		t.Errorf("findings = %+v, want one ACME101 at %v", got, loc)
 	}
 }
