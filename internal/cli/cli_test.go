@@ -101,11 +101,11 @@ func TestExitCodesAndFlags(t *testing.T) {
 	root := repoRoot(t)
 	hardened := "testdata/demo/worker/Dockerfile.hardened"
 	tests := []struct {
-		name       string
-		args       []string
-		code       int
-		stdout     string // substring
-		stderr     string // substring
+		name   string
+		args   []string
+		code   int
+		stdout string // substring
+		stderr string // substring
 	}{
 		{"clean file passes", []string{"check", hardened}, ExitOK, "0 problems in 1 file", ""},
 		{"errors fail by default", []string{"check", "testdata/demo/worker/Dockerfile"}, ExitFindings, "error DWF101", ""},
@@ -182,9 +182,9 @@ func TestBadInputs(t *testing.T) {
 	}
 	var rep struct {
 		Findings []struct {
-			RuleID   string `json:"rule_id"`
-			Path     string `json:"path"`
-			Message  string `json:"message"`
+			RuleID   string             `json:"rule_id"`
+			Path     string             `json:"path"`
+			Message  string             `json:"message"`
 			Location struct{ Line int } `json:"location"`
 		} `json:"findings"`
 		Summary struct{ Files int } `json:"summary"`
