@@ -1,0 +1,3 @@
+# escape=x
+# want: DWF000 1:1
+FROM alpine:3.19

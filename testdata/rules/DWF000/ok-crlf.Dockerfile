@@ -1,0 +1,5 @@
+# want: none
+FROM alpine:3.19
+RUN echo a \
+ && echo b
+USER 1001

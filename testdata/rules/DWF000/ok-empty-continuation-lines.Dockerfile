@@ -1,0 +1,5 @@
+# want: none
+FROM debian:12
+RUN echo a \
+
+    && echo b

@@ -1,0 +1,7 @@
+# want: DWF101 7:1
+ARG U=1001
+FROM alpine:3.19
+ARG U
+ENV U=0
+RUN true
+USER $U

@@ -1,0 +1,4 @@
+# want: DWF101 4:1
+ARG UID=1001
+FROM alpine:3.19
+USER ${UID}

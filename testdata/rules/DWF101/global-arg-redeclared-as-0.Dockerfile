@@ -1,0 +1,5 @@
+# want: DWF101 5:1
+ARG UID=1001
+FROM alpine:3.19
+ARG UID=0
+USER ${UID}

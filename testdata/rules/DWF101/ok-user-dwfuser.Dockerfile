@@ -1,0 +1,3 @@
+# want: none
+FROM alpine:3.19
+USER dwfuser

@@ -1,0 +1,3 @@
+# want: DWF101 3:1
+FROM alpine:3.19
+USER 0

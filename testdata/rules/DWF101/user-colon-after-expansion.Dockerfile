@@ -1,0 +1,5 @@
+# want: DWF101 5:1
+FROM alpine:3.19
+ARG RUN_UID
+ARG RUN_GID
+USER ${RUN_UID}:${RUN_GID}

@@ -1,0 +1,4 @@
+# want: DWF101 4:1
+FROM alpine:3.19
+ARG APP_UID=
+USER $APP_UID

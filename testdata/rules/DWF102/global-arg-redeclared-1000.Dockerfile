@@ -1,0 +1,5 @@
+# want: DWF102 5:1
+ARG UID=1000
+FROM alpine:3.19
+ARG UID
+USER ${UID}

@@ -1,0 +1,3 @@
+# want: DWF102 3:1
+from alpine:3.19
+user 1000

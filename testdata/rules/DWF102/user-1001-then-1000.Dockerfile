@@ -1,0 +1,4 @@
+# want: DWF102 4:1
+FROM alpine:3.19
+USER 1001
+USER 1000

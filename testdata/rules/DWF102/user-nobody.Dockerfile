@@ -1,0 +1,3 @@
+# want: DWF102 3:1
+FROM alpine:3.19
+USER nobody

@@ -1,0 +1,5 @@
+# Single quotes are not JSON, so this is shell form.
+# want: DWF103 5:1
+FROM alpine:3.19
+USER 1001
+ENTRYPOINT ['tini', '--']

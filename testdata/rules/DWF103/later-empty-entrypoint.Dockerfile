@@ -1,0 +1,6 @@
+# want: DWF103 5:1
+FROM alpine:3.19
+USER 1001
+ENTRYPOINT ["tini", "--"]
+ENTRYPOINT []
+CMD ["/app"]

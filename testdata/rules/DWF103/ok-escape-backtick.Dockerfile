@@ -1,0 +1,7 @@
+# escape=`
+# want: none
+FROM alpine:3.19
+RUN echo a `
+    && echo b
+USER 1001
+ENTRYPOINT ["tini", "--"]

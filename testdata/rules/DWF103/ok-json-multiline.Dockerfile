@@ -1,0 +1,6 @@
+# want: none
+FROM alpine:3.19
+USER 1001
+ENTRYPOINT [ "/sbin/tini", \
+             "-g", \
+             "--" ]

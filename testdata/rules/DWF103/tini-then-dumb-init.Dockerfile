@@ -1,0 +1,5 @@
+# want: DWF103 5:1
+FROM alpine:3.19
+USER 1001
+ENTRYPOINT ["tini", "--"]
+ENTRYPOINT ["dumb-init", "--"]

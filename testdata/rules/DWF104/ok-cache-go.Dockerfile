@@ -1,0 +1,4 @@
+# want: none
+FROM golang:1.22
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+RUN --mount=type=cache,target=/root/.cache/go-build go build -o /app .

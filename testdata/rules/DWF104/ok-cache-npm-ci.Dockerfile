@@ -1,0 +1,3 @@
+# want: none
+FROM node:20-alpine
+RUN --mount=type=cache,target=/root/.npm npm ci

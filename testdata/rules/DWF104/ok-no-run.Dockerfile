@@ -1,0 +1,4 @@
+# want: none
+FROM alpine:3.19
+COPY app /app
+USER 1001

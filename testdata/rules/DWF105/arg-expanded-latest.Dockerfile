@@ -1,0 +1,3 @@
+# want: DWF105 3:1
+ARG TAG=latest
+FROM alpine:${TAG}

@@ -1,0 +1,3 @@
+# want: DWF105 3:1
+ARG BASE=alpine
+FROM ${BASE} AS build

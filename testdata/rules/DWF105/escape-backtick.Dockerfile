@@ -1,0 +1,4 @@
+# escape=`
+# want: DWF105 3:1
+FROM `
+    alpine:latest

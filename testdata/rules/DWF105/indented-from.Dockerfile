@@ -1,0 +1,2 @@
+# want: DWF105 2:3
+  FROM alpine

@@ -1,0 +1,2 @@
+# want: DWF105 2:1
+FROM alpine:latest

@@ -1,0 +1,2 @@
+# want: DWF105 2:1
+FROM localhost:5000/team/app

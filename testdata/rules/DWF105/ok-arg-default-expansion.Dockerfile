@@ -1,0 +1,3 @@
+# want: none
+ARG TAG
+FROM alpine:${TAG:-3.19}

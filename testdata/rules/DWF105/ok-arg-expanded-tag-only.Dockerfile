@@ -1,0 +1,3 @@
+# want: none
+ARG ALPINE_VERSION=3.19
+FROM alpine:${ALPINE_VERSION}

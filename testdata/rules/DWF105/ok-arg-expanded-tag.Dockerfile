@@ -1,0 +1,3 @@
+# want: none
+ARG BASE=alpine:3.19
+FROM ${BASE}

@@ -1,0 +1,4 @@
+# escape=`
+# want: none
+FROM `
+    alpine:3.19

@@ -1,0 +1,3 @@
+# want: none
+from alpine:3.19 as build
+from build

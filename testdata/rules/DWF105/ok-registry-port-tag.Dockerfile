@@ -1,0 +1,2 @@
+# want: none
+FROM registry:5000/img:1.2.3

@@ -1,0 +1,3 @@
+# want: none
+FROM scratch AS empty
+FROM empty

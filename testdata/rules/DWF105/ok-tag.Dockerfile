@@ -1,0 +1,2 @@
+# want: none
+FROM alpine:3.19

@@ -1,0 +1,3 @@
+# want: DWF105 3:1
+ARG IMG=golang:latest
+FROM --platform=$BUILDPLATFORM ${IMG} AS build
