@@ -62,22 +62,7 @@ var rulesCovered = []string{"DWF000", "DWF101", "DWF102", "DWF103", "DWF104", "D
 // (engine/input/dockerfile) or the rules (policies/), keyed by subtest name
 // (<RULE>/<case>). They are reported with t.Log and skipped. Remove an entry
 // when the bug is fixed: a known bug whose fixture passes fails the test.
-var knownBugs = map[string]string{
-	// engine/input/dockerfile only runs buildkit's parser.Parse, not the
-	// instruction parser (buildkit's instructions.Parse), so files that
-	// `docker build` rejects become documents and get rule findings instead
-	// of one DWF000.
-	"DWF000/from-without-image": "engine/input/dockerfile: `FROM` without an image is accepted (docker build: " +
-		"\"FROM requires either one or three arguments\"); DWF105 then reports an empty base image as an unset variable",
-	"DWF000/unknown-instruction": "engine/input/dockerfile: unknown instruction `FORM` is accepted (docker build: \"unknown instruction: FORM\")",
-	"DWF000/instruction-before-from": "engine/input/dockerfile: RUN before the first FROM is accepted " +
-		"(docker build: \"no build stage in current context\")",
-	// policies/dockerfile/tini_entrypoint.rego reports "tini only in CMD" on
-	// the CMD; the contract puts findings about a missing ENTRYPOINT on the
-	// final stage's FROM. Either the rule or the contract has to change.
-	"DWF103/tini-only-in-cmd": "policies/dockerfile/tini_entrypoint.rego: with no ENTRYPOINT and tini only in CMD " +
-		"the finding is on the CMD (4:1), not on the final stage's FROM (2:1)",
-}
+var knownBugs = map[string]string{}
 
 // pos is one finding as the fixtures describe it.
 type pos struct {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
@@ -86,6 +87,16 @@ func (b *builder) build(root *parser.Node, target string) error {
 		cmd := strings.ToLower(n.Value)
 		args := nodeArgs(n)
 		loc := b.loc(n)
+		// Refuse what `docker build` refuses (unknown instructions, FROM
+		// without an image, bad flags), at the instruction, in BuildKit's
+		// own words.
+		if _, err := instructions.ParseInstructionWithLinter(n, nil); err != nil {
+			return &document.ParseError{Path: b.path, Location: loc, Message: err.Error()}
+		}
+		if cur == nil && cmd != "from" && cmd != "arg" {
+			return &document.ParseError{Path: b.path, Location: loc,
+				Message: fmt.Sprintf("%s before the first FROM: no build stage in current context", strings.ToUpper(cmd))}
+		}
 		stageIdx := -1
 		if cmd == "from" {
 			cur = b.startStage(n, args, loc)

@@ -98,8 +98,8 @@ func parseError(path string, src []byte, err error) error {
 		msg = "a line is longer than the parser accepts (64 KiB)"
 	}
 	lines := splitLines(src)
-	if line == 0 {
-		line = 1
+	if line == 0 || strings.Contains(msg, "file with no instructions") {
+		line = 1 // the whole file is the problem: point at its start
 	}
 	if line > len(lines) {
 		line = max(len(lines), 1)

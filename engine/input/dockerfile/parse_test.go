@@ -249,10 +249,14 @@ func TestBadInput(t *testing.T) {
 		{"binary", []byte("FROM alpine\n\x00\x01\x02"), 2, "binary file"},
 		{"invalid utf-8", []byte("FROM alpine\nRUN echo \xff\xfe\n"), 2, "invalid UTF-8"},
 		{"unterminated heredoc", []byte("FROM alpine\nRUN <<EOF\necho hi\n"), 2, "unterminated heredoc"},
-		{"no FROM", []byte("RUN echo hi\n"), 1, "no FROM"},
+		{"no FROM", []byte("RUN echo hi\n"), 1, "before the first FROM"},
+		{"only ARGs", []byte("ARG A=1\n"), 1, "no FROM instruction"},
 		{"5 MB", append([]byte("FROM alpine\n"), huge...), 0, "larger than"},
 		{"unknown target", []byte("FROM alpine AS a\n"), 1, "target stage"},
 		{"bad json array type", []byte("FROM alpine\nCMD [1, 2]\n"), 2, "string"},
+		{"unknown instruction", []byte("FROM alpine\nFORM x\n"), 2, "unknown instruction: FORM"},
+		{"FROM without image", []byte("FROM\n"), 1, "FROM requires either one or three arguments"},
+		{"instruction before FROM", []byte("ARG A=1\nRUN echo\nFROM alpine\n"), 2, "RUN before the first FROM"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-# want: DWF103 2:1
+# want: DWF103 4:1
 FROM alpine:3.19
 USER 1001
 CMD ["tini", "--", "/app"]
