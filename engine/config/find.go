@@ -1,0 +1,58 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Find looks for FileName in dir and its parents up to the repository root
+// (the first directory holding .git), never beyond it: a configuration
+// outside the repository belongs to something else. Outside a repository
+// only dir itself is searched. It returns "" when there is none.
+func Find(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("finding config: %w", err)
+	}
+	inRepo := repoRoot(dir) != ""
+	for d := dir; ; {
+		file := filepath.Join(d, FileName)
+		info, err := os.Stat(file)
+		switch {
+		case err == nil && !info.IsDir():
+			return file, nil
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return "", fmt.Errorf("finding config: %w", err)
+		}
+		if !inRepo || exists(filepath.Join(d, ".git")) {
+			return "", nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", nil
+		}
+		d = parent
+	}
+}
+
+// repoRoot returns the nearest directory at or above dir that holds .git.
+func repoRoot(dir string) string {
+	for d := dir; ; {
+		if exists(filepath.Join(d, ".git")) {
+			return d
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return ""
+		}
+		d = parent
+	}
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}

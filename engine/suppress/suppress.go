@@ -1,0 +1,243 @@
+// Package suppress reads inline suppression comments in checked files and
+// applies them to findings.
+//
+// A suppression is a comment
+//
+//	# dwf-policy:ignore DWF104 the cache would hold secrets
+//	# dwf-policy:ignore DWF104,DWF105 vendored image, rebuilt upstream
+//
+// either on its own line, where it covers the next line that is not a
+// comment (so several can be stacked above one line), or at the end of a
+// line, where it covers that line. It covers a finding of a listed rule
+// whose location spans the covered line. Rule IDs are comma-separated; the
+// reason is required and becomes the SARIF justification. Suppressed
+// findings are kept, marked with an "inSource" suppression. A suppression
+// that covers nothing, or cannot be read, is reported as a DWF002 note so
+// stale comments do not pile up.
+//
+// The comment syntax is the same in every file kind that uses # comments
+// (Dockerfiles, YAML, HCL), so the scan is textual: `#` must start the line
+// or follow whitespace.
+package suppress
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/finding"
+)
+
+// UnusedRuleID is the rule reported for a suppression that suppresses
+// nothing.
+const UnusedRuleID = "DWF002"
+
+// Marker introduces a suppression after `#`.
+const Marker = "dwf-policy:ignore"
+
+var ruleID = regexp.MustCompile(`^[A-Z][A-Z0-9_-]*[0-9]+$`)
+
+// Directive is one suppression comment.
+type Directive struct {
+	// Location spans the comment, from `#` to the end of the line.
+	Location document.Location
+	// Target is the line the directive covers; 0 when there is none (a
+	// comment on the last line).
+	Target int
+	IDs    []string
+	Reason string
+	// Problem says why a malformed directive suppresses nothing; "" when
+	// it is well-formed.
+	Problem string
+}
+
+// Parse finds the suppression comments in a file's content.
+func Parse(src []byte) []Directive {
+	if !bytes.Contains(src, []byte(Marker)) {
+		return nil // the common case, at the cost of one scan
+	}
+	lines := strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n")
+	var out []Directive
+	for i, line := range lines {
+		hash, ownLine, ok := findMarker(line)
+		if !ok {
+			continue
+		}
+		d := Directive{Location: document.Location{
+			Line:      i + 1,
+			Column:    utf8.RuneCountInString(line[:hash]) + 1,
+			EndLine:   i + 1,
+			EndColumn: utf8.RuneCountInString(strings.TrimRight(line, " \t")),
+		}}
+		body := strings.TrimLeft(line[hash+1:], " \t")
+		d.IDs, d.Reason, d.Problem = parseBody(strings.TrimPrefix(body, Marker))
+		if ownLine {
+			d.Target = nextCodeLine(lines, i)
+		} else {
+			d.Target = i + 1
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// findMarker returns the byte offset of the `#` that starts a suppression
+// on line, and whether the comment is alone on its line.
+func findMarker(line string) (hash int, ownLine, ok bool) {
+	for from := 0; ; {
+		i := strings.IndexByte(line[from:], '#')
+		if i < 0 {
+			return 0, false, false
+		}
+		i += from
+		before := line[:i]
+		if (i == 0 || before[len(before)-1] == ' ' || before[len(before)-1] == '\t') &&
+			strings.HasPrefix(strings.TrimLeft(line[i+1:], " \t"), Marker) {
+			return i, strings.TrimSpace(before) == "", true
+		}
+		from = i + 1
+	}
+}
+
+// parseBody reads "DWF104,DWF105 reason text" after the marker.
+func parseBody(body string) (ids []string, reason, problem string) {
+	const usage = "write it as `# dwf-policy:ignore DWF104 why this is acceptable`"
+	if body != "" && body[0] != ' ' && body[0] != '\t' {
+		word := body
+		if i := strings.IndexAny(body, " \t"); i >= 0 {
+			word = body[:i]
+		}
+		return nil, "", fmt.Sprintf("unknown directive %q: %s", Marker+word, usage)
+	}
+	rest := strings.TrimSpace(body)
+	// IDs: comma-separated, spaces allowed after a comma.
+	for {
+		word, after := rest, ""
+		if i := strings.IndexAny(rest, " \t"); i >= 0 {
+			word, after = rest[:i], rest[i:]
+		}
+		for _, id := range strings.Split(word, ",") {
+			if id != "" {
+				ids = append(ids, id)
+			}
+		}
+		rest = strings.TrimSpace(after)
+		if !strings.HasSuffix(word, ",") || rest == "" {
+			break
+		}
+	}
+	if len(ids) == 0 {
+		return nil, "", "the suppression names no rule: " + usage
+	}
+	for _, id := range ids {
+		if !ruleID.MatchString(id) {
+			return nil, "", fmt.Sprintf("%q is not a rule ID: %s", id, usage)
+		}
+	}
+	if rest == "" {
+		return nil, "", "the suppression gives no reason: " + usage
+	}
+	return ids, rest, ""
+}
+
+// nextCodeLine returns the 1-based number of the first line after index i
+// that is not a comment line, or 0 at the end of the file.
+func nextCodeLine(lines []string, i int) int {
+	for j := i + 1; j < len(lines); j++ {
+		if !strings.HasPrefix(strings.TrimLeft(lines[j], " \t"), "#") {
+			if j == len(lines)-1 && lines[j] == "" {
+				return 0 // the empty "line" after a final newline
+			}
+			return j + 1
+		}
+	}
+	return 0
+}
+
+// Options tunes Apply. The zero value is the default.
+type Options struct {
+	// UnusedSeverity is the severity of DWF002 findings (the rule's
+	// severity after overrides); SeverityNone reports none.
+	UnusedSeverity finding.Severity
+	// Rules says whether a rule ID exists and is turned on. A suppression
+	// of a rule that is turned off is not reported as unused (the rule may
+	// be turned back on). Nil counts every ID as existing and on.
+	Rules func(id string) (exists, on bool)
+}
+
+// Apply marks every finding that a suppression in its file covers as
+// suppressed (kind "inSource", the comment's reason as justification) and
+// returns the findings with one DWF002 finding appended per rule ID of a
+// suppression that covered nothing, and per malformed suppression. sources
+// maps a finding's path to the file's content; files without a source have
+// no suppressions. Findings are changed in place and kept.
+func Apply(fs []finding.Finding, sources map[string][]byte, opts Options) []finding.Finding {
+	byPath := map[string][]int{}
+	for i, f := range fs {
+		byPath[f.Path] = append(byPath[f.Path], i)
+	}
+	paths := make([]string, 0, len(sources))
+	for p := range sources {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var unused []finding.Finding
+	report := func(p string, d Directive, msg string) {
+		if opts.UnusedSeverity != finding.SeverityNone {
+			unused = append(unused, finding.Finding{
+				RuleID: UnusedRuleID, Severity: opts.UnusedSeverity, Message: msg, Path: p, Location: d.Location,
+			})
+		}
+	}
+	for _, p := range paths {
+		for _, d := range Parse(sources[p]) {
+			if d.Problem != "" {
+				report(p, d, d.Problem)
+				continue
+			}
+			for _, id := range d.IDs {
+				used := false
+				for _, i := range byPath[p] {
+					f := &fs[i]
+					if f.RuleID != id || !spans(f.Location, d.Target) {
+						continue
+					}
+					used = true
+					if !slices.ContainsFunc(f.Suppressions, func(s finding.Suppression) bool { return s.Kind == "inSource" }) {
+						f.Suppressions = append(f.Suppressions, finding.Suppression{Kind: "inSource", Justification: d.Reason})
+					}
+				}
+				if used {
+					continue
+				}
+				exists, on := true, true
+				if opts.Rules != nil {
+					exists, on = opts.Rules(id)
+				}
+				switch {
+				case !exists:
+					report(p, d, fmt.Sprintf("%s is not a rule ID, so this suppression suppresses nothing: correct the ID or remove the comment", id))
+				case !on:
+					// The rule is turned off; the comment waits for it.
+				case d.Target == 0:
+					report(p, d, fmt.Sprintf("the suppression of %s is followed by no line to cover: put it above or at the end of the offending line", id))
+				default:
+					report(p, d, fmt.Sprintf("no %s finding on line %d to suppress: remove the suppression, or move it above or to the end of the offending line", id, d.Target))
+				}
+			}
+		}
+	}
+	return append(fs, unused...)
+}
+
+// spans reports whether loc covers line; a finding without a position is
+// at line 1.
+func spans(loc document.Location, line int) bool {
+	n := loc.Normalized()
+	return line >= n.Line && line <= n.EndLine
+}
