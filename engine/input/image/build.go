@@ -81,7 +81,7 @@ func build(ctx context.Context, ref string, src source, o *Options) (map[string]
 				return
 			}
 			defer func() { <-sem }()
-			results[i], errs[i] = readPlatform(ctx, ref, src, c, subject, o)
+			results[i], errs[i] = readPlatform(ctx, ref, src, c, subject, want, o)
 		})
 	}
 	wg.Wait()
@@ -91,50 +91,51 @@ func build(ctx context.Context, ref string, src source, o *Options) (map[string]
 		}
 	}
 
+	// What the image offers: the index's entries (their stated platform,
+	// or their config's), without artifacts.
+	indexPlatforms := []any{}
 	var all []v1.Platform
-	for _, c := range children {
-		if c.desc.Platform != nil {
-			all = append(all, *c.desc.Platform)
-		}
-	}
-	platforms := []any{}
-	var selected []v1.Platform
+	read := map[v1.Hash]*platformDoc{}
 	for i, r := range results {
-		if todo[i].desc.Platform == nil {
-			all = append(all, r.platform)
+		read[todo[i].desc.Digest] = r
+	}
+	for _, c := range children {
+		p := c.desc.Platform
+		if r, ok := read[c.desc.Digest]; ok {
+			if r.artifact {
+				continue
+			}
+			if p == nil {
+				p = &r.platform
+			}
 		}
-		if len(want) > 0 && !matchesAny(want, r.platform) {
+		if p == nil {
 			continue
 		}
-		platforms = append(platforms, r.doc)
-		selected = append(selected, r.platform)
+		all = append(all, *p)
+		indexPlatforms = append(indexPlatforms, platformEntry(*p, c.desc.Digest))
+	}
+	if len(all) == 0 {
+		if isIndex {
+			return nil, &document.ParseError{Path: ref, Message: "the index lists no container images"}
+		}
+		return nil, &document.ParseError{Path: ref, Message: "not a container image: its config is not an image config (an OCI artifact?)"}
+	}
+
+	platforms := []any{}
+	for _, r := range results {
+		if r.doc != nil {
+			platforms = append(platforms, r.doc)
+		}
 	}
 	for _, w := range want {
-		if !slices.ContainsFunc(selected, func(p v1.Platform) bool { return platformMatches(w, p) }) {
+		if !slices.ContainsFunc(results, func(r *platformDoc) bool { return r.doc != nil && platformMatches(w, r.platform) }) {
 			var have []string
 			for _, p := range all {
 				have = append(have, platformString(p))
 			}
 			return nil, fmt.Errorf("%w: no %s image (the image has %s)", ErrPlatformNotFound, platformString(w), strings.Join(have, ", "))
 		}
-	}
-
-	indexPlatforms := []any{}
-	if isIndex {
-		for _, c := range children {
-			p := c.desc.Platform
-			if p == nil {
-				continue // added from its config below
-			}
-			indexPlatforms = append(indexPlatforms, platformEntry(*p, c.desc.Digest))
-		}
-		for i, r := range results {
-			if todo[i].desc.Platform == nil {
-				indexPlatforms = append(indexPlatforms, platformEntry(r.platform, todo[i].desc.Digest))
-			}
-		}
-	} else if len(results) == 1 {
-		indexPlatforms = append(indexPlatforms, platformEntry(results[0].platform, desc.Digest))
 	}
 
 	return map[string]any{
@@ -162,7 +163,7 @@ func indexChildren(ctx context.Context, ref string, src source, raw []byte, dept
 	}
 	var out []child
 	for _, m := range idx.Manifests {
-		if isAttestation(m) {
+		if isAttestation(m) || (m.ArtifactType != "" && !types.MediaType(m.ArtifactType).IsConfig()) {
 			continue
 		}
 		switch {
@@ -198,12 +199,16 @@ func isAttestation(d v1.Descriptor) bool {
 // platformDoc is one platform's part of the document.
 type platformDoc struct {
 	platform v1.Platform
-	doc      map[string]any
+	// doc is nil when the platform is not among those asked for.
+	doc map[string]any
+	// artifact is true when the manifest is not a container image.
+	artifact bool
 }
 
 // readPlatform fetches one image manifest, its config and, when the user
-// needs resolving, /etc/passwd and /etc/group from its layers.
-func readPlatform(ctx context.Context, ref string, src source, c child, subject string, o *Options) (*platformDoc, error) {
+// needs resolving, /etc/passwd and /etc/group from its layers. Entries that
+// turn out not to be wanted stop as soon as that is known.
+func readPlatform(ctx context.Context, ref string, src source, c child, subject string, want []v1.Platform, o *Options) (*platformDoc, error) {
 	raw := c.raw
 	if raw == nil {
 		var err error
@@ -214,6 +219,9 @@ func readPlatform(ctx context.Context, ref string, src source, c child, subject 
 	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, &document.ParseError{Path: ref, Message: fmt.Sprintf("manifest %s is not valid: %v", c.desc.Digest, err)}
+	}
+	if mt := m.Config.MediaType; mt != "" && !mt.IsConfig() {
+		return &platformDoc{artifact: true}, nil
 	}
 	cfgRaw, err := src.config(ctx, m.Config)
 	if err != nil {
@@ -227,6 +235,9 @@ func readPlatform(ctx context.Context, ref string, src source, c child, subject 
 	p := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant, OSVersion: cf.OSVersion}
 	if c.desc.Platform != nil {
 		p = *c.desc.Platform
+	}
+	if len(want) > 0 && !matchesAny(want, p) {
+		return &platformDoc{platform: p}, nil
 	}
 	ps := platformString(p)
 

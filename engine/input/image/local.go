@@ -215,7 +215,13 @@ func (s *layoutSource) root(context.Context) (v1.Descriptor, []byte, error) {
 			}
 		}
 		if !found {
-			return v1.Descriptor{}, nil, fmt.Errorf("%w: no manifest %s in the layout's index.json", ErrNotFound, s.pin)
+			// Not a top-level entry: a manifest inside an index, by digest.
+			name, _ := blobPath(s.pin)
+			b, err := s.read(name, maxManifestBytes)
+			if err != nil || !matches(b, s.pin) {
+				return v1.Descriptor{}, nil, fmt.Errorf("%w: no manifest %s in the layout", ErrNotFound, s.pin)
+			}
+			return v1.Descriptor{Digest: s.pin, Size: int64(len(b)), MediaType: sniffMediaType(b)}, b, nil
 		}
 	case len(idx.Manifests) == 1:
 		d = idx.Manifests[0]
