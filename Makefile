@@ -31,13 +31,13 @@ lint: tools ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	$(TOOLS)/bin/staticcheck ./...
 
-unit: tools ## go test -race over every package
-	CI=$${CI:-} $(GO) test -race -count=1 ./...
+unit: tools ## go test -race over every package, with a real docker-registry on 127.0.0.1 for the image tests
+	bash scripts/registry.sh run -- $(GO) test -race -count=1 ./...
 
 fuzz: ## A short run of every fuzz target
 	@for pkg in $$($(GO) list ./...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; \
 	  done; \
 	done
 
