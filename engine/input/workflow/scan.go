@@ -1,0 +1,421 @@
+package workflow
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v4"
+
+	"github.com/devflow/dwf-policy/engine/document"
+)
+
+// setting is one effective Trivy setting and where its value comes from.
+// Trivy's precedence is flag (or action input) > environment > config file >
+// default.
+type setting struct {
+	value    string
+	source   string // flag, input, step_env, job_env, workflow_env, script_env, docker_env, config, default
+	resolved bool   // the value is known statically
+	expr     bool   // the value contains a GitHub ${{ }} expression
+	loc      document.Location
+}
+
+func (s setting) base() map[string]any {
+	return map[string]any{
+		"value":      s.value,
+		"source":     s.source,
+		"resolved":   s.resolved,
+		"expression": s.expr,
+		"location":   s.loc.Value(),
+	}
+}
+
+func (s setting) exitCode() map[string]any {
+	m := s.base()
+	m["code"] = nil
+	if s.resolved {
+		if n, err := strconv.ParseInt(strings.TrimSpace(s.value), 0, 64); err == nil {
+			m["code"] = int(n & 0xff) // the status the process exits with
+		}
+	}
+	return m
+}
+
+func (s setting) withList() map[string]any {
+	m := s.base()
+	m["list"] = nil
+	if s.source != "default" && s.resolved {
+		m["list"] = splitList(s.value)
+	}
+	return m
+}
+
+func splitList(v string) []any {
+	out := []any{}
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func envSetting(e envVal) *setting {
+	return &setting{value: e.value, source: e.source, resolved: e.resolved && !e.expr, expr: e.expr, loc: e.loc}
+}
+
+func first(cands ...*setting) setting {
+	for _, c := range cands {
+		if c != nil {
+			return *c
+		}
+	}
+	return setting{}
+}
+
+// trivyConfig is a trivy.yaml a scan reads.
+type trivyConfig struct {
+	path     string
+	explicit bool
+	status   string // read, not_found, not_read, invalid, error
+	errMsg   string
+	loc      document.Location
+	exitCode *string
+	severity *string
+	scanners *string
+	format   *string
+}
+
+func (c *trivyConfig) value() map[string]any {
+	str := func(p *string) any {
+		if p == nil {
+			return nil
+		}
+		return *p
+	}
+	return map[string]any{
+		"path":      c.path,
+		"explicit":  c.explicit,
+		"status":    c.status,
+		"error":     c.errMsg,
+		"exit_code": str(c.exitCode),
+		"severity":  str(c.severity),
+		"scanners":  str(c.scanners),
+		"format":    str(c.format),
+		"location":  c.loc.Value(),
+	}
+}
+
+func (c *trivyConfig) setting(p *string) *setting {
+	if c == nil || c.status != "read" || p == nil {
+		return nil
+	}
+	return &setting{value: *p, source: "config", resolved: true, loc: c.loc}
+}
+
+var workspaceExpr = regexp.MustCompile(`^\$\{\{\s*github\.workspace\s*\}\}`)
+
+// configPath resolves a config path against the working directory to a
+// repository-relative path; ok is false when it is not known statically or
+// points outside the repository.
+func configPath(raw string, resolved bool, workdir string, workdirOK bool) (string, bool) {
+	p := workspaceExpr.ReplaceAllString(raw, workspaceSentinel)
+	if strings.HasPrefix(p, workspaceSentinel) {
+		p = strings.TrimPrefix(strings.TrimPrefix(p, workspaceSentinel), "/")
+		workdir, workdirOK = ".", true
+	} else if !resolved {
+		return "", false
+	}
+	if strings.Contains(p, "${{") || strings.Contains(p, workspaceSentinel) || path.IsAbs(p) || p == "" || !workdirOK {
+		return "", false
+	}
+	p = path.Clean(path.Join(workdir, p))
+	if p == ".." || strings.HasPrefix(p, "../") {
+		return "", false
+	}
+	return p, true
+}
+
+// readConfig reads a trivy.yaml once per Parse.
+func (b *builder) readConfig(raw string, resolved, explicit bool, workdir string, workdirOK bool, loc document.Location) *trivyConfig {
+	p, ok := configPath(raw, resolved, workdir, workdirOK)
+	c := &trivyConfig{path: p, explicit: explicit, loc: loc}
+	if !ok {
+		c.path, c.status, c.errMsg = raw, "not_read", "the path is not known statically or is outside the repository"
+		return c
+	}
+	if b.opts.ReadFile == nil {
+		c.status, c.errMsg = "not_read", "configuration files are not read in this check"
+		return c
+	}
+	if cached, ok := b.configs[p]; ok {
+		cp := *cached
+		cp.explicit, cp.loc = explicit, loc
+		return &cp
+	}
+	b.configs[p] = c
+	data, err := b.opts.ReadFile(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		c.status = "not_found"
+	case err != nil:
+		c.status, c.errMsg = "error", err.Error()
+	case len(data) > maxConfigBytes:
+		c.status, c.errMsg = "invalid", fmt.Sprintf("the file is %d bytes, more than the %d-byte limit", len(data), maxConfigBytes)
+	default:
+		c.status = "read"
+		if err := c.parse(data); err != nil {
+			c.status, c.errMsg = "invalid", err.Error()
+		}
+	}
+	cp := *c
+	return &cp
+}
+
+// parse reads exit-code, severity, format and scan.scanners (or the older
+// scan.security-checks). Lists may be YAML sequences or comma-separated.
+func (c *trivyConfig) parse(data []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return err
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	root := deref(doc.Content[0])
+	if root == nil || root.Kind != yaml.MappingNode {
+		return errors.New("the document is not a mapping")
+	}
+	get := func(m *yaml.Node, key string) *yaml.Node {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if deref(m.Content[i]) != nil && deref(m.Content[i]).Value == key {
+				return deref(m.Content[i+1])
+			}
+		}
+		return nil
+	}
+	scalar := func(n *yaml.Node) *string {
+		if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+			return nil
+		}
+		v := n.Value
+		return &v
+	}
+	list := func(n *yaml.Node) *string {
+		if n == nil {
+			return nil
+		}
+		if n.Kind == yaml.SequenceNode {
+			var parts []string
+			for _, e := range n.Content {
+				if e = deref(e); e != nil && e.Kind == yaml.ScalarNode {
+					parts = append(parts, e.Value)
+				}
+			}
+			v := strings.Join(parts, ",")
+			return &v
+		}
+		return scalar(n)
+	}
+	c.exitCode = scalar(get(root, "exit-code"))
+	c.severity = list(get(root, "severity"))
+	c.format = scalar(get(root, "format"))
+	if scan := get(root, "scan"); scan != nil && scan.Kind == yaml.MappingNode {
+		c.scanners = list(get(scan, "scanners"))
+		if c.scanners == nil {
+			c.scanners = list(get(scan, "security-checks"))
+		}
+	}
+	return nil
+}
+
+// stepCtx is what a step's scans need from the step.
+type stepCtx struct {
+	loc       document.Location // the step's uses:/run: entry
+	workdir   string
+	workdirOK bool
+	env       map[string]envVal // effective GitHub env (workflow < job < step)
+}
+
+// input is an action input from `with:`.
+type input struct {
+	name  string
+	value string
+	expr  bool
+	loc   document.Location
+	entry document.Location
+}
+
+const actionSeverityDefault = "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL"
+
+// actionScan describes an aquasecurity/trivy-action step. The action passes
+// an input to Trivy (as TRIVY_* variables) only when it is non-empty and
+// differs from the input's default, so step, job and workflow env apply
+// otherwise.
+func (b *builder) actionScan(sc stepCtx, with map[string]input, usesRaw string) map[string]any {
+	in := func(name string, def string) *setting {
+		i, ok := with[name]
+		if !ok || i.value == "" || (def != "" && i.value == def) {
+			return nil
+		}
+		return &setting{value: i.value, source: "input", resolved: !i.expr, expr: i.expr, loc: i.loc}
+	}
+	env := func(name string) *setting {
+		if e, ok := sc.env[name]; ok {
+			return envSetting(e)
+		}
+		return nil
+	}
+	sub, rawSub := "image", "image"
+	if st, ok := with["scan-type"]; ok && st.value != "" {
+		rawSub, sub = st.value, scanCommands[st.value]
+	}
+	var cfg *trivyConfig
+	switch {
+	case in("trivy-config", "") != nil:
+		s := in("trivy-config", "")
+		cfg = b.readConfig(s.value, s.resolved || s.expr, true, ".", true, s.loc)
+	case env("TRIVY_CONFIG") != nil:
+		s := env("TRIVY_CONFIG")
+		cfg = b.readConfig(s.value, s.resolved || s.expr, true, ".", true, s.loc)
+	default:
+		cfg = b.readConfig("trivy.yaml", true, false, ".", true, sc.loc)
+	}
+	def := func(v string) *setting { return &setting{value: v, source: "default", resolved: true, loc: sc.loc} }
+	var target any
+	for _, k := range []string{"image-ref", "scan-ref", "input"} {
+		if i, ok := with[k]; ok && i.value != "" {
+			target = i.value
+			break
+		}
+	}
+	return map[string]any{
+		"tool":           "trivy-action",
+		"subcommand":     sub,
+		"subcommand_raw": rawSub,
+		"command":        usesRaw,
+		"target":         target,
+		"exit_code":      first(in("exit-code", ""), env("TRIVY_EXIT_CODE"), cfg.setting(cfg.exitCode), def("0")).exitCode(),
+		"severity":       first(in("severity", actionSeverityDefault), env("TRIVY_SEVERITY"), cfg.setting(cfg.severity), def("")).withList(),
+		"scanners":       first(in("scanners", ""), env("TRIVY_SCANNERS"), cfg.setting(cfg.scanners), def("")).withList(),
+		"format":         first(in("format", "table"), env("TRIVY_FORMAT"), cfg.setting(cfg.format), def("table")).base(),
+		"config":         cfg.value(),
+		"propagation":    propFails,
+		"neutralised":    nil,
+		"location":       sc.loc.Value(),
+	}
+}
+
+// cliScan describes a Trivy call in a run: script.
+func (b *builder) cliScan(inv *invocation, sc *script, co *collector, st stepCtx, sh shellInfo, shellLoc document.Location) map[string]any {
+	callLoc := co.loc(inv.call.Pos(), inv.call.End())
+	flag := func(names ...string) *setting {
+		var occ []flagVal
+		for _, n := range names {
+			occ = append(occ, inv.flags[n]...)
+		}
+		if len(occ) == 0 {
+			return nil
+		}
+		s := &setting{source: "flag", resolved: true}
+		var vals []string
+		for _, fv := range occ {
+			if !fv.hasValue {
+				s.resolved = false
+				continue
+			}
+			vals = append(vals, fv.val.value)
+			if !fv.val.resolved {
+				s.resolved = false
+			}
+			if fv.val.expr {
+				s.expr = true
+			}
+		}
+		s.value = strings.Join(vals, ",")
+		if s.expr {
+			s.resolved = false
+		}
+		last := occ[len(occ)-1]
+		s.loc = co.loc(occ[0].start, last.end)
+		return s
+	}
+	single := func(name string) *setting {
+		// a scalar flag: the last occurrence wins
+		occ := inv.flags[name]
+		if len(occ) == 0 {
+			return nil
+		}
+		fv := occ[len(occ)-1]
+		s := &setting{source: "flag", value: fv.val.value, resolved: fv.hasValue && fv.val.resolved && !fv.val.expr, expr: fv.val.expr}
+		s.loc = co.loc(fv.start, fv.end)
+		return s
+	}
+	env := func(name string) *setting {
+		if e, ok := inv.env[name]; ok {
+			return envSetting(e)
+		}
+		return nil
+	}
+	var cfg *trivyConfig
+	switch c := single("config"); {
+	case c != nil && inv.tool == "docker":
+		cfg = &trivyConfig{path: c.value, explicit: true, status: "not_read", errMsg: "the path is inside the container", loc: c.loc}
+	case c != nil:
+		cfg = b.readConfig(c.value, c.resolved || c.expr, true, st.workdir, st.workdirOK, c.loc)
+	case env("TRIVY_CONFIG") != nil:
+		s := env("TRIVY_CONFIG")
+		if inv.tool == "docker" {
+			cfg = &trivyConfig{path: s.value, explicit: true, status: "not_read", errMsg: "the path is inside the container", loc: s.loc}
+		} else {
+			cfg = b.readConfig(s.value, s.resolved || s.expr, true, st.workdir, st.workdirOK, s.loc)
+		}
+	case inv.tool == "trivy":
+		cfg = b.readConfig("trivy.yaml", true, false, st.workdir, st.workdirOK, callLoc)
+	}
+	def := func(v string) *setting { return &setting{value: v, source: "default", resolved: true, loc: callLoc} }
+	var target any
+	if inv.target != nil {
+		target = inv.target.value
+	}
+	var cfgVal any
+	var cfgExit, cfgSev, cfgScan, cfgFmt *setting
+	if cfg != nil {
+		cfgVal = cfg.value()
+		cfgExit, cfgSev, cfgScan, cfgFmt = cfg.setting(cfg.exitCode), cfg.setting(cfg.severity), cfg.setting(cfg.scanners), cfg.setting(cfg.format)
+	}
+	prop, d := propagation(sc.file, inv.call, sh)
+	var neut any
+	if d != nil {
+		n := map[string]any{"kind": d.kind}
+		switch {
+		case d.shell:
+			n["text"] = sh.command
+			n["location"] = shellLoc.Value()
+		default:
+			n["text"] = sc.text(d.start, d.end)
+			n["location"] = co.loc(d.start, d.end).Value()
+		}
+		neut = n
+	}
+	return map[string]any{
+		"tool":           inv.tool,
+		"subcommand":     inv.subcommand,
+		"subcommand_raw": inv.rawSub,
+		"command":        sc.text(inv.call.Pos(), inv.call.End()),
+		"target":         target,
+		"exit_code":      first(single("exit-code"), env("TRIVY_EXIT_CODE"), cfgExit, def("0")).exitCode(),
+		"severity":       first(flag("severity"), env("TRIVY_SEVERITY"), cfgSev, def("")).withList(),
+		"scanners":       first(flag("scanners", "security-checks"), env("TRIVY_SCANNERS"), cfgScan, def("")).withList(),
+		"format":         first(single("format"), env("TRIVY_FORMAT"), cfgFmt, def("table")).base(),
+		"config":         cfgVal,
+		"propagation":    prop,
+		"neutralised":    neut,
+		"location":       callLoc.Value(),
+	}
+}

@@ -1,0 +1,627 @@
+package workflow
+
+import (
+	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/devflow/dwf-policy/engine/document"
+)
+
+// Trivy subcommands that scan, by every name Trivy accepts, and the
+// canonical name recorded in the document.
+var scanCommands = map[string]string{
+	"image": "image", "i": "image",
+	"filesystem": "filesystem", "fs": "filesystem",
+	"repository": "repository", "repo": "repository",
+	"rootfs": "rootfs",
+	"config": "config", "conf": "config",
+	"sbom":       "sbom",
+	"vm":         "vm",
+	"kubernetes": "kubernetes", "k8s": "kubernetes",
+}
+
+// Flags that make a Trivy call something other than a scan.
+var nonScanFlags = map[string]bool{
+	"version": true, "help": true, "download-db-only": true, "download-java-db-only": true,
+	"reset": true, "clear-cache": true, "generate-default-config": true, "reset-checks-bundle": true,
+}
+
+// Trivy flags that take a value (so the next word is not a positional).
+var trivyValueFlags = map[string]bool{
+	"cache-dir": true, "config": true, "timeout": true, "exit-code": true, "exit-on-eol": true,
+	"severity": true, "scanners": true, "security-checks": true, "format": true, "output": true,
+	"template": true, "skip-dirs": true, "skip-files": true, "ignorefile": true, "ignore-policy": true,
+	"input": true, "vuln-type": true, "pkg-types": true, "pkg-relationships": true, "platform": true,
+	"username": true, "password": true, "registry-token": true, "server": true, "token": true,
+	"token-header": true, "custom-headers": true, "db-repository": true, "java-db-repository": true,
+	"checks-bundle-repository": true, "policy-bundle-repository": true, "compliance": true,
+	"report": true, "file-patterns": true, "image-src": true, "docker-host": true, "podman-host": true,
+	"tf-vars": true, "helm-values": true, "helm-set": true, "helm-set-file": true, "helm-set-string": true,
+	"helm-api-versions": true, "helm-kube-version": true, "namespace": true, "context": true,
+	"kubeconfig": true, "include-namespaces": true, "exclude-namespaces": true, "include-kinds": true,
+	"exclude-kinds": true, "node-collector-namespace": true, "node-collector-imageref": true,
+	"sbom-sources": true, "rekor-url": true, "vex": true, "cache-backend": true, "cache-ttl": true,
+	"redis-ca": true, "redis-cert": true, "redis-key": true, "secret-config": true,
+	"license-confidence-level": true, "ignored-licenses": true, "output-plugin-arg": true,
+	"config-check": true, "config-data": true, "check-namespaces": true, "config-policy": true,
+	"policy-namespaces": true, "namespaces": true, "misconfig-scanners": true, "cf-params": true,
+	"parallel": true, "max-image-size": true, "image-config-scanners": true, "detection-priority": true,
+	"distro": true, "module-dir": true, "enable-modules": true, "ignore-status": true,
+	"skip-images": true, "k8s-version": true, "tolerations": true, "disable-node-collector": false,
+}
+
+// Short Trivy flags that take a value, by the long flag they stand for.
+var trivyShortFlags = map[byte]string{'s': "severity", 'f': "format", 'c': "config", 'o': "output", 't': "template"}
+
+// docker run options that take a value.
+var dockerValueFlags = map[string]bool{
+	"add-host": true, "annotation": true, "attach": true, "blkio-weight": true, "cap-add": true,
+	"cap-drop": true, "cgroup-parent": true, "cgroupns": true, "cidfile": true, "cpu-period": true,
+	"cpu-quota": true, "cpu-shares": true, "cpus": true, "cpuset-cpus": true, "cpuset-mems": true,
+	"device": true, "dns": true, "dns-option": true, "dns-search": true, "domainname": true,
+	"entrypoint": true, "env": true, "env-file": true, "expose": true, "gpus": true, "group-add": true,
+	"health-cmd": true, "health-interval": true, "health-retries": true, "health-timeout": true,
+	"hostname": true, "ip": true, "ip6": true, "ipc": true, "isolation": true, "label": true,
+	"label-file": true, "link": true, "log-driver": true, "log-opt": true, "mac-address": true,
+	"memory": true, "memory-reservation": true, "memory-swap": true, "mount": true, "name": true,
+	"network": true, "net": true, "network-alias": true, "pid": true, "platform": true,
+	"publish": true, "pull": true, "restart": true, "runtime": true, "security-opt": true,
+	"shm-size": true, "stop-signal": true, "stop-timeout": true, "storage-opt": true, "sysctl": true,
+	"tmpfs": true, "ulimit": true, "user": true, "userns": true, "uts": true, "volume": true,
+	"volumes-from": true, "workdir": true,
+}
+
+var dockerShortValue = map[byte]string{'a': "attach", 'c': "cpu-shares", 'e': "env", 'h': "hostname", 'l': "label", 'm': "memory", 'p': "publish", 'u': "user", 'v': "volume", 'w': "workdir"}
+
+// envVal is an environment variable as a Trivy call sees it.
+type envVal struct {
+	value    string
+	resolved bool
+	expr     bool
+	source   string // step_env, job_env, workflow_env, script_env, docker_env
+	loc      document.Location
+}
+
+// flagVal is one occurrence of a Trivy flag.
+type flagVal struct {
+	val        word
+	start, end syntax.Pos // from the flag to the end of its value
+	hasValue   bool
+}
+
+// invocation is a Trivy scan found in a script.
+type invocation struct {
+	tool       string // trivy or docker
+	subcommand string
+	rawSub     string
+	target     *word
+	flags      map[string][]flagVal
+	env        map[string]envVal // what Trivy reads as TRIVY_*; docker: only -e
+	call       *syntax.CallExpr
+}
+
+// callSite is a simple command found by the collector.
+type callSite struct {
+	call  *syntax.CallExpr
+	words []word
+	env   map[string]envVal
+}
+
+// shVar is a shell variable the collector tracks.
+type shVar struct {
+	envVal
+	exported bool
+}
+
+// collector walks a script in source order, tracking variable assignments
+// and exports so that words and Trivy's environment can be resolved.
+type collector struct {
+	sc       *script
+	vars     map[string]shVar
+	sites    []callSite
+	fallback document.Location
+	depth    int
+}
+
+func newCollector(sc *script, env map[string]envVal, fallback document.Location) *collector {
+	co := &collector{sc: sc, vars: map[string]shVar{}, fallback: fallback}
+	for k, v := range env {
+		co.vars[k] = shVar{envVal: v, exported: true}
+	}
+	return co
+}
+
+const workspaceSentinel = "\x00workspace"
+
+func (co *collector) lookup(name string) (string, bool, bool, bool) {
+	v, ok := co.vars[name]
+	if !ok {
+		if name == "GITHUB_WORKSPACE" {
+			return workspaceSentinel, true, false, true
+		}
+		return "", false, false, false
+	}
+	return v.value, v.resolved, v.expr, true
+}
+
+func (co *collector) loc(start, end syntax.Pos) document.Location {
+	if l, ok := co.sc.loc(start, end); ok {
+		return l
+	}
+	return co.fallback
+}
+
+func (co *collector) stmts(list []*syntax.Stmt) {
+	for _, s := range list {
+		co.stmt(s)
+	}
+}
+
+func (co *collector) stmt(s *syntax.Stmt) {
+	if s == nil || s.Cmd == nil || co.depth > 500 || len(co.sites) > 10000 {
+		return
+	}
+	co.depth++
+	defer func() { co.depth-- }()
+	switch c := s.Cmd.(type) {
+	case *syntax.CallExpr:
+		co.call(c)
+	case *syntax.BinaryCmd:
+		co.stmt(c.X)
+		co.stmt(c.Y)
+	case *syntax.Block:
+		co.stmts(c.Stmts)
+	case *syntax.Subshell:
+		saved := co.saveVars()
+		co.stmts(c.Stmts)
+		co.vars = saved
+	case *syntax.IfClause:
+		for ic := c; ic != nil; ic = ic.Else {
+			co.stmts(ic.Cond)
+			co.stmts(ic.Then)
+		}
+	case *syntax.WhileClause:
+		co.stmts(c.Cond)
+		co.stmts(c.Do)
+	case *syntax.ForClause:
+		if wi, ok := c.Loop.(*syntax.WordIter); ok {
+			co.vars[wi.Name.Value] = shVar{envVal: envVal{source: "script_env", loc: co.loc(wi.Name.Pos(), wi.Name.End())}}
+		}
+		co.stmts(c.Do)
+	case *syntax.CaseClause:
+		for _, it := range c.Items {
+			co.stmts(it.Stmts)
+		}
+	case *syntax.FuncDecl:
+		co.stmt(c.Body)
+	case *syntax.DeclClause:
+		co.decl(c)
+	case *syntax.TimeClause:
+		co.stmt(c.Stmt)
+	case *syntax.CoprocClause:
+		co.stmt(c.Stmt)
+	}
+}
+
+func (co *collector) saveVars() map[string]shVar {
+	saved := make(map[string]shVar, len(co.vars))
+	for k, v := range co.vars {
+		saved[k] = v
+	}
+	return saved
+}
+
+// substs walks the command substitutions inside w as subshells.
+func (co *collector) substs(w *syntax.Word) {
+	if w == nil {
+		return
+	}
+	for _, cs := range cmdSubsts(w) {
+		saved := co.saveVars()
+		co.stmts(cs.Stmts)
+		co.vars = saved
+	}
+}
+
+func (co *collector) setVar(a *syntax.Assign, exported bool) {
+	if a.Name == nil {
+		return
+	}
+	v := envVal{source: "script_env", loc: co.loc(a.Pos(), a.End())}
+	if a.Value != nil {
+		w := co.sc.word(a.Value, co.lookup)
+		v.value, v.resolved, v.expr = w.value, w.resolved, w.expr
+	} else if a.Array == nil {
+		v.resolved = true
+	}
+	if a.Append || a.Index != nil || a.Array != nil {
+		v.resolved = false
+	}
+	old, had := co.vars[a.Name.Value]
+	co.vars[a.Name.Value] = shVar{envVal: v, exported: exported || (had && old.exported)}
+}
+
+func (co *collector) decl(c *syntax.DeclClause) {
+	exported := c.Variant != nil && c.Variant.Value == "export"
+	for _, a := range c.Args {
+		if a.Naked && a.Name == nil && a.Value != nil {
+			if f := a.Value.Lit(); strings.HasPrefix(f, "-") && strings.ContainsRune(f, 'x') {
+				exported = true
+			}
+		}
+	}
+	for _, a := range c.Args {
+		co.substs(a.Value)
+		switch {
+		case a.Naked && a.Name != nil:
+			if v, ok := co.vars[a.Name.Value]; ok && exported {
+				v.exported = true
+				co.vars[a.Name.Value] = v
+			}
+		case !a.Naked:
+			co.setVar(a, exported)
+		}
+	}
+}
+
+func (co *collector) call(c *syntax.CallExpr) {
+	for _, a := range c.Assigns {
+		co.substs(a.Value)
+	}
+	for _, w := range c.Args {
+		co.substs(w)
+	}
+	if len(c.Args) == 0 {
+		for _, a := range c.Assigns {
+			co.setVar(a, false)
+		}
+		return
+	}
+	words := make([]word, len(c.Args))
+	for i, w := range c.Args {
+		words[i] = co.sc.word(w, co.lookup)
+	}
+	if words[0].resolved && words[0].value == "unset" {
+		for _, w := range words[1:] {
+			delete(co.vars, w.value)
+		}
+	}
+	env := map[string]envVal{}
+	for k, v := range co.vars {
+		if v.exported && strings.HasPrefix(k, "TRIVY_") {
+			env[k] = v.envVal
+		}
+	}
+	for _, a := range c.Assigns {
+		if a.Name != nil && strings.HasPrefix(a.Name.Value, "TRIVY_") {
+			v := envVal{source: "script_env", loc: co.loc(a.Pos(), a.End())}
+			if a.Value != nil {
+				w := co.sc.word(a.Value, co.lookup)
+				v.value, v.resolved, v.expr = w.value, w.resolved, w.expr
+			} else {
+				v.resolved = true
+			}
+			env[a.Name.Value] = v
+		}
+	}
+	co.sites = append(co.sites, callSite{call: c, words: words, env: env})
+}
+
+// detect recognises a Trivy scan in a simple command, looking through
+// sudo, env, command, exec, nohup, time, nice and timeout, and through
+// `docker run ... aquasec/trivy ...`.
+func (co *collector) detect(site callSite) *invocation {
+	words := site.words
+	env := site.env
+	i := 0
+wrappers:
+	for i < len(words) {
+		if !words[i].resolved {
+			return nil
+		}
+		switch base(words[i].value) {
+		case "sudo":
+			i++
+			for i < len(words) && strings.HasPrefix(words[i].value, "-") {
+				switch words[i].value {
+				case "-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T":
+					i++
+				}
+				i++
+			}
+		case "env":
+			i++
+			for i < len(words) {
+				v := words[i].value
+				if strings.HasPrefix(v, "-") {
+					switch v {
+					case "-u", "--unset", "-C", "--chdir", "-S", "--split-string":
+						i++
+					}
+					i++
+					continue
+				}
+				name, val, ok := strings.Cut(v, "=")
+				if !ok || !words[i].resolved && !words[i].expr || name == "" {
+					break
+				}
+				if strings.HasPrefix(name, "TRIVY_") {
+					env = copyEnv(env)
+					env[name] = envVal{value: val, resolved: words[i].resolved, expr: words[i].expr, source: "script_env", loc: co.loc(words[i].start, words[i].end)}
+				}
+				i++
+			}
+		case "command", "exec", "nohup", "builtin", "time":
+			i++
+			for i < len(words) && strings.HasPrefix(words[i].value, "-") {
+				i++
+			}
+		case "nice":
+			i++
+			for i < len(words) && strings.HasPrefix(words[i].value, "-") {
+				if words[i].value == "-n" || words[i].value == "--adjustment" {
+					i++
+				}
+				i++
+			}
+		case "timeout":
+			i++
+			for i < len(words) && strings.HasPrefix(words[i].value, "-") {
+				if words[i].value == "-s" || words[i].value == "-k" || words[i].value == "--signal" || words[i].value == "--kill-after" {
+					i++
+				}
+				i++
+			}
+			i++ // the duration
+		default:
+			break wrappers
+		}
+	}
+	if i >= len(words) || !words[i].resolved {
+		return nil
+	}
+	switch base(words[i].value) {
+	case "trivy":
+		inv := parseTrivyArgs(words[i+1:])
+		if inv == nil {
+			return nil
+		}
+		inv.tool, inv.env, inv.call = "trivy", env, site.call
+		return inv
+	case "docker", "podman", "nerdctl":
+		return co.dockerRun(site, words[i+1:], env)
+	}
+	return nil
+}
+
+func copyEnv(m map[string]envVal) map[string]envVal {
+	out := make(map[string]envVal, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (co *collector) dockerRun(site callSite, args []word, hostEnv map[string]envVal) *invocation {
+	j := 0
+	for j < len(args) && strings.HasPrefix(args[j].value, "-") {
+		switch args[j].value {
+		case "-H", "--host", "--context", "-c", "--config", "-l", "--log-level":
+			j++
+		}
+		j++
+	}
+	if j < len(args) && args[j].value == "container" {
+		j++
+	}
+	if j >= len(args) || args[j].value != "run" {
+		return nil
+	}
+	j++
+	env := map[string]envVal{}
+	addEnv := func(w word, val string) {
+		name, v, ok := strings.Cut(val, "=")
+		if !strings.HasPrefix(name, "TRIVY_") {
+			return
+		}
+		if !ok {
+			if h, ok := co.vars[name]; ok {
+				env[name] = h.envVal
+			} else if h, ok := hostEnv[name]; ok {
+				env[name] = h
+			}
+			return
+		}
+		env[name] = envVal{value: v, resolved: w.resolved, expr: w.expr, source: "docker_env", loc: co.loc(w.start, w.end)}
+	}
+	entrypoint := ""
+	var image *word
+	for j < len(args) {
+		a := args[j]
+		v := a.value
+		if !a.resolved && !strings.HasPrefix(a.raw, "-") {
+			return nil // the image is not known
+		}
+		if v == "--" {
+			j++
+			continue
+		}
+		if strings.HasPrefix(v, "--") {
+			name, val, eq := strings.Cut(v[2:], "=")
+			vw := a
+			if dockerValueFlags[name] && !eq && j+1 < len(args) {
+				vw = args[j+1]
+				val = vw.value
+				j++
+			}
+			switch name {
+			case "env":
+				addEnv(vw, val)
+			case "entrypoint":
+				entrypoint = val
+			}
+			j++
+			continue
+		}
+		if strings.HasPrefix(v, "-") && len(v) > 1 {
+			for k := 1; k < len(v); k++ {
+				long, ok := dockerShortValue[v[k]]
+				if !ok {
+					continue
+				}
+				val, vw := strings.TrimPrefix(v[k+1:], "="), a
+				if val == "" && j+1 < len(args) {
+					vw = args[j+1]
+					val = vw.value
+					j++
+				}
+				switch long {
+				case "env":
+					addEnv(vw, val)
+				}
+				break
+			}
+			j++
+			continue
+		}
+		image = &args[j]
+		j++
+		break
+	}
+	if image == nil || !isTrivyImage(image.value) || (entrypoint != "" && base(entrypoint) != "trivy") {
+		return nil
+	}
+	inv := parseTrivyArgs(args[j:])
+	if inv == nil {
+		return nil
+	}
+	inv.tool, inv.env, inv.call = "docker", env, site.call
+	return inv
+}
+
+// isTrivyImage matches aquasec/trivy and aquasecurity/trivy on any registry,
+// with any tag or digest.
+func isTrivyImage(ref string) bool {
+	name := ref
+	if i := strings.Index(name, "@"); i >= 0 {
+		name = name[:i]
+	}
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name = name[:i]
+	}
+	name = strings.ToLower(name)
+	return name == "aquasec/trivy" || strings.HasSuffix(name, "/aquasec/trivy") ||
+		name == "aquasecurity/trivy" || strings.HasSuffix(name, "/aquasecurity/trivy")
+}
+
+// parseTrivyArgs reads a Trivy command line (after the program name). It
+// returns nil for calls that do not scan.
+func parseTrivyArgs(args []word) *invocation {
+	inv := &invocation{flags: map[string][]flagVal{}}
+	var positional []word
+	for k := 0; k < len(args); k++ {
+		a := args[k]
+		text := a.value
+		if !a.resolved {
+			text = a.raw
+		}
+		if text == "--" {
+			positional = append(positional, args[k+1:]...)
+			break
+		}
+		if strings.HasPrefix(text, "--") && len(text) > 2 {
+			name, _, eq := strings.Cut(text[2:], "=")
+			if !isFlagName(name) {
+				positional = append(positional, a)
+				continue
+			}
+			if nonScanFlags[name] {
+				return nil
+			}
+			fv := flagVal{start: a.start, end: a.end}
+			if eq {
+				fv.val, fv.hasValue = suffixWord(a, len(name)+3), true
+			} else if trivyValueFlags[name] && k+1 < len(args) {
+				k++
+				fv.val, fv.hasValue, fv.end = args[k], true, args[k].end
+			}
+			inv.flags[name] = append(inv.flags[name], fv)
+			continue
+		}
+		if strings.HasPrefix(text, "-") && len(text) > 1 {
+			ch := text[1]
+			if ch == 'v' || ch == 'h' {
+				return nil // --version, --help
+			}
+			long, ok := trivyShortFlags[ch]
+			if !ok {
+				continue
+			}
+			fv := flagVal{start: a.start, end: a.end}
+			switch {
+			case len(text) > 2:
+				skip := 2
+				if text[2] == '=' {
+					skip = 3
+				}
+				fv.val, fv.hasValue = suffixWord(a, skip), true
+			case k+1 < len(args):
+				k++
+				fv.val, fv.hasValue, fv.end = args[k], true, args[k].end
+			}
+			inv.flags[long] = append(inv.flags[long], fv)
+			continue
+		}
+		positional = append(positional, a)
+	}
+	if len(positional) == 0 || !positional[0].resolved {
+		return nil
+	}
+	sub, ok := scanCommands[positional[0].value]
+	if !ok {
+		return nil
+	}
+	inv.subcommand, inv.rawSub = sub, positional[0].value
+	if len(positional) > 1 {
+		t := positional[1]
+		inv.target = &t
+	}
+	return inv
+}
+
+func isFlagName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// suffixWord is the part of w after its first n bytes (--flag=VALUE).
+func suffixWord(w word, n int) word {
+	out := w
+	if n <= len(w.raw) {
+		out.raw = w.raw[n:]
+	} else {
+		out.raw = ""
+	}
+	if w.resolved {
+		if n <= len(w.value) {
+			out.value = w.value[n:]
+		} else {
+			out.value = ""
+		}
+	} else {
+		out.value = out.raw
+	}
+	out.expr = strings.Contains(out.raw, "${{")
+	if out.expr {
+		out.resolved = false
+	}
+	return out
+}
