@@ -195,3 +195,38 @@ func matchSchema(t testing.TB, kind string, doc map[string]any) {
 		t.Errorf("document does not match the %s schema: %v", kind, r[1])
 	}
 }
+
+// TestRegoFixtureSamples checks the documents the Rego unit tests build
+// (policies/workflow/fixtures_test.rego) against the schemas: `with input
+// as` is not type-checked, so this keeps those builders honest.
+func TestRegoFixtureSamples(t *testing.T) {
+	raw, err := fs.ReadFile(policies.FS, "workflow/fixtures_test.rego")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ast.ParseModuleWithOpts("fixtures_test.rego", string(raw), ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+	if c.Compile(map[string]*ast.Module{"fixtures_test.rego": m}); c.Failed() {
+		t.Fatal(c.Errors)
+	}
+	for kind, ref := range map[string]string{"workflow": "samples", "repository": "repository_samples"} {
+		rs, err := rego.New(rego.Query("x := data.dwf.workflow.fixtures_test."+ref), rego.Compiler(c)).Eval(context.Background())
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("evaluating %s: %v", ref, err)
+		}
+		samples, _ := rs[0].Bindings["x"].([]any)
+		if len(samples) == 0 {
+			t.Fatalf("%s is empty", ref)
+		}
+		for i, s := range samples {
+			doc, ok := s.(map[string]any)
+			if !ok {
+				t.Fatalf("%s[%d] is %T", ref, i, s)
+			}
+			t.Run(fmt.Sprintf("%s/%d", ref, i), func(t *testing.T) { matchSchema(t, kind, doc) })
+		}
+	}
+}
