@@ -156,7 +156,24 @@ func readRules(modules map[string]*ast.Module, sources []PolicySource) ([]ruleIn
 	for n := range modules {
 		names = append(names, n)
 	}
-	sort.Strings(names)
+	// Sources in the order given (built-ins first), then by file name, so
+	// an ID clash blames the later source: a custom rule reusing DWF101,
+	// not the built-in rule.
+	rank := func(name string) int {
+		best, bestLen := len(sources), -1
+		for i, s := range sources {
+			if prefix := path.Clean(s.Name) + "/"; strings.HasPrefix(name, prefix) && len(prefix) > bestLen {
+				best, bestLen = i, len(prefix)
+			}
+		}
+		return best
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if ri, rj := rank(names[i]), rank(names[j]); ri != rj {
+			return ri < rj
+		}
+		return names[i] < names[j]
+	})
 
 	var errs []error
 	byID := map[string]string{} // id -> file
