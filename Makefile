@@ -13,7 +13,7 @@ TOOLS     := $(CURDIR)/.tools
 export SARIF_MULTITOOL := $(TOOLS)/npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 FUZZTIME  ?= 5s
 
-.PHONY: build demo test unit lint tools fuzz bench docs clean self-check
+.PHONY: build demo test unit lint tools fuzz bench docs bundles clean self-check
 
 build: ## Build bin/dwf-policy
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dwf-policy
@@ -46,9 +46,13 @@ test: lint unit fuzz ## Everything CI runs
 bench: ## Benchmarks: parse, evaluate, whole check over a 2,000-file corpus
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./engine/... ./internal/cli/
 
-docs: build ## Regenerate docs/rules.md and docs/inputs.md from rule metadata and input schemas
+docs: build ## Regenerate docs/rules.md, docs/inputs.md and docs/dwf-policy.schema.json from rule metadata and schemas
 	$(BIN) rules --format markdown > docs/rules.md
+	$(BIN) config schema > docs/dwf-policy.schema.json
 	$(GO) test ./engine/document -run TestInputsDocIsCurrent -update
 
+bundles: build ## Build bundles/baseline.tar.gz, an OPA bundle of the exact policies the binary embeds
+	$(BIN) bundle build --builtin --revision $(VERSION) bundles/baseline -o bundles/baseline.tar.gz
+
 clean:
-	rm -rf bin
+	rm -rf bin bundles/*.tar.gz

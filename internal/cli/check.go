@@ -7,15 +7,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/devflow/dwf-policy/engine"
+	"github.com/devflow/dwf-policy/engine/config"
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/input"
 	"github.com/devflow/dwf-policy/engine/report"
-	"github.com/devflow/dwf-policy/policies"
+	"github.com/devflow/dwf-policy/engine/suppress"
 )
 
 // outputFlags are shared by every command that reports findings.
@@ -48,6 +50,7 @@ func (o *outputFlags) validate() (report.Formatter, finding.Severity, error) {
 
 type checkFlags struct {
 	outputFlags
+	policyFlags
 	target string
 	kind   string
 }
@@ -66,16 +69,26 @@ name: YAML files as workflows, anything else as a Dockerfile, unless --kind
 says otherwise.
 
 A file that cannot be parsed is reported as a DWF000 finding; the other files
-are still checked.`,
+are still checked.
+
+The nearest .dwf-policy.yaml (from the working directory up to the
+repository root) or --config sets the standard's values, rule severities,
+excluded paths, custom policies and exceptions; run 'dwf-policy config schema'
+for its JSON Schema. A comment '# dwf-policy:ignore DWF104 reason' above or at
+the end of a line suppresses that rule's finding there. Suppressed findings
+do not count for the exit code, are listed only with --show-suppressed, and
+stay in SARIF with their justification.`,
 		Example: `  dwf-policy check
   dwf-policy check --format sarif --output dwf-policy.sarif .
   dwf-policy check --target runtime build/Dockerfile
-  dwf-policy check --fail-on warning Dockerfile .github/workflows/ci.yml`,
+  dwf-policy check --fail-on warning Dockerfile .github/workflows/ci.yml
+  dwf-policy check --policy ./policy --policy org-baseline.tar.gz --verification-key org.pem`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.runCheck(cmd.Context(), fl, args)
 		},
 	}
-	fl.register(cmd)
+	fl.outputFlags.register(cmd)
+	fl.policyFlags.register(cmd)
 	cmd.Flags().StringVar(&fl.target, "target", "", "check this Dockerfile build `STAGE` instead of the last one (like docker build --target)")
 	cmd.Flags().StringVar(&fl.kind, "kind", "", "treat explicitly named files as this kind: dockerfile or workflow")
 	return cmd
@@ -102,15 +115,17 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 	}
 	paths = c.absolutize(wd, paths)
 
-	eng, err := engine.New(ctx, engine.Options{
-		Policies: []engine.PolicySource{{Name: "policies", FS: policies.FS, Builtin: true}},
-	})
+	st, err := c.loadSetup(wd, fl.policyFlags)
 	if err != nil {
-		return &exitError{code: ExitError, err: err}
+		return err
+	}
+	eng, err := st.engine(ctx)
+	if err != nil {
+		return err
 	}
 
 	// Missing paths are reported, but the others are still checked.
-	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: kind, WorkDir: wd})
+	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: kind, WorkDir: wd, Exclude: st.cfg.Excluder(wd)})
 	contents := make([][]byte, len(sources))
 	loadOpts := input.LoadOptions{Target: fl.target}
 	findings, evalErr := eng.Run(ctx, len(sources), func(i int) (*document.Document, error) {
@@ -121,10 +136,16 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 		contents[i] = doc.Source
 		return doc, nil
 	})
-	sourcesByPath := make(map[string][]byte, len(sources))
+	sourcesByPath := make(map[string][]byte, len(sources)+1)
 	for i, s := range sources {
 		if contents[i] != nil {
 			sourcesByPath[s.Path] = contents[i]
+		}
+	}
+	findings = c.suppress(eng, st.cfg, wd, findings, sourcesByPath)
+	if st.cfg != nil {
+		if _, ok := sourcesByPath[st.cfg.Name]; !ok {
+			sourcesByPath[st.cfg.Name] = st.cfg.Source // DWF001 points into it
 		}
 	}
 
@@ -147,6 +168,37 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 		return &exitError{code: ExitFindings}
 	}
 	return nil
+}
+
+// suppress applies the configuration's exceptions and the inline
+// suppressions of the checked files, adding DWF001 and DWF002 findings.
+// Suppressed findings are kept, marked: SARIF shows them.
+func (c Command) suppress(eng *engine.Engine, cfg *config.Config, wd string, findings []finding.Finding, sources map[string][]byte) []finding.Finding {
+	severity := func(id string) finding.Severity {
+		r, _ := eng.Rule(id) // SeverityNone when missing or turned off
+		return r.Severity
+	}
+	findings = cfg.ApplyExceptions(findings, config.ApplyOptions{
+		Now:             c.now(),
+		WorkDir:         wd,
+		ExpiredSeverity: severity(config.ExpiredExceptionRuleID),
+	})
+	findings = suppress.Apply(findings, sources, suppress.Options{
+		UnusedSeverity: severity(suppress.UnusedRuleID),
+		Rules: func(id string) (bool, bool) {
+			r, ok := eng.Rule(id)
+			return ok, r.Severity != finding.SeverityNone
+		},
+	})
+	finding.Sort(findings)
+	return findings
+}
+
+func (c Command) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 func (c Command) workDir() (string, error) {

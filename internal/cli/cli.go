@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -34,6 +35,9 @@ type Command struct {
 	Stderr io.Writer
 	// WorkDir replaces the working directory (tests); "" means os.Getwd.
 	WorkDir string
+	// Now replaces the clock that decides whether exceptions have expired
+	// (tests); nil means time.Now.
+	Now func() time.Time
 }
 
 // exitError carries an exit code out of a cobra RunE.
@@ -101,7 +105,11 @@ against the Devflow hardening standard: images run as the non-root user dwfuser
 Trivy scans fail the build on CRITICAL and HIGH findings.
 
 Every rule is Rego (OPA); findings point at the exact file, line and column and
-can be written as text, JSON or SARIF for GitHub code scanning.
+can be written as text, JSON or SARIF for GitHub code scanning. Teams tune it
+with .dwf-policy.yaml (see 'dwf-policy config'), suppress single findings with
+'# dwf-policy:ignore DWF104 reason' comments, and add their own Rego rules with
+--policy (tested with 'dwf-policy test', shipped as signed bundles built with
+'dwf-policy bundle build').
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 2 usage or internal error.`,
@@ -109,7 +117,7 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(c.checkCommand(), c.rulesCommand(), c.versionCommand())
+	root.AddCommand(c.checkCommand(), c.rulesCommand(), c.testCommand(), c.configCommand(), c.bundleCommand(), c.versionCommand())
 	return root
 }
 

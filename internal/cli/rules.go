@@ -9,28 +9,37 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/engine/finding"
-	"github.com/devflow/dwf-policy/policies"
 )
 
 func (c Command) rulesCommand() *cobra.Command {
 	var format string
+	var pf policyFlags
 	cmd := &cobra.Command{
 		Use:   "rules",
 		Short: "List the rule catalogue",
 		Long: `Rules lists every rule dwf-policy runs: its ID, severity, kind and title.
-The catalogue comes from the METADATA of the Rego packages, built-in and custom.`,
+The catalogue comes from the METADATA of the Rego packages, built-in and custom
+(--policy and the configuration's policies), with the configuration's severity
+overrides applied.`,
+		Example: `  dwf-policy rules
+  dwf-policy rules --policy ./policy --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "text" && format != "json" && format != "markdown" {
 				return usageError("--format: unknown format %q (want text, json or markdown)", format)
 			}
-			eng, err := engine.New(cmd.Context(), engine.Options{
-				Policies: []engine.PolicySource{{Name: "policies", FS: policies.FS, Builtin: true}},
-			})
+			wd, err := c.workDir()
 			if err != nil {
 				return &exitError{code: ExitError, err: err}
+			}
+			st, err := c.loadSetup(wd, pf)
+			if err != nil {
+				return err
+			}
+			eng, err := st.engine(cmd.Context())
+			if err != nil {
+				return err
 			}
 			switch format {
 			case "json":
@@ -49,6 +58,7 @@ The catalogue comes from the METADATA of the Rego packages, built-in and custom.
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "text", "output format: text, json or markdown (docs/rules.md is this output)")
+	pf.register(cmd)
 	return cmd
 }
 

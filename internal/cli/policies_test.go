@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// customRule returns a rule package with METADATA over the Dockerfile
+// schema.
+func customRule(pkg, id, body string) string {
+	return fmt.Sprintf(`# METADATA
+# title: Custom rule %[2]s
+# schemas:
+#   - input: schema.dockerfile
+# custom:
+#   id: %[2]s
+#   severity: warning
+#   kind: dockerfile
+package %[1]s
+
+%[3]s
+`, pkg, id, body)
+}
+
+// writeTree writes files below dir.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, data := range files {
+		file := filepath.Join(dir, filepath.FromSlash(name))
+		mustMkdir(t, filepath.Dir(file))
+		if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const goodDockerfile = "FROM alpine:3.20\nUSER 1001\nENTRYPOINT [\"/sbin/tini\", \"--\"]\n"
+
+// TestCustomPolicies loads --policy directories through the CLI: findings
+// of a new rule, and every load error with the user's file and line.
+func TestCustomPolicies(t *testing.T) {
+	httpRule := customRule("dwf.dockerfile.remote", "ACME2", `deny contains {"msg": "x"} if {
+	resp := http.send({"method": "GET", "url": "http://127.0.0.1:1"})
+	resp.status_code == 200
+}`)
+	tests := []struct {
+		name   string
+		files  map[string]string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"new rule without a location is at line 1",
+			map[string]string{"p/a.rego": customRule("dwf.dockerfile.always", "ACME1", `deny contains {"msg": "custom finding"} if true`)},
+			[]string{"check", "--policy", "p", "Dockerfile"}, ExitOK,
+			"Dockerfile:1:1: warning ACME1 custom finding\n1 problem in 1 file: 0 errors, 1 warning, 0 notes\n", ""},
+		{"severity override from the config applies to custom rules",
+			map[string]string{"p/a.rego": customRule("dwf.dockerfile.always", "ACME1", `deny contains {"msg": "custom finding"} if true`),
+				".dwf-policy.yaml": "rules: {ACME1: error}\n"},
+			[]string{"check", "--policy", "./p/", "Dockerfile"}, ExitFindings,
+			"Dockerfile:1:1: error ACME1 custom finding\n", ""},
+		{"rules list custom rules",
+			map[string]string{"p/a.rego": customRule("dwf.dockerfile.always", "ACME1", `deny contains {"msg": "x"} if true`)},
+			[]string{"rules", "--policy", "p"}, ExitOK,
+			"ACME1   warning   dockerfile  dockerfile/always", ""},
+		{"metadata missing",
+			map[string]string{"p/a.rego": "package dwf.dockerfile.bare\n\ndeny contains {\"msg\": \"x\"} if true\n"},
+			[]string{"check", "--policy", "p", "Dockerfile"}, ExitError, "",
+			"dwf-policy: reading rule metadata: p/a.rego:1: package dwf.dockerfile.bare has no METADATA annotation with custom.id, custom.severity and custom.kind\n"},
+		{"ID clash with a built-in rule",
+			map[string]string{"p/a.rego": customRule("dwf.dockerfile.mine", "DWF101", `deny contains {"msg": "x"} if false`)},
+			[]string{"check", "--policy", "p", "Dockerfile"}, ExitError, "",
+			"dwf-policy: reading rule metadata: p/a.rego:9: rule ID DWF101 is already used by policies/dockerfile/non_root_user.rego"},
+		{"ID clash between two directories",
+			map[string]string{
+				"p/a.rego": customRule("dwf.dockerfile.one", "ACME1", `deny contains {"msg": "x"} if false`),
+				"q/b.rego": customRule("dwf.dockerfile.two", "ACME1", `deny contains {"msg": "x"} if false`)},
+			[]string{"check", "--policy", "p", "--policy", "q", "Dockerfile"}, ExitError, "",
+			"dwf-policy: reading rule metadata: q/b.rego:9: rule ID ACME1 is already used by p/a.rego:9"},
+		{"compile error points at the user's file",
+			map[string]string{"p/a.rego": customRule("dwf.dockerfile.typo", "ACME1", `deny contains {"msg": "x"} if input.final.usr`)},
+			[]string{"check", "--policy", "p", "Dockerfile"}, ExitError, "",
+			"dwf-policy: compiling policies: 1 error occurred: p/a.rego:11: rego_type_error: undefined ref: input.final.usr"},
+		{"syntax error points at the user's file",
+			map[string]string{"p/a.rego": customRule("dwf.dockerfile.typo", "ACME1", `deny contains {"msg": "x"} if {`)},
+			[]string{"check", "--policy", "p", "Dockerfile"}, ExitError, "",
+			"dwf-policy: parsing policies: 1 error occurred: p/a.rego:12: rego_parse_error"},
+		{"http.send refused without --allow-net",
+			map[string]string{"p/a.rego": httpRule},
+			[]string{"check", "--policy", "p", "Dockerfile"}, ExitError, "",
+			"dwf-policy: compiling policies: 1 error occurred: p/a.rego:12: rego_type_error: undefined function http.send\nhttp.send: policies run in a sandbox without network and environment builtins; pass --allow-net to allow them\n"},
+		{"http.send compiles with --allow-net",
+			map[string]string{"p/a.rego": httpRule},
+			[]string{"rules", "--allow-net", "--policy", "p"}, ExitOK, "ACME2", ""},
+		{"policies from the config, relative to its directory",
+			map[string]string{"cfg/p/a.rego": customRule("dwf.dockerfile.always", "ACME1", `deny contains {"msg": "custom finding"} if true`),
+				"cfg/dwf.yaml": "policies: [p]\n"},
+			[]string{"check", "--config", "cfg/dwf.yaml", "Dockerfile"}, ExitOK,
+			"Dockerfile:1:1: warning ACME1 custom finding\n", ""},
+		{"missing --policy directory",
+			nil, []string{"check", "--policy", "nope", "Dockerfile"}, ExitError, "", "dwf-policy: --policy nope: no such file or directory\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, tc.files)
+			writeTree(t, dir, map[string]string{"Dockerfile": goodDockerfile})
+			out, stderr, code := run(t, dir, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit code = %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, stderr)
+			}
+			if !strings.Contains(out, tc.stdout) {
+				t.Errorf("stdout %q does not contain %q", out, tc.stdout)
+			}
+			if !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("stderr %q does not contain %q", stderr, tc.stderr)
+			}
+		})
+	}
+}
+
+// TestRegoTests runs `dwf-policy test` over users' test files.
+func TestRegoTests(t *testing.T) {
+	rule := customRule("dwf.dockerfile.always", "ACME1", `import data.dwf.lib.dockerfile
+
+deny contains {"msg": sprintf("uid %d", [dockerfile.config_uid])} if true`)
+	tests := []struct {
+		name   string
+		files  map[string]string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"passing tests use data.dwf.lib and data.dwf.config from the config",
+			map[string]string{"p/a.rego": rule, ".dwf-policy.yaml": "uid: 2000\n", "p/a_test.rego": `package dwf.dockerfile.always_test
+
+import data.dwf.dockerfile.always
+
+test_uid_from_config if {
+	always.deny == {{"msg": "uid 2000"}}
+}
+`},
+			[]string{"test", "p"}, ExitOK, "1 passed, 0 failed\n", ""},
+		{"a failing test is listed with file and line",
+			map[string]string{"p/a.rego": rule, "p/a_test.rego": "package dwf.dockerfile.always_test\n\ntest_ok if true\n\ntest_wrong if {\n\tprint(\"looking\")\n\tfalse\n}\n"},
+			[]string{"test", "p"}, ExitFindings,
+			"FAIL  p/a_test.rego:5: data.dwf.dockerfile.always_test.test_wrong\n      looking\n1 passed, 1 failed\n", ""},
+		{"--run selects tests, --verbose lists passes",
+			map[string]string{"p/a.rego": rule, "p/a_test.rego": "package dwf.dockerfile.always_test\n\ntest_ok if true\n\ntest_wrong if false\n"},
+			[]string{"test", "--verbose", "--run", "test_ok", "p"}, ExitOK,
+			"PASS  p/a_test.rego:3: data.dwf.dockerfile.always_test.test_ok\n1 passed, 0 failed\n", ""},
+		{"the config's policies are tested when no DIR is given",
+			map[string]string{"p/a.rego": rule, "p/a_test.rego": "package dwf.dockerfile.always_test\n\ntest_ok if true\n", ".dwf-policy.yaml": "policies: [p]\n"},
+			[]string{"test"}, ExitOK, "1 passed, 0 failed\n", ""},
+		{"an evaluation error fails the test",
+			map[string]string{"p/a.rego": rule, "p/a_test.rego": "package dwf.dockerfile.always_test\n\ntest_div if 1 / 0\n"},
+			[]string{"test", "p"}, ExitFindings, "ERROR p/a_test.rego:3: data.dwf.dockerfile.always_test.test_div: ", ""},
+		{"no tests found",
+			map[string]string{"p/a.rego": rule},
+			[]string{"test", "p"}, ExitFindings, "0 passed, 0 failed\n", "dwf-policy: no tests found in p\n"},
+		{"a compile error in a test is exit 2 with the file and line",
+			map[string]string{"p/a.rego": rule, "p/a_test.rego": "package dwf.dockerfile.always_test\n\ntest_x if undefined_function(1)\n"},
+			[]string{"test", "p"}, ExitError, "", "p/a_test.rego:3: rego_type_error: undefined function undefined_function"},
+		{"metadata is checked as for check",
+			map[string]string{"p/a.rego": "package dwf.dockerfile.bare\n\ndeny contains {\"msg\": \"x\"} if true\n"},
+			[]string{"test", "p"}, ExitError, "", "p/a.rego:1: package dwf.dockerfile.bare has no METADATA"},
+		{"bad --run", nil, []string{"test", "--run", "(", "p"}, ExitError, "", "dwf-policy: --run: error parsing regexp"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, tc.files)
+			out, stderr, code := run(t, dir, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit code = %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, stderr)
+			}
+			if !strings.Contains(out, tc.stdout) {
+				t.Errorf("stdout %q does not contain %q", out, tc.stdout)
+			}
+			if !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("stderr %q does not contain %q", stderr, tc.stderr)
+			}
+		})
+	}
+}
+
+func TestBuiltinRegoTestsPass(t *testing.T) {
+	out, stderr, code := run(t, t.TempDir(), "test")
+	if code != ExitOK || !strings.HasSuffix(out, " passed, 0 failed\n") {
+		t.Errorf("dwf-policy test without policies: exit %d\n%s\n%s", code, out, stderr)
+	}
+}

@@ -1,0 +1,195 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/tester"
+	"github.com/spf13/cobra"
+
+	"github.com/devflow/dwf-policy/engine"
+)
+
+type testFlags struct {
+	policyFlags
+	verbose bool
+	run     string
+}
+
+func (c Command) testCommand() *cobra.Command {
+	var fl testFlags
+	cmd := &cobra.Command{
+		Use:   "test [DIR...]",
+		Short: "Run the Rego unit tests (*_test.rego) of custom policies",
+		Long: `Test runs Rego unit tests the way 'opa test' does: every rule named test_*
+in the *_test.rego files of the given policy directories (or bundle files)
+must hold. With no DIR, the tests of the custom policies (--policy and the
+configuration's policies) run; without any, the built-in policies test
+themselves.
+
+Tests are compiled with the built-in policies, so they can import
+data.dwf.lib.*, against the same input schemas, sandbox and
+data.dwf.config (from .dwf-policy.yaml) as 'dwf-policy check', and a rule
+package must carry the same METADATA.
+
+Exit codes: 0 every test passed, 1 a test failed (or none was found),
+2 the policies or tests do not compile.`,
+		Example: `  dwf-policy test ./policy
+  dwf-policy test --verbose --run 'test_latest' ./policy`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.runTest(cmd.Context(), fl, args)
+		},
+	}
+	fl.policyFlags.register(cmd)
+	cmd.Flags().BoolVarP(&fl.verbose, "verbose", "v", false, "list every test, not only the failing ones, with what it printed")
+	cmd.Flags().StringVar(&fl.run, "run", "", "run only the tests whose data.<package>.<name> matches `REGEX`")
+	return cmd
+}
+
+func (c Command) runTest(ctx context.Context, fl testFlags, dirs []string) error {
+	if fl.run != "" {
+		if _, err := regexp.Compile(fl.run); err != nil {
+			return usageError("--run: %v", err)
+		}
+	}
+	wd, err := c.workDir()
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	// The directories under test are policies like --policy ones: they
+	// must compile and describe themselves for check to run them.
+	fl.policies = append(slices.Clone(fl.policies), dirs...)
+	st, err := c.loadSetup(wd, fl.policyFlags)
+	if err != nil {
+		return err
+	}
+	if _, err := st.engine(ctx); err != nil {
+		return err
+	}
+
+	// Test files are compiled only for the sources under test: the given
+	// ones, else the custom ones, else the built-ins.
+	tested := map[string]bool{} // by absolute path, "" for the built-ins
+	for _, d := range dirs {
+		tested[absPath(wd, d)] = true
+	}
+	if len(dirs) == 0 {
+		for _, f := range st.files[1:] {
+			tested[f] = true
+		}
+	}
+	if len(tested) == 0 {
+		tested[""] = true
+	}
+	var testedNames []string
+	modules := map[string]*ast.Module{}
+	for i, src := range st.sources {
+		ms, err := engine.LoadModules([]engine.PolicySource{src})
+		if err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		if tested[st.files[i]] {
+			testedNames = append(testedNames, src.Name)
+		} else {
+			maps.DeleteFunc(ms, func(name string, _ *ast.Module) bool { return strings.HasSuffix(name, "_test.rego") })
+		}
+		maps.Copy(modules, ms)
+	}
+
+	compiler, err := engine.NewCompiler(st.caps)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	store := inmem.NewFromObjectWithOpts(map[string]any{"dwf": map[string]any{"config": st.cfg.Data()}}, inmem.OptRoundTripOnWrite(false))
+	txn, err := store.NewTransaction(ctx, storage.TransactionParams{})
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	defer store.Abort(ctx, txn)
+	runner := tester.NewRunner().
+		SetCompiler(compiler.WithEnablePrintStatements(true)).
+		SetStore(store).
+		SetModules(modules).
+		SetDefaultRegoVersion(ast.RegoV1).
+		RaiseBuiltinErrors(true).
+		CapturePrintOutput(true)
+	if fl.run != "" {
+		runner = runner.Filter(fl.run)
+	}
+	ch, err := runner.RunTests(ctx, txn)
+	if err != nil {
+		return &exitError{code: ExitError, err: withSandboxHint(fmt.Errorf("compiling tests: %w", err), st.caps == nil)}
+	}
+	var results []*tester.Result
+	for r := range ch {
+		results = append(results, r)
+	}
+	slices.SortFunc(results, func(a, b *tester.Result) int {
+		if c := strings.Compare(a.Location.File, b.Location.File); c != 0 {
+			return c
+		}
+		if a.Location.Row != b.Location.Row {
+			return a.Location.Row - b.Location.Row
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+
+	w := bufio.NewWriter(c.Stdout)
+	passed, failed, skipped := 0, 0, 0
+	for _, r := range results {
+		name := fmt.Sprintf("%s:%d: %s.%s", r.Location.File, r.Location.Row, r.Package, r.Name)
+		switch {
+		case r.Skip:
+			skipped++
+			if fl.verbose {
+				fmt.Fprintf(w, "SKIP  %s\n", name)
+			}
+		case r.Error != nil:
+			failed++
+			fmt.Fprintf(w, "ERROR %s: %v\n", name, r.Error)
+			writeOutput(w, r.Output)
+		case r.Fail:
+			failed++
+			fmt.Fprintf(w, "FAIL  %s\n", name)
+			writeOutput(w, r.Output)
+		default:
+			passed++
+			if fl.verbose {
+				fmt.Fprintf(w, "PASS  %s\n", name)
+				writeOutput(w, r.Output)
+			}
+		}
+	}
+	fmt.Fprintf(w, "%d passed, %d failed", passed, failed)
+	if skipped > 0 {
+		fmt.Fprintf(w, ", %d skipped", skipped)
+	}
+	fmt.Fprintln(w)
+	if err := w.Flush(); err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	switch {
+	case failed > 0:
+		return &exitError{code: ExitFindings}
+	case passed == 0:
+		return &exitError{code: ExitFindings, err: fmt.Errorf("no tests found in %s", strings.Join(testedNames, ", "))}
+	}
+	return nil
+}
+
+// writeOutput indents what a test printed under its line.
+func writeOutput(w *bufio.Writer, out []byte) {
+	for line := range strings.SplitSeq(strings.TrimRight(string(out), "\n"), "\n") {
+		if line != "" {
+			fmt.Fprintf(w, "      %s\n", line)
+		}
+	}
+}
