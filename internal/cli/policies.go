@@ -121,6 +121,9 @@ func openPolicies(name, file string, key []byte) (engine.PolicySource, error) {
 	if info.IsDir() {
 		return engine.PolicySource{Name: name, FS: os.DirFS(file)}, nil
 	}
+	if strings.HasSuffix(file, ".rego") {
+		return engine.PolicySource{}, errors.New("give the directory holding the .rego file, or a bundle .tar.gz")
+	}
 	b, err := bundle.ReadFile(file, bundle.ReadOptions{VerificationKey: key})
 	if errors.Is(err, bundle.ErrUnsigned) {
 		return engine.PolicySource{}, errors.New("the bundle is not signed, and --verification-key accepts only signed bundles")

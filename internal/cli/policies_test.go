@@ -101,6 +101,10 @@ func TestCustomPolicies(t *testing.T) {
 				"cfg/dwf.yaml": "policies: [p]\n"},
 			[]string{"check", "--config", "cfg/dwf.yaml", "Dockerfile"}, ExitOK,
 			"Dockerfile:1:1: warning ACME1 custom finding\n", ""},
+		{"a single .rego file is not a policy source",
+			map[string]string{"p/a.rego": customRule("dwf.dockerfile.always", "ACME1", `deny contains {"msg": "x"} if true`)},
+			[]string{"check", "--policy", "p/a.rego", "Dockerfile"}, ExitError, "",
+			"dwf-policy: --policy p/a.rego: give the directory holding the .rego file, or a bundle .tar.gz\n"},
 		{"missing --policy directory",
 			nil, []string{"check", "--policy", "nope", "Dockerfile"}, ExitError, "", "dwf-policy: --policy nope: no such file or directory\n"},
 	}
