@@ -40,9 +40,24 @@
 #       run: trivy image --exit-code 1 --severity CRITICAL,HIGH app:latest | tee trivy.txt
 #     ```
 #
-#     Do not add `|| true`, `continue-on-error: true` or `set +e`: a report
-#     that never fails is not a gate. To publish a full report as well, run
-#     a second, non-gating scan and keep this one strict.
+#     Do not add `|| true`, `continue-on-error: true` or `set +e`: a scan
+#     that never fails is not a gate. To publish a SARIF report as well, let
+#     that scan gate too and upload the report in a later step that runs
+#     whatever the outcome:
+#
+#     ```yaml
+#     - uses: aquasecurity/trivy-action@<sha> # 0.28.0
+#       with:
+#         image-ref: ghcr.io/acme/app:${{ github.sha }}
+#         exit-code: '1'
+#         severity: 'CRITICAL,HIGH'
+#         format: sarif
+#         output: trivy.sarif
+#     - uses: github/codeql-action/upload-sarif@<sha> # v3
+#       if: always()
+#       with:
+#         sarif_file: trivy.sarif
+#     ```
 package dwf.workflow.trivy_gate
 
 import data.dwf.lib.workflow as lib

@@ -233,3 +233,23 @@ func TestRepositoryFixtures(t *testing.T) {
 		t.Errorf("DWF206: %d firing and %d passing cases, want at least %d of each", firing, passing, minFixtures)
 	}
 }
+
+// fixtureSources returns every workflow under testdata/workflows.
+func fixtureSources(t testing.TB) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, pattern := range []string{"DWF*/*.yml", "DWF*/*/*.yml"} {
+		files, err := filepath.Glob(filepath.Join(fixtureRoot, pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, data)
+		}
+	}
+	return out
+}

@@ -398,11 +398,7 @@ func (in *interp) ifClause(c *syntax.IfClause, st *istate, cx ctx) (status, flow
 }
 
 func (in *interp) while(c *syntax.WhileClause, st *istate, cx ctx) (status, flow) {
-	kw := uint(5)
-	if c.Until {
-		kw = 5
-	}
-	ccx := ctx{exempt: true, why: &drop{kind: "condition", start: c.WhilePos, end: after(c.WhilePos, kw)}}
+	ccx := ctx{exempt: true, why: &drop{kind: "condition", start: c.WhilePos, end: after(c.WhilePos, 5)}}
 	cr, fl := in.stmts(c.Cond, st, ccx)
 	if fl != flowNormal {
 		return cr, fl
@@ -636,19 +632,24 @@ func statusRef(w *syntax.Word) (string, bool) {
 }
 
 func (in *interp) ref(name string, st *istate) (status, bool) {
-	if name == "?" {
+	switch name {
+	case "?":
 		return st.last, true
+	case "PIPESTATUS":
+		// the statuses of the last pipeline's commands, which may be Trivy's
+		return status{c: stUnknown, taint: in.reached}, true
 	}
 	s, ok := st.vars[name]
 	return s, ok
 }
 
-// valueStatus is the status `exit WORD` produces.
+// valueStatus is the status `exit WORD` produces. A value that is not
+// known may be the scan's status (`exit ${PIPESTATUS[0]}`, `exit "$code"`).
 func (in *interp) valueStatus(w *syntax.Word, st *istate) status {
 	if lit := w.Lit(); lit != "" {
 		n, err := strconv.Atoi(lit)
 		if err != nil {
-			return status{c: stUnknown}
+			return status{c: stUnknown, taint: in.reached}
 		}
 		if n&0xff == 0 {
 			return status{}
@@ -661,7 +662,7 @@ func (in *interp) valueStatus(w *syntax.Word, st *istate) status {
 			return s
 		}
 	}
-	return status{c: stUnknown}
+	return status{c: stUnknown, taint: in.reached}
 }
 
 func (in *interp) test(args []*syntax.Word, st *istate) status {

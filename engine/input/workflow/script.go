@@ -61,12 +61,18 @@ func maskExpressions(s string) string {
 	return string(b)
 }
 
-func parseScript(src string, pm posMap) *script {
+// parseScript parses src as bash with p (a new parser when nil; a parser
+// may be reused for one script after another).
+func parseScript(p *syntax.Parser, src string, pm posMap) *script {
 	sc := &script{src: src, masked: maskExpressions(src), lines: strings.Split(src, "\n"), pm: pm}
-	p := syntax.NewParser(syntax.Variant(syntax.LangBash))
+	if p == nil {
+		p = newShellParser()
+	}
 	sc.file, sc.err = p.Parse(strings.NewReader(sc.masked), "")
 	return sc
 }
+
+func newShellParser() *syntax.Parser { return syntax.NewParser(syntax.Variant(syntax.LangBash)) }
 
 // text returns the original source between two parser positions.
 func (sc *script) text(start, end syntax.Pos) string {

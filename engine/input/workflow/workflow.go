@@ -24,6 +24,7 @@ import (
 
 	"github.com/rhysd/actionlint"
 	"go.yaml.in/yaml/v4"
+	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/devflow/dwf-policy/engine/document"
 )
@@ -78,9 +79,8 @@ func Parse(name string, src []byte, opts Options) (doc *document.Document, err e
 		var ye *yaml.ParserError
 		if errors.As(err, &ye) {
 			pe.Message = "could not parse as YAML: " + ye.Message
-			pe.Location = document.Location{Line: ye.Line, Column: max(ye.Column, 1), EndLine: ye.Line, EndColumn: max(ye.Column, 1)}
-			if ye.Line == 0 {
-				pe.Location = document.Location{}
+			if line, col := yamlErrorPos(ye); line > 0 {
+				pe.Location = document.Location{Line: line, Column: col, EndLine: line, EndColumn: col}
 			}
 		}
 		return nil, pe
@@ -95,6 +95,29 @@ func Parse(name string, src []byte, opts Options) (doc *document.Document, err e
 	}
 	b := &builder{t: t, opts: opts, path: name, configs: map[string]*trivyConfig{}}
 	return &document.Document{Kind: document.KindWorkflow, Path: name, Source: src, Input: b.workflow(&root)}, nil
+}
+
+// parserProblems are the problems libyaml's parser (as opposed to its
+// scanner) reports.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'": true, "did not find expected ',' or '}'": true,
+	"did not find expected '-' indicator": true, "did not find expected <document start>": true,
+	"did not find expected <stream-start>": true, "did not find expected key": true,
+	"did not find expected node content": true, "found duplicate %TAG directive": true,
+	"found duplicate %YAML directive": true, "found incompatible YAML document": true,
+	"found undefined tag handle": true,
+}
+
+// yamlErrorPos converts a YAML error's mark to a 1-based line and column.
+// The library reports 0-based marks, adding one to the line of scanner
+// errors only; the mark is where the construct being parsed starts when it
+// knows one, else where the problem is.
+func yamlErrorPos(e *yaml.ParserError) (int, int) {
+	line := e.Line
+	if parserProblems[e.Message] {
+		line++
+	}
+	return line, e.Column + 1
 }
 
 // fatal drops actionlint findings that are lint rather than reasons the
@@ -229,6 +252,7 @@ type builder struct {
 	opts    Options
 	path    string
 	configs map[string]*trivyConfig
+	shell   *syntax.Parser
 }
 
 // pairs iterates over a mapping's key/value nodes; the value is not
@@ -775,7 +799,10 @@ func (b *builder) run(k, v, shellVal, wdVal *yaml.Node, jd runDefaults, windows 
 	if !sh.supported || d == nil {
 		return out
 	}
-	s := parseScript(script, newPosMap(b.t, d))
+	if b.shell == nil {
+		b.shell = newShellParser()
+	}
+	s := parseScript(b.shell, script, newPosMap(b.t, d))
 	if s.err != nil {
 		out["parse_error"] = s.err.Error()
 		return out
