@@ -4,12 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
+	"strings"
 	"runtime"
 	"sync"
 
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/input/dockerfile"
+	"github.com/devflow/dwf-policy/engine/input/workflow"
 )
 
 // DefaultMaxFileBytes caps every input file read from disk.
@@ -23,6 +28,9 @@ type LoadOptions struct {
 	MaxFileBytes int
 	// Parallelism bounds concurrent parsing; 0 means GOMAXPROCS.
 	Parallelism int
+	// RepoRoot is the directory workflows' repository-relative files (a
+	// trivy.yaml) are read from; "" means they are not read.
+	RepoRoot string
 }
 
 // Result is the outcome of loading one source: a document, or a problem
@@ -95,6 +103,8 @@ func Parse(kind document.Kind, path string, data []byte, opts LoadOptions) (*doc
 	switch kind {
 	case document.KindDockerfile:
 		return dockerfile.Parse(path, data, dockerfile.Options{Target: opts.Target, MaxBytes: opts.MaxFileBytes})
+	case document.KindWorkflow:
+		return workflow.Parse(path, data, workflow.Options{ReadFile: repoReader(opts.RepoRoot, opts.MaxFileBytes), MaxBytes: opts.MaxFileBytes})
 	}
 	return nil, &document.ParseError{Path: path, Message: fmt.Sprintf("input kind %q is not supported for files yet", kind)}
 }
@@ -115,4 +125,23 @@ func readCapped(file string, limit int) ([]byte, error) {
 		return nil, fmt.Errorf("file is larger than the %d-byte limit for one input", limit)
 	}
 	return data, nil
+}
+
+// repoReader reads repository-relative, slash-separated paths below root,
+// capped in size. A path that leaves the repository reads as not found:
+// a workflow must not make the tool read arbitrary files.
+func repoReader(root string, limit int) func(string) ([]byte, error) {
+	if root == "" {
+		return nil
+	}
+	if limit <= 0 {
+		limit = DefaultMaxFileBytes
+	}
+	return func(name string) ([]byte, error) {
+		clean := path.Clean("/" + name)[1:]
+		if clean == "" || name != "" && strings.HasPrefix(path.Clean(name), "..") || path.IsAbs(name) {
+			return nil, fmt.Errorf("%s: outside the repository: %w", name, fs.ErrNotExist)
+		}
+		return readCapped(filepath.Join(root, filepath.FromSlash(clean)), limit)
+	}
 }

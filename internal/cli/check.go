@@ -127,7 +127,11 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 	// Missing paths are reported, but the others are still checked.
 	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: kind, WorkDir: wd, Exclude: st.cfg.Excluder(wd)})
 	contents := make([][]byte, len(sources))
-	loadOpts := input.LoadOptions{Target: fl.target}
+	repoRoot := findRepoRoot(wd)
+	if repoRoot == "" {
+		repoRoot = wd
+	}
+	loadOpts := input.LoadOptions{Target: fl.target, RepoRoot: repoRoot}
 	findings, evalErr := eng.Run(ctx, len(sources), func(i int) (*document.Document, error) {
 		doc, perr := input.LoadDocument(sources[i], loadOpts)
 		if perr != nil {
