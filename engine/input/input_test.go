@@ -1,6 +1,8 @@
 package input
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +89,31 @@ func TestLoadDocumentErrors(t *testing.T) {
 				t.Errorf("got %v, want a ParseError for shown/path containing %q", perr, tc.want)
 			}
 		})
+	}
+}
+
+func TestRepoReaderStaysInside(t *testing.T) {
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("s"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo := t.TempDir()
+	if err := os.WriteFile(filepath.Join(repo, "trivy.yaml"), []byte("exit-code: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "secret"), filepath.Join(repo, "link")); err != nil {
+		t.Fatal(err)
+	}
+	read := repoReader(repo, 0)
+	if data, err := read("trivy.yaml"); err != nil || string(data) != "exit-code: 1\n" {
+		t.Errorf("trivy.yaml: %q, %v", data, err)
+	}
+	for _, name := range []string{"../" + filepath.Base(outside) + "/secret", "link", filepath.Join(outside, "secret")} {
+		if data, err := read(name); err == nil {
+			t.Errorf("read(%q) = %q, want an error: the file is outside the repository", name, data)
+		}
+	}
+	if _, err := read("missing.yaml"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: err = %v, want fs.ErrNotExist", err)
 	}
 }

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 	"runtime"
 	"sync"
 
@@ -128,8 +126,8 @@ func readCapped(file string, limit int) ([]byte, error) {
 }
 
 // repoReader reads repository-relative, slash-separated paths below root,
-// capped in size. A path that leaves the repository reads as not found:
-// a workflow must not make the tool read arbitrary files.
+// capped in size, through os.Root: neither ".." nor a symbolic link can make
+// a workflow read a file outside the repository.
 func repoReader(root string, limit int) func(string) ([]byte, error) {
 	if root == "" {
 		return nil
@@ -138,10 +136,23 @@ func repoReader(root string, limit int) func(string) ([]byte, error) {
 		limit = DefaultMaxFileBytes
 	}
 	return func(name string) ([]byte, error) {
-		clean := path.Clean("/" + name)[1:]
-		if clean == "" || name != "" && strings.HasPrefix(path.Clean(name), "..") || path.IsAbs(name) {
-			return nil, fmt.Errorf("%s: outside the repository: %w", name, fs.ErrNotExist)
+		r, err := os.OpenRoot(root)
+		if err != nil {
+			return nil, err
 		}
-		return readCapped(filepath.Join(root, filepath.FromSlash(clean)), limit)
+		defer r.Close()
+		f, err := r.Open(filepath.FromSlash(path.Clean(name)))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+		if err != nil {
+			return nil, err
+		}
+		if len(data) > limit {
+			return nil, fmt.Errorf("%s is larger than the %d-byte limit", name, limit)
+		}
+		return data, nil
 	}
 }
