@@ -41,7 +41,10 @@ fuzz: ## A short run of every fuzz target
 	  done; \
 	done
 
-test: lint unit fuzz ## Everything CI runs
+self-check: build ## dwf-policy checks this repository (testdata excluded) and fails on any finding
+	$(BIN) check --config .dwf-policy-self-check.yaml --fail-on note .
+
+test: lint unit fuzz self-check ## Everything CI runs
 
 bench: ## Benchmarks: parse, evaluate, whole check over a 2,000-file corpus
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./engine/... ./internal/cli/

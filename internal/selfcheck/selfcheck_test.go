@@ -1,0 +1,235 @@
+package selfcheck
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/devflow/dwf-policy/internal/cli"
+	"github.com/devflow/dwf-policy/internal/sarifvalidate"
+)
+
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+func run(t *testing.T, wd string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := cli.Command{Stdout: &out, Stderr: &errOut, WorkDir: wd}.Main(context.Background(), append([]string{"dwf-policy"}, args...))
+	return out.String(), errOut.String(), code
+}
+
+// TestSelfCheck is `make self-check` in-process: the repository passes every
+// built-in rule at every severity, and the SARIF the CI job uploads is valid.
+func TestSelfCheck(t *testing.T) {
+	root := repoRoot(t)
+	sarif := filepath.Join(t.TempDir(), "self.sarif")
+	_, stderr, code := run(t, root, "check", "--config", ".dwf-policy-self-check.yaml", "--fail-on", "note", "--format", "sarif", "--output", sarif, ".")
+	if code != cli.ExitOK {
+		out, _, _ := run(t, root, "check", "--config", ".dwf-policy-self-check.yaml", ".")
+		t.Fatalf("self-check: exit %d\n%s%s", code, out, stderr)
+	}
+	sarifvalidate.Validate(t, sarif)
+
+	// The self-check must cover the files that ship, not silently nothing.
+	out, _, _ := run(t, root, "check", "--config", ".dwf-policy-self-check.yaml", "--format", "json", ".")
+	var rep struct {
+		Summary struct{ Files int } `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	shipped, _ := filepath.Glob(filepath.Join(root, ".github", "workflows", "*.yml"))
+	if want := len(shipped) + 1; rep.Summary.Files != want { // + Dockerfile.devflow
+		t.Errorf("self-check covered %d files, want %d (Dockerfile.devflow and %d workflows)", rep.Summary.Files, want, len(shipped))
+	}
+}
+
+// snippet returns the fenced block after `<!-- snippet: name -->` in README.md.
+func snippet(t *testing.T, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(raw), "<!-- snippet: "+name+" -->\n")
+	if !ok {
+		t.Fatalf("README.md has no snippet %q", name)
+	}
+	_, body, _ := strings.Cut(rest, "```yaml\n")
+	block, _, ok := strings.Cut(body, "```")
+	if !ok {
+		t.Fatalf("snippet %q is not a yaml block", name)
+	}
+	return block
+}
+
+// TestREADMEWorkflowSnippetIsTheSelfCheckedJob: the CI snippet users copy is
+// exactly the job of ci.yml that the self-check checks.
+func TestREADMEWorkflowSnippetIsTheSelfCheckedJob(t *testing.T) {
+	ci, err := os.ReadFile(filepath.Join(repoRoot(t), ".github", "workflows", "ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := snippet(t, "ci"); !strings.Contains(string(ci), s) {
+		t.Errorf("the README's CI snippet is not part of .github/workflows/ci.yml:\n%s", s)
+	}
+}
+
+// TestActionInputs: the composite action declares what the README documents
+// and hands inputs to its script through the environment only.
+func TestActionInputs(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var action struct {
+		Inputs  map[string]any `yaml:"inputs"`
+		Outputs map[string]any `yaml:"outputs"`
+		Runs    struct {
+			Using string `yaml:"using"`
+			Steps []struct {
+				Run string `yaml:"run"`
+			} `yaml:"steps"`
+		} `yaml:"runs"`
+	}
+	if err := yaml.Unmarshal(raw, &action); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{"paths", "config", "fail-on", "sarif-file"} {
+		if _, ok := action.Inputs[in]; !ok {
+			t.Errorf("action.yml lacks input %q", in)
+		}
+	}
+	if _, ok := action.Outputs["sarif-file"]; !ok || action.Runs.Using != "composite" {
+		t.Errorf("action.yml: outputs %v, using %q", action.Outputs, action.Runs.Using)
+	}
+	for _, st := range action.Runs.Steps {
+		if strings.Contains(st.Run, "${{") {
+			t.Errorf("a run script interpolates an expression (script injection risk):\n%s", st.Run)
+		}
+	}
+}
+
+// requireTool returns the path of a tool the test setup installs: missing
+// is a skip on a developer machine and a failure in CI.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed; make tools installs it", name)
+		}
+		t.Skipf("%s is not installed; run make tools", name)
+	}
+	return p
+}
+
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestPreCommitHook runs the hook with the real pre-commit, twice: the
+// README snippet (pointing at a clone of this repository's HEAD) with
+// `pre-commit run`, and `pre-commit try-repo` on this working tree.
+func TestPreCommitHook(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the hook with pre-commit; skipped with -short")
+	}
+	preCommit := requireTool(t, "pre-commit")
+	root := repoRoot(t)
+	tmp := t.TempDir()
+
+	// pre-commit clones `repo` at `rev`: use a clone of HEAD so the test
+	// does not depend on uncommitted changes.
+	hookRepo := filepath.Join(tmp, "dwf-policy")
+	git(t, tmp, "clone", "--quiet", "--no-hardlinks", root, hookRepo)
+	rev := git(t, hookRepo, "rev-parse", "HEAD")
+
+	sample := filepath.Join(tmp, "sample")
+	files := map[string]string{
+		"Dockerfile":               "FROM python:latest\nRUN pip install flask\nENTRYPOINT python app.py\n",
+		"services/api/Dockerfile":  "FROM debian:12\nUSER 1001\nENTRYPOINT [\"/usr/bin/tini\", \"--\"]\n",
+		".github/workflows/ci.yml": "on: push\npermissions:\n  contents: read\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ok\n",
+		"docs/notes.md":            "FROM not-a-dockerfile\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(sample, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := strings.Replace(snippet(t, "pre-commit"), "https://github.com/devflow/dwf-policy", hookRepo, 1)
+	cfg = strings.Replace(cfg, "rev: v0.1.0", "rev: "+rev, 1)
+	if err := os.WriteFile(filepath.Join(sample, ".pre-commit-config.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(t, sample, "init", "--quiet")
+	git(t, sample, "add", ".")
+	git(t, sample, "commit", "--quiet", "-m", "sample")
+
+	gomodcache, _ := exec.Command("go", "env", "GOMODCACHE").Output()
+	env := append(os.Environ(),
+		"PRE_COMMIT_HOME="+filepath.Join(tmp, "pre-commit-home"),
+		// pre-commit gives the hook its own GOPATH; reuse the module cache
+		// so the build needs no download.
+		"GOMODCACHE="+strings.TrimSpace(string(gomodcache)),
+		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com",
+	)
+	preCommitRun := func(args ...string) (string, int) {
+		cmd := exec.Command(preCommit, args...)
+		cmd.Dir = sample
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("pre-commit %v: %v\n%s", args, err, out)
+		}
+		return string(out), code
+	}
+
+	out, code := preCommitRun("run", "--all-files")
+	if code != 1 {
+		t.Fatalf("pre-commit run: exit %d, want 1 (the root Dockerfile is not compliant)\n%s", code, out)
+	}
+	for _, want := range []string{"Dockerfile:1:1: error DWF101", "Dockerfile:3:1: error DWF103", "3 files"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pre-commit output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "notes.md") {
+		t.Errorf("the hook was given a file its `files` pattern must not match:\n%s", out)
+	}
+
+	// Fix the file: the hook passes.
+	if err := os.WriteFile(filepath.Join(sample, "Dockerfile"), []byte(files["services/api/Dockerfile"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := preCommitRun("try-repo", root, "dwf-policy", "--all-files"); code != 0 {
+		t.Fatalf("pre-commit try-repo after the fix: exit %d\n%s", code, out)
+	}
+}
