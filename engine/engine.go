@@ -82,7 +82,11 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	compiler, err := compile(modules, opts.Capabilities)
+	typeCheck := false
+	for _, src := range opts.Policies {
+		typeCheck = typeCheck || !src.Builtin
+	}
+	compiler, err := compile(modules, opts.Capabilities, typeCheck)
 	if err != nil {
 		return nil, err
 	}
@@ -183,11 +187,12 @@ func (e *Engine) Evaluate(ctx context.Context, docs []*document.Document) ([]fin
 func (e *Engine) Run(ctx context.Context, n int, load func(i int) (*document.Document, error)) ([]finding.Finding, error) {
 	per := make([][]finding.Finding, n)
 	errs := make([]error, n)
-	// Documents are kept only when repository rules need to see them all.
+	// Converted inputs are kept only when repository rules need to see
+	// every document; they are reused, not converted a second time.
 	_, keep := e.queries[document.KindRepository]
-	var kept []*document.Document
+	var kept []keptDocument
 	if keep {
-		kept = make([]*document.Document, n)
+		kept = make([]keptDocument, n)
 	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -204,9 +209,14 @@ func (e *Engine) Run(ctx context.Context, n int, load func(i int) (*document.Doc
 				case err != nil:
 					errs[i] = err
 				case doc != nil:
-					per[i], errs[i] = e.EvaluateOne(ctx, doc)
+					input, err := ast.InterfaceToValue(doc.Input)
+					if err != nil {
+						errs[i] = fmt.Errorf("evaluating %s: converting input: %w", doc.Path, err)
+						continue
+					}
+					per[i], errs[i] = e.evaluate(ctx, doc, input)
 					if keep {
-						kept[i] = doc
+						kept[i] = keptDocument{path: doc.Path, kind: doc.Kind, input: input}
 					}
 				}
 			}
@@ -227,14 +237,8 @@ func (e *Engine) Run(ctx context.Context, n int, load func(i int) (*document.Doc
 		out = append(out, fs...)
 	}
 	if keep {
-		var docs []*document.Document
-		for _, d := range kept {
-			if d != nil {
-				docs = append(docs, d)
-			}
-		}
-		if len(docs) > 0 {
-			fs, err := e.EvaluateOne(ctx, RepositoryDocument(docs))
+		if repo, value := repositoryDocument(kept); repo != nil {
+			fs, err := e.evaluate(ctx, repo, value)
 			out = append(out, fs...)
 			errs = append(errs, err)
 		}
@@ -243,28 +247,56 @@ func (e *Engine) Run(ctx context.Context, n int, load func(i int) (*document.Doc
 	return out, errors.Join(errs...)
 }
 
-// RepositoryDocument summarises documents for cross-file rules.
-func RepositoryDocument(docs []*document.Document) *document.Document {
-	items := make([]any, 0, len(docs))
-	for _, d := range docs {
-		items = append(items, map[string]any{"path": d.Path, "kind": string(d.Kind), "input": d.Input})
+// keptDocument is a document's converted input, kept for the repository
+// document.
+type keptDocument struct {
+	path  string
+	kind  document.Kind
+	input ast.Value // nil: the input could not be loaded
+}
+
+// repositoryDocument summarises every loaded document for cross-file rules:
+// {"kind": "repository", "documents": [{"path", "kind", "input"}]} (see
+// schemas/repository.json). It returns nil when no document loaded.
+func repositoryDocument(kept []keptDocument) (*document.Document, ast.Value) {
+	items := make([]*ast.Term, 0, len(kept))
+	for _, d := range kept {
+		if d.input == nil {
+			continue
+		}
+		items = append(items, ast.ObjectTerm(
+			ast.Item(ast.InternedTerm("path"), ast.StringTerm(d.path)),
+			ast.Item(ast.InternedTerm("kind"), ast.StringTerm(string(d.kind))),
+			ast.Item(ast.InternedTerm("input"), ast.NewTerm(d.input)),
+		))
 	}
-	return &document.Document{
-		Kind:  document.KindRepository,
-		Path:  ".",
-		Input: map[string]any{"kind": string(document.KindRepository), "documents": items},
+	if len(items) == 0 {
+		return nil, nil
 	}
+	value := ast.NewObject(
+		ast.Item(ast.InternedTerm("kind"), ast.StringTerm(string(document.KindRepository))),
+		ast.Item(ast.InternedTerm("documents"), ast.ArrayTerm(items...)),
+	)
+	return &document.Document{Kind: document.KindRepository, Path: "."}, value
 }
 
 // EvaluateOne runs the rules of doc's kind over doc.
 func (e *Engine) EvaluateOne(ctx context.Context, doc *document.Document) ([]finding.Finding, error) {
-	pq, ok := e.queries[doc.Kind]
-	if !ok {
+	if _, ok := e.queries[doc.Kind]; !ok {
 		return nil, nil
 	}
 	input, err := ast.InterfaceToValue(doc.Input)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating %s: converting input: %w", doc.Path, err)
+	}
+	return e.evaluate(ctx, doc, input)
+}
+
+// evaluate runs the rules of doc's kind over its input, already converted.
+func (e *Engine) evaluate(ctx context.Context, doc *document.Document, input ast.Value) ([]finding.Finding, error) {
+	pq, ok := e.queries[doc.Kind]
+	if !ok {
+		return nil, nil
 	}
 	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {

@@ -210,3 +210,34 @@ func TestDocsExamplePolicy(t *testing.T) {
 		t.Errorf("findings = %+v, want one ACME101 at %v", got, loc)
 	}
 }
+
+// TestRepositoryRulesSeeEveryDocument: a repository rule gets one document
+// listing every loaded file with its kind and input, and places its finding
+// in the file it names.
+func TestRepositoryRulesSeeEveryDocument(t *testing.T) {
+	eng, err := newEngine(t, map[string]string{
+		"docker.rego": rule("dwf.dockerfile.noop", "ACME1", `deny contains {"msg": "never"} if false`),
+		"repo.rego": strings.NewReplacer("schema.dockerfile", "schema.repository", "kind: dockerfile", "kind: repository").Replace(
+			rule("dwf.repository.count", "ACME9", `deny contains {"msg": sprintf("%d documents, stages of the first: %d", [count(input.documents), count(input.documents[0].input.stages)]), "path": input.documents[1].path} if input.documents[0].kind == "dockerfile"`)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []*document.Document{dockerDoc("a/Dockerfile", 3), dockerDoc("b/Dockerfile", 1)}
+	got, err := eng.Run(context.Background(), 3, func(i int) (*document.Document, error) {
+		if i == 2 {
+			return nil, &document.ParseError{Path: "broken/Dockerfile", Message: "bad"}
+		}
+		return docs[i], nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []finding.Finding{
+		{RuleID: "ACME9", Severity: finding.SeverityWarning, Message: "2 documents, stages of the first: 3", Path: "b/Dockerfile"},
+		{RuleID: "DWF000", Severity: finding.SeverityError, Message: "bad", Path: "broken/Dockerfile"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}

@@ -165,7 +165,7 @@ func TestRuleFixtures(t *testing.T) {
 	}
 }
 
-// repositoryDocument mirrors engine.RepositoryDocument (the engine is not
+// repositoryDocument mirrors the engine's repository document (the engine is not
 // imported here: input packages never import the engine).
 func repositoryDocument(docs []map[string]any, paths []string) map[string]any {
 	items := make([]any, len(docs))
