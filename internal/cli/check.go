@@ -51,8 +51,10 @@ func (o *outputFlags) validate() (report.Formatter, finding.Severity, error) {
 type checkFlags struct {
 	outputFlags
 	policyFlags
-	target string
-	kind   string
+	target       string
+	kind         string
+	resolveBases bool
+	registry     registryFlags
 }
 
 func (c Command) checkCommand() *cobra.Command {
@@ -77,12 +79,22 @@ excluded paths, custom policies and exceptions; run 'dwf-policy config schema'
 for its JSON Schema. A comment '# dwf-policy:ignore DWF104 reason' above or at
 the end of a line suppresses that rule's finding there. Suppressed findings
 do not count for the exit code, are listed only with --show-suppressed, and
-stay in SARIF with their justification.`,
+stay in SARIF with their justification.
+
+Check makes no network calls, unless --resolve-base-images asks it to fetch
+the config of the image a Dockerfile's final stage is built FROM when the
+Dockerfile itself sets no USER or no ENTRYPOINT: what that image sets is then
+used (located at the FROM line), so a FROM devflow/base that brings dwfuser
+and tini passes. Each distinct base image is fetched once per run, config
+only; see 'dwf-policy image --help' for credentials and the cache. A base
+image that cannot be fetched is reported on standard error, its Dockerfiles
+are checked without it, and the exit code is 2.`,
 		Example: `  dwf-policy check
   dwf-policy check --format sarif --output dwf-policy.sarif .
   dwf-policy check --target runtime build/Dockerfile
   dwf-policy check --fail-on warning Dockerfile .github/workflows/ci.yml
-  dwf-policy check --policy ./policy --policy org-baseline.tar.gz --verification-key org.pem`,
+  dwf-policy check --policy ./policy --policy org-baseline.tar.gz --verification-key org.pem
+  dwf-policy check --resolve-base-images Dockerfile`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.runCheck(cmd.Context(), fl, args)
 		},
@@ -91,6 +103,8 @@ stay in SARIF with their justification.`,
 	fl.policyFlags.register(cmd)
 	cmd.Flags().StringVar(&fl.target, "target", "", "check this Dockerfile build `STAGE` instead of the last one (like docker build --target)")
 	cmd.Flags().StringVar(&fl.kind, "kind", "", "treat explicitly named files as this kind: dockerfile or workflow")
+	cmd.Flags().BoolVar(&fl.resolveBases, "resolve-base-images", false, "fetch the config of the final stage's base image from its registry when the Dockerfile sets no USER or ENTRYPOINT, and use what it sets (network)")
+	fl.registry.register(cmd, " (with --resolve-base-images)")
 	return cmd
 }
 
@@ -123,6 +137,14 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 	if err != nil {
 		return err
 	}
+	var bases *baseResolver // nil: no network
+	if fl.resolveBases {
+		opts, err := c.imageOptions(wd, fl.registry)
+		if err != nil {
+			return err
+		}
+		bases = newBaseResolver(opts)
+	}
 
 	// Missing paths are reported, but the others are still checked.
 	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: kind, WorkDir: wd, Exclude: st.cfg.Excluder(wd)})
@@ -138,8 +160,10 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 			return nil, perr // a typed nil must not become a non-nil error
 		}
 		contents[i] = doc.Source
+		bases.resolve(ctx, doc)
 		return doc, nil
 	})
+	basesErr := bases.report(c.Stderr)
 	sourcesByPath := make(map[string][]byte, len(sources)+1)
 	for i, s := range sources {
 		if contents[i] != nil {
@@ -165,7 +189,7 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 	if err := c.writeReport(formatter, rep, fl.output); err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
-	if err := errors.Join(discoverErr, evalErr); err != nil {
+	if err := errors.Join(discoverErr, evalErr, basesErr); err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
 	if finding.CountAtLeast(findings, failOn) > 0 {

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"runtime/debug"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 )
 
@@ -38,6 +40,11 @@ type Command struct {
 	// Now replaces the clock that decides whether exceptions have expired
 	// (tests); nil means time.Now.
 	Now func() time.Time
+	// RegistryTransport carries registry requests and Keychain finds
+	// registry credentials (tests); nil means the default HTTP transport
+	// and the Docker config with its credential helpers.
+	RegistryTransport http.RoundTripper
+	Keychain          authn.Keychain
 }
 
 // exitError carries an exit code out of a cobra RunE.
@@ -117,7 +124,7 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(c.checkCommand(), c.rulesCommand(), c.testCommand(), c.configCommand(), c.bundleCommand(), c.versionCommand())
+	root.AddCommand(c.checkCommand(), c.imageCommand(), c.rulesCommand(), c.testCommand(), c.configCommand(), c.bundleCommand(), c.versionCommand())
 	return root
 }
 

@@ -17,6 +17,7 @@ user(value, uid, line) := {
 	"group": concat(":", array.slice(parts, 1, count(parts))),
 	"uid": uid,
 	"inherited": false,
+	"from_image": "",
 	"stage": 0,
 	"location": location(line),
 } if {
@@ -40,6 +41,7 @@ exec(words, line) := {
 	"words": words,
 	"raw": json.marshal(words),
 	"inherited": false,
+	"from_image": "",
 	"stage": 0,
 	"location": location(line),
 }
@@ -49,6 +51,7 @@ shell(script, raw, line) := {
 	"words": ["/bin/sh", "-c", script],
 	"raw": raw,
 	"inherited": false,
+	"from_image": "",
 	"stage": 0,
 	"location": location(line),
 }

@@ -305,7 +305,7 @@ func (b *builder) user(s *stage, raw string, loc document.Location) map[string]a
 	return map[string]any{
 		"raw": raw, "value": value, "resolved": reason == "", "reason": reason,
 		"name": name, "group": group, "uid": uid,
-		"inherited": false, "stage": s.index, "location": loc.Value(),
+		"inherited": false, "from_image": "", "stage": s.index, "location": loc.Value(),
 	}
 }
 
@@ -352,7 +352,7 @@ func (b *builder) command(s *stage, n *parser.Node, args []string, loc document.
 		}
 		words = append(words, raw)
 	}
-	return map[string]any{"form": form, "words": words, "raw": raw, "inherited": false, "stage": s.index, "location": loc.Value()}
+	return map[string]any{"form": form, "words": words, "raw": raw, "inherited": false, "from_image": "", "stage": s.index, "location": loc.Value()}
 }
 
 func (b *builder) run(s *stage, n *parser.Node, args []string, loc document.Location) {

@@ -1,0 +1,762 @@
+package cli
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/compression"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/devflow/dwf-policy/internal/sarifvalidate"
+)
+
+// The image helpers below are copied from engine/input/image's tests (which
+// do not export them): small deterministic images built with mutate, pushed
+// to go-containerregistry's in-process registry behind httptest TLS.
+
+// tarEntry is one file of a test layer.
+type tarEntry struct{ name, body string }
+
+// testLayer is a layer holding files, gzip or zstd compressed.
+func testLayer(t testing.TB, comp compression.Compression, files ...tarEntry) v1.Layer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range files {
+		hdr := &tar.Header{Name: f.name, Mode: 0o644, Typeflag: tar.TypeReg, Size: int64(len(f.body)), ModTime: time.Unix(0, 0)}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(tw, f.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	mt := types.OCILayer
+	if comp == compression.ZStd {
+		mt = types.OCILayerZStd
+	}
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+		tarball.WithCompression(comp), tarball.WithMediaType(mt), tarball.WithCompressedCaching)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+const testPasswd = "root:x:0:0:root:/root:/bin/sh\ndwfuser:x:1001:1001::/home/dwfuser:/bin/sh\n"
+
+// rootfs is a base layer with /etc/passwd and tini.
+func rootfs(t testing.TB, comp compression.Compression) v1.Layer {
+	return testLayer(t, comp,
+		tarEntry{"etc/passwd", testPasswd},
+		tarEntry{"etc/group", "root:x:0:\ndwfuser:x:1001:\n"},
+		tarEntry{"usr/bin/tini", "\x7fELF tini"})
+}
+
+// ociImage builds an OCI image for platform p with cfg and layers.
+func ociImage(t testing.TB, p string, cfg v1.Config, layers ...v1.Layer) v1.Image {
+	t.Helper()
+	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	img, err := mutate.AppendLayers(img, layers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	plat, err := v1.ParsePlatform(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf.OS, cf.Architecture, cf.Variant = plat.OS, plat.Architecture, plat.Variant
+	cf.Config = cfg
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// compliant is a config that passes DWF301-DWF303 with user.
+func compliant(user string) v1.Config {
+	return v1.Config{User: user, Entrypoint: []string{"/usr/bin/tini", "--"}, Cmd: []string{"/app/server"}}
+}
+
+// rootConfig runs as root without an entrypoint.
+func rootConfig() v1.Config { return v1.Config{Cmd: []string{"/app/server"}} }
+
+// ociIndex puts images into an OCI index under their platforms.
+func ociIndex(t testing.TB, imgs ...v1.Image) v1.ImageIndex {
+	t.Helper()
+	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for _, img := range imgs {
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
+			Add:        img,
+			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}},
+		})
+	}
+	return idx
+}
+
+// twoPlatforms is a compliant linux/amd64 + linux/arm64 index with zstd
+// layers running as user.
+func twoPlatforms(t testing.TB, user string) v1.ImageIndex {
+	return ociIndex(t,
+		ociImage(t, "linux/amd64", compliant(user), rootfs(t, compression.ZStd), testLayer(t, compression.ZStd, tarEntry{"app/server", "amd64"})),
+		ociImage(t, "linux/arm64", compliant(user), rootfs(t, compression.ZStd), testLayer(t, compression.ZStd, tarEntry{"app/server", "arm64"})),
+	)
+}
+
+// testRegistry is the in-process registry behind an HTTPS httptest server;
+// it counts the requests it serves by method and path.
+type testRegistry struct {
+	host string
+	mu   sync.Mutex
+	hits map[string]int
+}
+
+// httptest TLS servers share one certificate, so the client transport of
+// any of them trusts all of them.
+var tlsTransport = sync.OnceValue(func() http.RoundTripper {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	return srv.Client().Transport
+})
+
+// newTestRegistry starts a registry; wrap, when not nil, sits in front of
+// it to inject failures.
+func newTestRegistry(t testing.TB, wrap func(http.Handler) http.Handler) *testRegistry {
+	t.Helper()
+	r := &testRegistry{hits: map[string]int{}}
+	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.hits[req.Method+" "+req.URL.Path]++
+		r.mu.Unlock()
+		h.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	r.host = srv.Listener.Addr().String()
+	return r
+}
+
+func (r *testRegistry) ref(repo string) string { return r.host + "/" + repo }
+
+func (r *testRegistry) count(key string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hits[key]
+}
+
+func (r *testRegistry) push(t testing.TB, ref string, img v1.Image) v1.Hash {
+	t.Helper()
+	if err := remote.Write(parseRef(t, ref), img, remote.WithTransport(tlsTransport())); err != nil {
+		t.Fatalf("pushing %s: %v", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (r *testRegistry) pushIndex(t testing.TB, ref string, idx v1.ImageIndex) v1.Hash {
+	t.Helper()
+	if err := remote.WriteIndex(parseRef(t, ref), idx, remote.WithTransport(tlsTransport())); err != nil {
+		t.Fatalf("pushing %s: %v", ref, err)
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func parseRef(t testing.TB, ref string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// countingTransport counts the requests dwf-policy sends.
+type countingTransport struct {
+	inner http.RoundTripper
+	n     atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.inner.RoundTrip(r)
+}
+
+// runNet executes the CLI in-process in wd with registry requests going
+// through tr (nil: the test TLS transport) and no credentials from the
+// machine. It returns stdout, stderr, the exit code and the number of
+// requests sent.
+func runNet(t testing.TB, wd string, tr http.RoundTripper, args ...string) (string, string, int, int64) {
+	t.Helper()
+	if tr == nil {
+		tr = tlsTransport()
+	}
+	ct := &countingTransport{inner: tr}
+	var stdout, stderr bytes.Buffer
+	code := Command{
+		Stdout: &stdout, Stderr: &stderr, Stdin: strings.NewReader(""), WorkDir: wd,
+		RegistryTransport: ct, Keychain: authn.NewMultiKeychain(),
+	}.Main(context.Background(), append([]string{"dwf-policy"}, args...))
+	return stdout.String(), stderr.String(), code, ct.n.Load()
+}
+
+// jsonFinding is a finding of --format json, as compared in tests.
+type jsonFinding struct {
+	RuleID   string `json:"rule_id"`
+	Path     string `json:"path"`
+	Subject  string `json:"subject"`
+	Message  string `json:"message"`
+	Location struct {
+		Line int `json:"line"`
+	} `json:"location"`
+	Suppressions []struct {
+		Kind string `json:"kind"`
+	} `json:"suppressions"`
+}
+
+func jsonFindings(t *testing.T, out string) []jsonFinding {
+	t.Helper()
+	var rep struct {
+		Findings []jsonFinding `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	return rep.Findings
+}
+
+func TestImageCompliant(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	dir := t.TempDir()
+	byUID := reg.ref("team/app:1")
+	reg.pushIndex(t, byUID, twoPlatforms(t, "1001"))
+	byName := reg.ref("team/app:named")
+	reg.pushIndex(t, byName, twoPlatforms(t, "dwfuser"))
+
+	t.Run("2-platform index", func(t *testing.T) {
+		out, stderr, code, _ := runNet(t, dir, nil, "image", "--no-cache", byUID)
+		if code != ExitOK || out != "0 problems in 1 file: 0 errors, 0 warnings, 0 notes\n" {
+			t.Errorf("exit %d, stdout %q, stderr %q", code, out, stderr)
+		}
+	})
+	t.Run("user by name through /etc/passwd", func(t *testing.T) {
+		out, stderr, code, _ := runNet(t, dir, nil, "image", "--no-cache", "--format", "json", byName)
+		if code != ExitOK || len(jsonFindings(t, out)) != 0 {
+			t.Errorf("exit %d, stdout %s, stderr %q", code, out, stderr)
+		}
+	})
+	t.Run("platform filter", func(t *testing.T) {
+		_, stderr, code, _ := runNet(t, dir, nil, "image", "--no-cache", "--platform", "linux/arm64,linux/amd64", "--platform", "linux/arm64", byName)
+		if code != ExitOK {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+		_, stderr, code, _ = runNet(t, dir, nil, "image", "--no-cache", "--platform", "linux/s390x", byName)
+		if code != ExitError || !strings.Contains(stderr, "no linux/s390x image (the image has linux/amd64, linux/arm64)") {
+			t.Errorf("missing platform: exit %d, stderr %q", code, stderr)
+		}
+	})
+}
+
+// hostless replaces the registry's random address so outputs can be
+// compared with goldens.
+func hostless(s string, reg *testRegistry) string {
+	s = strings.ReplaceAll(s, strings.ReplaceAll(reg.host, ":", "%3A"), "registry.test") // in SARIF URIs
+	return strings.ReplaceAll(s, reg.host, "registry.test")
+}
+
+// TestImageNonCompliant checks a single-platform image that runs as root,
+// without an entrypoint, with gzip layers: the exact findings in every
+// format, SARIF validated.
+func TestImageNonCompliant(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	dir := t.TempDir()
+	ref := reg.ref("team/root:1")
+	digest := reg.push(t, ref, ociImage(t, "linux/amd64", rootConfig(), rootfs(t, compression.GZip)))
+	root := repoRoot(t)
+
+	out, stderr, code, _ := runNet(t, dir, nil, "image", "--no-cache", "--format", "json", ref)
+	if code != ExitFindings {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	subject := ref + "@" + digest.String()
+	var got []string
+	for _, f := range jsonFindings(t, out) {
+		if f.Path != ref {
+			t.Errorf("%s: path %q, want the reference as given", f.RuleID, f.Path)
+		}
+		got = append(got, f.RuleID+" "+f.Subject)
+	}
+	want := []string{
+		"DWF301 " + subject + " (linux/amd64)",
+		"DWF303 " + subject + " (linux/amd64)",
+		"DWF304 " + subject,
+		"DWF305 " + subject + " (linux/amd64)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+
+	out, _, code, _ = runNet(t, dir, nil, "image", "--no-cache", ref)
+	if code != ExitFindings {
+		t.Errorf("text: exit %d", code)
+	}
+	golden(t, filepath.Join(root, "testdata", "golden", "image.txt"), hostless(out, reg))
+
+	sarifFile := filepath.Join(dir, "image.sarif")
+	_, stderr, code, _ = runNet(t, dir, nil, "image", "--no-cache", "--format", "sarif", "--output", sarifFile, ref)
+	if code != ExitFindings {
+		t.Fatalf("sarif: exit %d, stderr %q", code, stderr)
+	}
+	sarifvalidate.Validate(t, sarifFile)
+	raw, err := os.ReadFile(sarifFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, filepath.Join(root, "testdata", "golden", "image.sarif"), hostless(sarifResultsOnly(t, normalizeVersion(string(raw))), reg))
+}
+
+// TestImageDockerfile places image findings at the lines of the Dockerfile
+// the image is built from, keeping the image as the subject.
+func TestImageDockerfile(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	dir := t.TempDir()
+	ref := reg.ref("team/root:1")
+	reg.push(t, ref, ociImage(t, "linux/amd64", rootConfig(), rootfs(t, compression.GZip)))
+	root := repoRoot(t)
+	writeTree(t, dir, map[string]string{
+		"build/Dockerfile": `# syntax=docker/dockerfile:1
+FROM golang:1.23 AS build
+RUN go build -o /app .
+
+FROM debian:12 AS base
+USER root
+
+# dwf-policy:ignore DWF305 gzip until the registry mirror speaks zstd
+FROM base
+COPY --from=build /app /app
+# dwf-policy:ignore DWF104 this comment is for check, not for image
+ENTRYPOINT /app
+`,
+		"plain.Dockerfile": "FROM debian:12\nCOPY app /app\n",
+	})
+
+	out, stderr, code, _ := runNet(t, dir, nil, "image", "--no-cache", "--show-suppressed", "--dockerfile", "build/Dockerfile", ref)
+	if code != ExitFindings {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	golden(t, filepath.Join(root, "testdata", "golden", "image.dockerfile.txt"), hostless(out, reg))
+
+	sarifFile := filepath.Join(dir, "image.sarif")
+	if _, stderr, code, _ = runNet(t, dir, nil, "image", "--no-cache", "--format", "sarif", "--output", sarifFile, "--dockerfile", "build/Dockerfile", ref); code != ExitFindings {
+		t.Fatalf("sarif: exit %d, stderr %q", code, stderr)
+	}
+	sarifvalidate.Validate(t, sarifFile)
+	raw, err := os.ReadFile(sarifFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, filepath.Join(root, "testdata", "golden", "image.dockerfile.sarif"), hostless(sarifResultsOnly(t, normalizeVersion(string(raw))), reg))
+
+	t.Run("no USER or ENTRYPOINT: at the final FROM", func(t *testing.T) {
+		out, _, _, _ := runNet(t, dir, nil, "image", "--no-cache", "--format", "json", "--dockerfile", "plain.Dockerfile", ref)
+		for _, f := range jsonFindings(t, out) {
+			if f.Path != "plain.Dockerfile" || f.Location.Line != 1 || !strings.HasPrefix(f.Subject, ref+"@sha256:") {
+				t.Errorf("%s at %s:%d [%s], want plain.Dockerfile:1 with the image as subject", f.RuleID, f.Path, f.Location.Line, f.Subject)
+			}
+		}
+	})
+	t.Run("broken Dockerfile is DWF000, images still checked", func(t *testing.T) {
+		writeTree(t, dir, map[string]string{"broken.Dockerfile": "RUN echo before any FROM\n"})
+		out, _, code, _ := runNet(t, dir, nil, "image", "--no-cache", "--format", "json", "--dockerfile", "broken.Dockerfile", ref)
+		fs := jsonFindings(t, out)
+		if code != ExitFindings || len(fs) != 5 || fs[0].Path != ref || fs[4].RuleID != "DWF000" || fs[4].Path != "broken.Dockerfile" {
+			t.Errorf("exit %d, findings %+v", code, fs)
+		}
+	})
+}
+
+// TestImageLoadErrors: images that cannot be loaded are reported on stderr
+// with the cause and a hint, the others are still checked and reported, and
+// the exit code is 2.
+func TestImageLoadErrors(t *testing.T) {
+	reg := newTestRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case strings.HasPrefix(r.URL.Path, "/v2/team/private/"):
+				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			case strings.HasPrefix(r.URL.Path, "/v2/team/slow/"):
+				select {
+				case <-r.Context().Done():
+				case <-time.After(10 * time.Second):
+				}
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	dir := t.TempDir()
+	good := reg.ref("team/root:1")
+	reg.push(t, good, ociImage(t, "linux/amd64", rootConfig(), rootfs(t, compression.GZip)))
+	gone := httptest.NewTLSServer(http.NotFoundHandler())
+	unreachable := gone.Listener.Addr().String() + "/team/app:1"
+	gone.Close()
+	writeTree(t, dir, map[string]string{"not-an-image.tar": "not a tar"})
+	emptyTar := filepath.Join(dir, "empty.tar")
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o644, Size: 2, Typeflag: tar.TypeReg})
+	tw.Write([]byte("hi"))
+	tw.Close()
+	if err := os.WriteFile(emptyTar, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	refs := []string{
+		good,
+		reg.ref("team/private:1"),
+		reg.ref("team/missing:1"),
+		reg.ref("team/slow:1"),
+		unreachable,
+		"tarball:empty.tar",
+	}
+	start := time.Now()
+	out, stderr, code, _ := runNet(t, dir, nil, append([]string{"image", "--no-cache", "--format", "json", "--timeout", "1s"}, refs...)...)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %s", d)
+	}
+	if code != ExitError {
+		t.Errorf("exit %d, want %d", code, ExitError)
+	}
+	var got []string
+	for _, f := range jsonFindings(t, out) {
+		got = append(got, f.RuleID+" "+f.Path)
+	}
+	want := []string{
+		"DWF301 " + good, "DWF303 " + good, "DWF304 " + good, "DWF305 " + good,
+		"DWF000 tarball:empty.tar",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings of the images that loaded (-want +got):\n%s\nstderr:\n%s", diff, stderr)
+	}
+	for _, s := range []string{
+		"loading image " + reg.ref("team/private:1") + ": unauthorized",
+		"hint: log in with `docker login " + reg.host + "`",
+		"loading image " + reg.ref("team/missing:1") + ": not found",
+		"hint: check the repository and tag",
+		"loading image " + reg.ref("team/slow:1") + ": timed out after 1s",
+		"hint: the registry did not answer within --timeout 1s",
+		"loading image " + unreachable + ": ",
+		"hint: nothing answers at " + strings.TrimSuffix(unreachable, "/team/app:1") + ": check the registry host and port",
+		"dwf-policy: 4 of 6 images could not be checked\n",
+	} {
+		if !strings.Contains(stderr, s) {
+			t.Errorf("stderr does not say %q:\n%s", s, stderr)
+		}
+	}
+	t.Logf("stderr:\n%s", stderr)
+	if strings.Contains(stderr, good) {
+		t.Errorf("stderr mentions the image that loaded:\n%s", stderr)
+	}
+}
+
+func TestImageUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"image"}, "requires at least 1 arg"},
+		{[]string{"image", "--platform", "linux", "x:1"}, `--platform: "linux" is not OS/ARCH[/VARIANT]`},
+		{[]string{"image", "--timeout", "0s", "x:1"}, "--timeout: must be positive"},
+		{[]string{"image", "--no-cache", "--cache-dir", "c", "x:1"}, "none of the others can be"},
+		{[]string{"image", "--dockerfile", "nope", "x:1"}, "--dockerfile: nope: no such file or directory"},
+		{[]string{"image", "--format", "xml", "x:1"}, `--format: unknown format "xml"`},
+	} {
+		_, stderr, code, n := runNet(t, dir, nil, tc.args...)
+		if code != ExitError || !strings.Contains(stderr, tc.stderr) || n != 0 {
+			t.Errorf("%v: exit %d, %d requests, stderr %q; want 2, none, %q", tc.args, code, n, stderr, tc.stderr)
+		}
+	}
+	out, _, code, _ := runNet(t, dir, nil, "image", "--help")
+	if code != ExitOK || !strings.Contains(out, "--insecure-registry") || !strings.Contains(out, "--dockerfile") {
+		t.Errorf("image --help: exit %d\n%s", code, out)
+	}
+}
+
+// TestImageCache: a warm run of a 2-platform image costs the ping and the
+// tag lookup; everything by digest comes from the cache. Logs the numbers.
+func TestImageCache(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	dir := t.TempDir()
+	ref := reg.ref("team/app:1")
+	reg.pushIndex(t, ref, twoPlatforms(t, "dwfuser"))
+	cache := filepath.Join(dir, "cache")
+
+	start := time.Now()
+	_, stderr, code, cold := runNet(t, dir, nil, "image", "--cache-dir", cache, ref)
+	coldTime := time.Since(start)
+	if code != ExitOK {
+		t.Fatalf("cold: exit %d, stderr %q", code, stderr)
+	}
+	start = time.Now()
+	_, stderr, code, warm := runNet(t, dir, nil, "image", "--cache-dir", cache, ref)
+	warmTime := time.Since(start)
+	if code != ExitOK {
+		t.Fatalf("warm: exit %d, stderr %q", code, stderr)
+	}
+	// Cold: ping, index, 2 manifests, 2 configs, 2 layers per platform to
+	// find dwfuser in /etc/passwd under the app layer. Warm: ping, index.
+	if cold != 10 || warm != 2 {
+		t.Errorf("requests cold %d, warm %d; want 10 and 2", cold, warm)
+	}
+	t.Logf("dwf-policy image, 2-platform index, in-process registry (whole CLI, policy compile included): cold %s (%d requests), warm %s (%d requests)",
+		coldTime.Round(time.Millisecond), cold, warmTime.Round(time.Millisecond), warm)
+}
+
+// baseRegistry serves devflow/base:1 (dwfuser and tini on two platforms)
+// and devflow/nobody:1 (user nobody, no entrypoint, linux/arm64 only).
+func baseRegistry(t *testing.T) *testRegistry {
+	t.Helper()
+	reg := newTestRegistry(t, nil)
+	reg.pushIndex(t, reg.ref("devflow/base:1"), twoPlatforms(t, "dwfuser"))
+	reg.push(t, reg.ref("devflow/nobody:1"), ociImage(t, "linux/arm64", v1.Config{User: "nobody", Cmd: []string{"/bin/sh"}}, rootfs(t, compression.ZStd)))
+	return reg
+}
+
+func TestCheckResolveBaseImages(t *testing.T) {
+	reg := baseRegistry(t)
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"app/Dockerfile":    "FROM " + reg.ref("devflow/base:1") + "\nCOPY server /app/server\nCMD [\"/app/server\"]\n",
+		"worker/Dockerfile": "FROM " + reg.ref("devflow/base:1") + " AS base\nFROM base\nCOPY worker /app/worker\n",
+	})
+
+	t.Run("off by default: no network, the Dockerfile alone fails", func(t *testing.T) {
+		out, stderr, code, n := runNet(t, dir, nil, "check", "--format", "json", ".")
+		if code != ExitFindings || n != 0 {
+			t.Fatalf("exit %d, %d requests; want 1 and none; stderr %q", code, n, stderr)
+		}
+		var ids []string
+		for _, f := range jsonFindings(t, out) {
+			ids = append(ids, f.RuleID+" "+f.Path)
+		}
+		want := []string{"DWF101 app/Dockerfile", "DWF103 app/Dockerfile", "DWF101 worker/Dockerfile", "DWF103 worker/Dockerfile"}
+		if diff := cmp.Diff(want, ids); diff != "" {
+			t.Errorf("findings (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("inherits dwfuser and tini: passes, one fetch", func(t *testing.T) {
+		before := reg.count("GET /v2/devflow/base/manifests/1")
+		out, stderr, code, n := runNet(t, dir, nil, "check", "--resolve-base-images", "--no-cache", ".")
+		if code != ExitOK || stderr != "" {
+			t.Fatalf("exit %d, stdout %s, stderr %q", code, out, stderr)
+		}
+		if got := reg.count("GET /v2/devflow/base/manifests/1") - before; got != 1 {
+			t.Errorf("the base index was fetched %d times for two Dockerfiles, want once", got)
+		}
+		// ping, index, the linux/amd64 manifest and its config; no layers.
+		if n != 4 {
+			t.Errorf("%d requests, want 4", n)
+		}
+	})
+	t.Run("a wrong base user is reported at the FROM", func(t *testing.T) {
+		d := t.TempDir()
+		writeTree(t, d, map[string]string{"Dockerfile": "# runtime\nFROM " + reg.ref("devflow/nobody:1") + "\nENTRYPOINT [\"/usr/bin/tini\", \"--\"]\n"})
+		out, stderr, code, _ := runNet(t, d, nil, "check", "--resolve-base-images", "--no-cache", "--format", "json", "Dockerfile")
+		fs := jsonFindings(t, out)
+		if code != ExitFindings || len(fs) != 1 || fs[0].RuleID != "DWF102" || fs[0].Location.Line != 2 {
+			t.Errorf("exit %d, findings %+v, stderr %q; want DWF102 at line 2 (the single-platform arm64 base is used as is)", code, fs, stderr)
+		}
+	})
+	t.Run("an unreachable base: stderr, checked without it, exit 2", func(t *testing.T) {
+		d := t.TempDir()
+		writeTree(t, d, map[string]string{
+			"a/Dockerfile": "FROM " + reg.ref("devflow/missing:1") + "\n",
+			"b/Dockerfile": "FROM " + reg.ref("devflow/missing:1") + "\nUSER 1001\n",
+			"c/Dockerfile": "ARG BASE\nFROM $BASE\n",
+			"d/Dockerfile": "FROM --platform=linux/arm64 " + reg.ref("devflow/base:1") + "\n",
+		})
+		out, stderr, code, _ := runNet(t, d, nil, "check", "--resolve-base-images", "--no-cache", "--format", "json", ".")
+		if code != ExitError {
+			t.Errorf("exit %d, want 2", code)
+		}
+		var ids []string
+		for _, f := range jsonFindings(t, out) {
+			ids = append(ids, f.RuleID+" "+f.Path)
+		}
+		want := []string{"DWF101 a/Dockerfile", "DWF103 a/Dockerfile", "DWF103 b/Dockerfile", "DWF101 c/Dockerfile", "DWF103 c/Dockerfile", "DWF105 c/Dockerfile"}
+		if diff := cmp.Diff(want, ids); diff != "" {
+			t.Errorf("findings (-want +got):\n%s", diff)
+		}
+		for _, s := range []string{
+			"dwf-policy: base image of a/Dockerfile, b/Dockerfile: loading image " + reg.ref("devflow/missing:1") + ": not found",
+			"dwf-policy: c/Dockerfile:2: FROM $BASE uses a build argument with no default: checked without its base image",
+			"dwf-policy: 1 of 2 base images could not be resolved",
+		} {
+			if !strings.Contains(stderr, s) {
+				t.Errorf("stderr does not say %q:\n%s", s, stderr)
+			}
+		}
+	})
+}
+
+// realRegistry returns the address of the docker-registry the test setup
+// started (scripts/registry.sh run -- go test ...). Without one the
+// integration tests are skipped locally and fail in CI, where they must run.
+func realRegistry(t *testing.T) string {
+	t.Helper()
+	addr := os.Getenv("DWF_REGISTRY")
+	if addr == "" {
+		const how = "run `scripts/registry.sh run -- go test ./internal/cli -run Integration`"
+		if os.Getenv("CI") != "" {
+			t.Fatal("DWF_REGISTRY is not set in CI; " + how)
+		}
+		t.Skip("DWF_REGISTRY is not set; " + how)
+	}
+	if !strings.HasPrefix(addr, "127.0.0.1:") && !strings.HasPrefix(addr, "localhost:") {
+		t.Fatalf("DWF_REGISTRY=%s: the integration tests only talk to a registry on loopback", addr)
+	}
+	return addr
+}
+
+// TestIntegrationImage pushes images to a real registry (Debian's
+// docker-registry, plain HTTP on loopback) and runs `dwf-policy image` and
+// `check --resolve-base-images` against it, as the README documents, with
+// the default HTTP transport; it logs the cold and warm cost.
+func TestIntegrationImage(t *testing.T) {
+	addr := realRegistry(t)
+	repo := addr + "/dwf-it/cli-" + strings.ReplaceAll(time.Now().Format("150405.000000000"), ".", "")
+	push := func(ref string, write func(name.Reference) error) {
+		t.Helper()
+		r, err := name.ParseReference(ref, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := write(r); err != nil {
+			t.Fatalf("pushing %s: %v", ref, err)
+		}
+	}
+	good, bad, base := repo+"/app:good", repo+"/app:bad", repo+"/base:1"
+	push(good, func(r name.Reference) error { return remote.WriteIndex(r, twoPlatforms(t, "dwfuser")) })
+	push(base, func(r name.Reference) error { return remote.WriteIndex(r, twoPlatforms(t, "dwfuser")) })
+	push(bad, func(r name.Reference) error {
+		return remote.Write(r, ociImage(t, "linux/amd64", rootConfig(), rootfs(t, compression.GZip)))
+	})
+	dir := t.TempDir()
+	cache := filepath.Join(dir, "cache")
+	plain := http.DefaultTransport.(*http.Transport).Clone()
+
+	t.Run("image, cold and warm", func(t *testing.T) {
+		start := time.Now()
+		out, stderr, code, cold := runNet(t, dir, plain, "image", "--insecure-registry", addr, "--cache-dir", cache, good)
+		coldTime := time.Since(start)
+		if code != ExitOK {
+			t.Fatalf("exit %d\n%s%s", code, out, stderr)
+		}
+		start = time.Now()
+		_, _, code, warm := runNet(t, dir, plain, "image", "--insecure-registry", addr, "--cache-dir", cache, good)
+		warmTime := time.Since(start)
+		if code != ExitOK {
+			t.Fatalf("warm: exit %d", code)
+		}
+		// The ping tries HTTPS, then HTTP. Cold: 2 pings, index, 2
+		// manifests, 2 configs, 4 layers; warm: 2 pings and the index.
+		if cold != 11 || warm != 3 {
+			t.Errorf("requests cold %d, warm %d; want 11 and 3", cold, warm)
+		}
+		t.Logf("dwf-policy image, 2-platform index, docker-registry (whole CLI, policy compile included): cold %s (%d requests), warm %s (%d requests)",
+			coldTime.Round(time.Millisecond), cold, warmTime.Round(time.Millisecond), warm)
+	})
+	t.Run("image, non-compliant", func(t *testing.T) {
+		out, stderr, code, _ := runNet(t, dir, plain, "image", "--insecure-registry", addr, "--no-cache", "--format", "json", bad)
+		var ids []string
+		for _, f := range jsonFindings(t, out) {
+			ids = append(ids, f.RuleID)
+		}
+		if code != ExitFindings || !cmp.Equal(ids, []string{"DWF301", "DWF303", "DWF304", "DWF305"}) {
+			t.Errorf("exit %d, findings %v, stderr %q", code, ids, stderr)
+		}
+	})
+	t.Run("plain HTTP needs --insecure-registry", func(t *testing.T) {
+		_, stderr, code, _ := runNet(t, dir, plain, "image", "--no-cache", good)
+		if code != ExitError || !strings.Contains(stderr, "--insecure-registry") {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+	})
+	t.Run("check --resolve-base-images", func(t *testing.T) {
+		writeTree(t, dir, map[string]string{"Dockerfile": "FROM " + base + "\nCOPY server /app/server\n"})
+		if _, _, code, n := runNet(t, dir, plain, "check", "Dockerfile"); code != ExitFindings || n != 0 {
+			t.Errorf("without the flag: exit %d, %d requests; want 1, none", code, n)
+		}
+		out, stderr, code, _ := runNet(t, dir, plain, "check", "--resolve-base-images", "--insecure-registry", addr, "--no-cache", "Dockerfile")
+		if code != ExitOK {
+			t.Errorf("exit %d\n%s%s", code, out, stderr)
+		}
+	})
+}
+
+// TestImageURI: the SARIF URI of an image finding with no Dockerfile line.
+func TestImageURI(t *testing.T) {
+	files := func(p string) string { return "repo/" + p }
+	for ref, want := range map[string]string{
+		"ghcr.io/devflow/app:1.4.2":                 "ghcr.io/devflow/app:1.4.2",
+		"ghcr.io/devflow/app:1.4.2@sha256:" + hex64: "ghcr.io/devflow/app:1.4.2",
+		"ghcr.io/devflow/app@sha256:" + hex64:       "ghcr.io/devflow/app",
+		"localhost:5000/app":                        "localhost:5000/app",
+		"oci-layout:out/app":                        "repo/out/app",
+		"oci-layout:out/app@sha256:" + hex64:        "repo/out/app",
+		"tarball:dist/app.tar":                      "repo/dist/app.tar",
+	} {
+		if got := imageURI(ref, files); got != want {
+			t.Errorf("imageURI(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}
+
+const hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
