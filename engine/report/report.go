@@ -27,6 +27,9 @@ type Report struct {
 	Sources map[string][]byte
 	// FilesChecked counts the inputs that were checked.
 	FilesChecked int
+	// Inputs names what was checked in the text summary ("image"); empty
+	// means "file".
+	Inputs string
 	// ShowSuppressed makes the text format list suppressed findings too.
 	ShowSuppressed bool
 	// URIBase maps a finding's Path to the URI reported in SARIF (relative

@@ -15,8 +15,13 @@ func formatText(w io.Writer, r *Report) error {
 		if f.Suppressed() && !r.ShowSuppressed {
 			continue
 		}
-		loc := f.Location.Normalized()
-		fmt.Fprintf(bw, "%s:%d:%d: %s %s %s", f.Path, loc.Line, loc.Column, f.Severity, f.RuleID, f.Message)
+		if f.Location.IsZero() && f.Subject != "" {
+			// About an image, not a place in a file: no line to show.
+			fmt.Fprintf(bw, "%s: %s %s %s", f.Path, f.Severity, f.RuleID, f.Message)
+		} else {
+			loc := f.Location.Normalized()
+			fmt.Fprintf(bw, "%s:%d:%d: %s %s %s", f.Path, loc.Line, loc.Column, f.Severity, f.RuleID, f.Message)
+		}
 		if f.Subject != "" {
 			fmt.Fprintf(bw, " [%s]", f.Subject)
 		}
@@ -26,8 +31,12 @@ func formatText(w io.Writer, r *Report) error {
 		bw.WriteByte('\n')
 	}
 	s := Summarize(r)
+	noun := r.Inputs
+	if noun == "" {
+		noun = "file"
+	}
 	fmt.Fprintf(bw, "%s in %s: %s, %s, %s",
-		plural(s.Errors+s.Warnings+s.Notes, "problem"), plural(s.Files, "file"),
+		plural(s.Errors+s.Warnings+s.Notes, "problem"), plural(s.Files, noun),
 		plural(s.Errors, "error"), plural(s.Warnings, "warning"), plural(s.Notes, "note"))
 	if s.Suppressed > 0 {
 		fmt.Fprintf(bw, " (%d suppressed)", s.Suppressed)

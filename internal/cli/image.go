@@ -234,6 +234,7 @@ func (c Command) runImage(ctx context.Context, fl imageFlags, refs []string) err
 		Findings:       findings,
 		Sources:        sources,
 		FilesChecked:   checked,
+		Inputs:         "image",
 		ShowSuppressed: fl.showSuppressed,
 		URIBase:        imageURIBase(wd, refs),
 	}

@@ -279,7 +279,7 @@ func TestImageCompliant(t *testing.T) {
 
 	t.Run("2-platform index", func(t *testing.T) {
 		out, stderr, code, _ := runNet(t, dir, nil, "image", "--no-cache", byUID)
-		if code != ExitOK || out != "0 problems in 1 file: 0 errors, 0 warnings, 0 notes\n" {
+		if code != ExitOK || out != "0 problems in 1 image: 0 errors, 0 warnings, 0 notes\n" {
 			t.Errorf("exit %d, stdout %q, stderr %q", code, out, stderr)
 		}
 	})
