@@ -65,8 +65,11 @@ type Engine struct {
 	queries     map[document.Kind]rego.PreparedEvalQuery
 	parallelism int
 	modules     map[string]*ast.Module // compiled policy modules, by file name
-	compiler    *ast.Compiler
-	store       storage.Store
+	// repoKinds are the kinds the repository document carries; nil means
+	// every kind (some repository rule did not declare custom.inputs).
+	repoKinds map[document.Kind]bool
+	compiler  *ast.Compiler
+	store     storage.Store
 }
 
 // New loads, compiles and prepares the policies.
@@ -108,7 +111,16 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		e.parallelism = runtime.GOMAXPROCS(0)
 	}
 	kinds := map[document.Kind]bool{}
+	e.repoKinds = map[document.Kind]bool{}
 	for _, r := range rules {
+		if r.Kind == document.KindRepository && r.hasDeny && e.repoKinds != nil {
+			if r.inputs == nil {
+				e.repoKinds = nil
+			}
+			for _, k := range r.inputs {
+				e.repoKinds[k] = true
+			}
+		}
 		if sev, ok := opts.Severities[r.ID]; ok {
 			r.Severity = sev
 		}
@@ -216,7 +228,10 @@ func (e *Engine) Run(ctx context.Context, n int, load func(i int) (*document.Doc
 					}
 					per[i], errs[i] = e.evaluate(ctx, doc, input)
 					if keep {
-						kept[i] = keptDocument{path: doc.Path, kind: doc.Kind, input: input}
+						kept[i] = keptDocument{path: doc.Path, kind: doc.Kind}
+						if e.repoKinds == nil || e.repoKinds[doc.Kind] {
+							kept[i].input = input
+						}
 					}
 				}
 			}
@@ -250,17 +265,20 @@ func (e *Engine) Run(ctx context.Context, n int, load func(i int) (*document.Doc
 // keptDocument is a document's converted input, kept for the repository
 // document.
 type keptDocument struct {
-	path  string
+	path  string // "": the file could not be loaded
 	kind  document.Kind
-	input ast.Value // nil: the input could not be loaded
+	input ast.Value // nil: no repository rule reads this kind
 }
 
 // repositoryDocument summarises every loaded document for cross-file rules:
 // {"kind": "repository", "documents": [{"path", "kind", "input"}]} (see
-// schemas/repository.json). It returns nil when no document loaded.
+// schemas/repository.json), with the documents of the kinds repository rules
+// read. It returns nil when no file loaded at all.
 func repositoryDocument(kept []keptDocument) (*document.Document, ast.Value) {
 	items := make([]*ast.Term, 0, len(kept))
+	loaded := false
 	for _, d := range kept {
+		loaded = loaded || d.path != ""
 		if d.input == nil {
 			continue
 		}
@@ -270,7 +288,7 @@ func repositoryDocument(kept []keptDocument) (*document.Document, ast.Value) {
 			ast.Item(ast.InternedTerm("input"), ast.NewTerm(d.input)),
 		))
 	}
-	if len(items) == 0 {
+	if !loaded {
 		return nil, nil
 	}
 	value := ast.NewObject(

@@ -241,3 +241,30 @@ func TestRepositoryRulesSeeEveryDocument(t *testing.T) {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
 }
+
+// TestRepositoryInputsDeclared: a repository rule that declares
+// custom.inputs sees only those kinds, and still runs when none is there.
+func TestRepositoryInputsDeclared(t *testing.T) {
+	repoRule := func(inputs, body string) string {
+		return strings.NewReplacer("schema.dockerfile", "schema.repository", "kind: dockerfile", "kind: repository\n#   inputs: "+inputs).Replace(
+			rule("dwf.repository.r", "ACME9", body))
+	}
+	eng, err := newEngine(t, map[string]string{
+		"docker.rego": rule("dwf.dockerfile.noop", "ACME1", `deny contains {"msg": "never"} if false`),
+		"repo.rego":   repoRule("[workflow]", `deny contains {"msg": sprintf("%d workflow documents", [count(input.documents)]), "path": "x"} if true`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := eng.Evaluate(context.Background(), []*document.Document{dockerDoc("a/Dockerfile", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Message != "0 workflow documents" {
+		t.Errorf("findings = %+v, want one saying 0 workflow documents", got)
+	}
+	if _, err := newEngine(t, map[string]string{"repo.rego": repoRule("workflow", `deny contains {"msg": "x"} if true`)}); err == nil ||
+		!strings.Contains(err.Error(), "custom.inputs must be a non-empty list of input kinds") {
+		t.Errorf("a scalar custom.inputs: err = %v", err)
+	}
+}

@@ -181,6 +181,9 @@ func SandboxCapabilities() *ast.Capabilities {
 type ruleInfo struct {
 	finding.Rule
 	hasDeny bool
+	// inputs are the document kinds a repository rule reads (custom.inputs);
+	// nil means every kind.
+	inputs []document.Kind
 }
 
 // readRules reads the package METADATA of every rule package. Packages
@@ -271,7 +274,12 @@ func readRules(modules map[string]*ast.Module, sources []PolicySource) ([]ruleIn
 			continue
 		}
 		byID[r.ID] = loc
-		out = append(out, ruleInfo{Rule: r, hasDeny: hasDeny})
+		inputs, err := declaredInputs(ann)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", loc, err))
+			continue
+		}
+		out = append(out, ruleInfo{Rule: r, hasDeny: hasDeny, inputs: inputs})
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("reading rule metadata: %w", errors.Join(errs...))
@@ -378,4 +386,27 @@ func intOf(v any) int {
 		return int(n)
 	}
 	return 0
+}
+
+// declaredInputs reads custom.inputs: the document kinds a repository rule
+// reads. The repository document then carries only those kinds, which
+// spares keeping every parsed file in memory until the end of the check.
+func declaredInputs(a *ast.Annotations) ([]document.Kind, error) {
+	raw, ok := a.Custom["inputs"]
+	if !ok {
+		return nil, nil
+	}
+	list, ok := raw.([]any)
+	if !ok || len(list) == 0 {
+		return nil, fmt.Errorf("custom.inputs must be a non-empty list of input kinds, like [workflow]")
+	}
+	kinds := make([]document.Kind, 0, len(list))
+	for _, v := range list {
+		k, ok := v.(string)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("custom.inputs must list input kinds as strings, got %v", v)
+		}
+		kinds = append(kinds, document.Kind(k))
+	}
+	return kinds, nil
 }

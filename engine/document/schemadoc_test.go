@@ -49,6 +49,12 @@ deny contains {"msg": "ADD fetches a URL; download it in a RUN so it is verified
 }
 ` + "```" + `
 
+Rules that look across files use the ` + "`repository`" + ` document: one per check,
+listing every loaded file's path, kind and input. A repository rule should say
+which kinds it reads with ` + "`custom.inputs: [workflow]`" + ` in its METADATA; the
+document then carries only those inputs, which keeps a large check fast and
+small. A rule that declares nothing sees every kind.
+
 Fields typed "integer or null" and "object or null" are null when the fact
 does not apply (no USER, a non-numeric user name). OPA types them as their
 non-null type, so test them with ` + "`is_null(x)`" + ` / ` + "`is_number(x)`" + ` /

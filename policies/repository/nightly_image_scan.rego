@@ -12,6 +12,7 @@
 #   id: DWF206
 #   severity: note
 #   kind: repository
+#   inputs: [workflow]
 #   help: |
 #     Add a daily schedule to the workflow that scans the image, or a
 #     nightly workflow that scans the released image:
