@@ -170,7 +170,7 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 			sourcesByPath[s.Path] = contents[i]
 		}
 	}
-	findings = c.suppress(eng, st.cfg, wd, findings, sourcesByPath)
+	findings = c.suppress(eng, st.cfg, wd, findings, sourcesByPath, "")
 	if st.cfg != nil {
 		if _, ok := sourcesByPath[st.cfg.Name]; !ok {
 			sourcesByPath[st.cfg.Name] = st.cfg.Source // DWF001 points into it
@@ -200,8 +200,10 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 
 // suppress applies the configuration's exceptions and the inline
 // suppressions of the checked files, adding DWF001 and DWF002 findings.
-// Suppressed findings are kept, marked: SARIF shows them.
-func (c Command) suppress(eng *engine.Engine, cfg *config.Config, wd string, findings []finding.Finding, sources map[string][]byte) []finding.Finding {
+// Suppressed findings are kept, marked: SARIF shows them. With onlyKind
+// set, an inline comment naming a rule of another kind is left alone, as
+// for a rule that is turned off.
+func (c Command) suppress(eng *engine.Engine, cfg *config.Config, wd string, findings []finding.Finding, sources map[string][]byte, onlyKind document.Kind) []finding.Finding {
 	severity := func(id string) finding.Severity {
 		r, _ := eng.Rule(id) // SeverityNone when missing or turned off
 		return r.Severity
@@ -215,7 +217,7 @@ func (c Command) suppress(eng *engine.Engine, cfg *config.Config, wd string, fin
 		UnusedSeverity: severity(suppress.UnusedRuleID),
 		Rules: func(id string) (bool, bool) {
 			r, ok := eng.Rule(id)
-			return ok, r.Severity != finding.SeverityNone
+			return ok, r.Severity != finding.SeverityNone && (onlyKind == "" || r.Kind == onlyKind)
 		},
 	})
 	finding.Sort(findings)

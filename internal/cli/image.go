@@ -18,14 +18,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/devflow/dwf-policy/engine"
-	"github.com/devflow/dwf-policy/engine/config"
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/input"
 	"github.com/devflow/dwf-policy/engine/input/dockerfile"
 	"github.com/devflow/dwf-policy/engine/input/image"
 	"github.com/devflow/dwf-policy/engine/report"
-	"github.com/devflow/dwf-policy/engine/suppress"
 )
 
 // maxImagesAtOnce bounds the images loaded at the same time, by `image` and
@@ -214,7 +212,10 @@ func (c Command) runImage(ctx context.Context, fl imageFlags, refs []string) err
 			failed = append(failed, r.err)
 		}
 	}
-	findings = c.suppressImages(eng, st.cfg, wd, findings, sources)
+	// Exceptions match image references as written. A comment in the
+	// --dockerfile that names a rule of another kind (a DWF101 meant for
+	// `check`) waits silently instead of being reported as unused.
+	findings = c.suppress(eng, st.cfg, wd, findings, sources, document.KindImage)
 	if st.cfg != nil {
 		if _, ok := sources[st.cfg.Name]; !ok {
 			sources[st.cfg.Name] = st.cfg.Source // DWF001 points into it
@@ -352,32 +353,6 @@ func locationValue(v any) document.Location {
 	m, _ := v.(map[string]any)
 	n := func(k string) int { i, _ := m[k].(int); return i }
 	return document.Location{Line: n("line"), Column: n("column"), EndLine: n("end_line"), EndColumn: n("end_column")}
-}
-
-// suppressImages applies the configuration's exceptions (their paths
-// match image references as written) and the inline suppressions of the
-// --dockerfile. A comment there that names a rule of another kind (a
-// DWF101 for `check`) waits silently, as for a rule that is turned off,
-// instead of being reported as unused.
-func (c Command) suppressImages(eng *engine.Engine, cfg *config.Config, wd string, findings []finding.Finding, sources map[string][]byte) []finding.Finding {
-	severity := func(id string) finding.Severity {
-		r, _ := eng.Rule(id)
-		return r.Severity
-	}
-	findings = cfg.ApplyExceptions(findings, config.ApplyOptions{
-		Now:             c.now(),
-		WorkDir:         wd,
-		ExpiredSeverity: severity(config.ExpiredExceptionRuleID),
-	})
-	findings = suppress.Apply(findings, sources, suppress.Options{
-		UnusedSeverity: severity(suppress.UnusedRuleID),
-		Rules: func(id string) (bool, bool) {
-			r, ok := eng.Rule(id)
-			return ok, r.Severity != finding.SeverityNone && r.Kind == document.KindImage
-		},
-	})
-	finding.Sort(findings)
-	return findings
 }
 
 // imageURIBase maps finding paths to SARIF artifact URIs. Paths of files
