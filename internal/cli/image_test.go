@@ -5,14 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log"
+	"github.com/devflow/dwf-policy/internal/imagetest"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,13 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/devflow/dwf-policy/internal/sarifvalidate"
 )
@@ -37,71 +30,22 @@ import (
 // to go-containerregistry's in-process registry behind httptest TLS.
 
 // tarEntry is one file of a test layer.
-type tarEntry struct{ name, body string }
+type tarEntry = imagetest.File
 
-// testLayer is a layer holding files, gzip or zstd compressed.
-func testLayer(t testing.TB, comp compression.Compression, files ...tarEntry) v1.Layer {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		hdr := &tar.Header{Name: f.name, Mode: 0o644, Typeflag: tar.TypeReg, Size: int64(len(f.body)), ModTime: time.Unix(0, 0)}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(tw, f.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	mt := types.OCILayer
-	if comp == compression.ZStd {
-		mt = types.OCILayerZStd
-	}
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
-		tarball.WithCompression(comp), tarball.WithMediaType(mt), tarball.WithCompressedCaching)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
+var (
+	testLayer = imagetest.Layer
+	ociImage  = imagetest.Image
+	ociIndex  = imagetest.Index
+)
 
 const testPasswd = "root:x:0:0:root:/root:/bin/sh\ndwfuser:x:1001:1001::/home/dwfuser:/bin/sh\n"
 
 // rootfs is a base layer with /etc/passwd and tini.
 func rootfs(t testing.TB, comp compression.Compression) v1.Layer {
 	return testLayer(t, comp,
-		tarEntry{"etc/passwd", testPasswd},
-		tarEntry{"etc/group", "root:x:0:\ndwfuser:x:1001:\n"},
-		tarEntry{"usr/bin/tini", "\x7fELF tini"})
-}
-
-// ociImage builds an OCI image for platform p with cfg and layers.
-func ociImage(t testing.TB, p string, cfg v1.Config, layers ...v1.Layer) v1.Image {
-	t.Helper()
-	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
-	img, err := mutate.AppendLayers(img, layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	plat, err := v1.ParsePlatform(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf.OS, cf.Architecture, cf.Variant = plat.OS, plat.Architecture, plat.Variant
-	cf.Config = cfg
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	return img
+		tarEntry{Name: "etc/passwd", Body: testPasswd},
+		tarEntry{Name: "etc/group", Body: "root:x:0:\ndwfuser:x:1001:\n"},
+		tarEntry{Name: "usr/bin/tini", Body: "\x7fELF tini"})
 }
 
 // compliant is a config that passes DWF301-DWF303 with user.
@@ -112,108 +56,38 @@ func compliant(user string) v1.Config {
 // rootConfig runs as root without an entrypoint.
 func rootConfig() v1.Config { return v1.Config{Cmd: []string{"/app/server"}} }
 
-// ociIndex puts images into an OCI index under their platforms.
-func ociIndex(t testing.TB, imgs ...v1.Image) v1.ImageIndex {
-	t.Helper()
-	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	for _, img := range imgs {
-		cf, err := img.ConfigFile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
-			Add:        img,
-			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}},
-		})
-	}
-	return idx
-}
-
 // twoPlatforms is a compliant linux/amd64 + linux/arm64 index with zstd
 // layers running as user.
 func twoPlatforms(t testing.TB, user string) v1.ImageIndex {
 	return ociIndex(t,
-		ociImage(t, "linux/amd64", compliant(user), rootfs(t, compression.ZStd), testLayer(t, compression.ZStd, tarEntry{"app/server", "amd64"})),
-		ociImage(t, "linux/arm64", compliant(user), rootfs(t, compression.ZStd), testLayer(t, compression.ZStd, tarEntry{"app/server", "arm64"})),
+		ociImage(t, "linux/amd64", compliant(user), rootfs(t, compression.ZStd), testLayer(t, compression.ZStd, tarEntry{Name: "app/server", Body: "amd64"})),
+		ociImage(t, "linux/arm64", compliant(user), rootfs(t, compression.ZStd), testLayer(t, compression.ZStd, tarEntry{Name: "app/server", Body: "arm64"})),
 	)
 }
 
-// testRegistry is the in-process registry behind an HTTPS httptest server;
-// it counts the requests it serves by method and path.
-type testRegistry struct {
-	host string
-	mu   sync.Mutex
-	hits map[string]int
-}
-
-// httptest TLS servers share one certificate, so the client transport of
-// any of them trusts all of them.
-var tlsTransport = sync.OnceValue(func() http.RoundTripper {
-	srv := httptest.NewTLSServer(http.NotFoundHandler())
-	defer srv.Close()
-	return srv.Client().Transport
-})
+// testRegistry is imagetest's in-process registry with lowercase helpers.
+type testRegistry struct{ *imagetest.Registry }
 
 // newTestRegistry starts a registry; wrap, when not nil, sits in front of
 // it to inject failures.
 func newTestRegistry(t testing.TB, wrap func(http.Handler) http.Handler) *testRegistry {
 	t.Helper()
-	r := &testRegistry{hits: map[string]int{}}
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		r.hits[req.Method+" "+req.URL.Path]++
-		r.mu.Unlock()
-		h.ServeHTTP(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	r.host = srv.Listener.Addr().String()
-	return r
+	return &testRegistry{imagetest.NewRegistry(t, wrap)}
 }
 
-func (r *testRegistry) ref(repo string) string { return r.host + "/" + repo }
-
-func (r *testRegistry) count(key string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.hits[key]
-}
-
+func (r *testRegistry) ref(repo string) string { return r.Ref(repo) }
+func (r *testRegistry) count(key string) int   { return r.Count(key) }
 func (r *testRegistry) push(t testing.TB, ref string, img v1.Image) v1.Hash {
 	t.Helper()
-	if err := remote.Write(parseRef(t, ref), img, remote.WithTransport(tlsTransport())); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return r.Push(t, ref, img)
 }
-
 func (r *testRegistry) pushIndex(t testing.TB, ref string, idx v1.ImageIndex) v1.Hash {
 	t.Helper()
-	if err := remote.WriteIndex(parseRef(t, ref), idx, remote.WithTransport(tlsTransport())); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
-	}
-	d, err := idx.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return r.PushIndex(t, ref, idx)
 }
 
-func parseRef(t testing.TB, ref string) name.Reference {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
+// tlsTransport trusts the test registries.
+var tlsTransport = imagetest.Transport
 
 // countingTransport counts the requests dwf-policy sends.
 type countingTransport struct {
@@ -304,8 +178,8 @@ func TestImageCompliant(t *testing.T) {
 // hostless replaces the registry's random address so outputs can be
 // compared with goldens.
 func hostless(s string, reg *testRegistry) string {
-	s = strings.ReplaceAll(s, strings.ReplaceAll(reg.host, ":", "%3A"), "registry.test") // in SARIF URIs
-	return strings.ReplaceAll(s, reg.host, "registry.test")
+	s = strings.ReplaceAll(s, strings.ReplaceAll(reg.Host, ":", "%3A"), "registry.test") // in SARIF URIs
+	return strings.ReplaceAll(s, reg.Host, "registry.test")
 }
 
 // TestImageNonCompliant checks a single-platform image that runs as root,
@@ -486,7 +360,7 @@ func TestImageLoadErrors(t *testing.T) {
 	}
 	for _, s := range []string{
 		"loading image " + reg.ref("team/private:1") + ": unauthorized",
-		"hint: log in with `docker login " + reg.host + "`",
+		"hint: log in with `docker login " + reg.Host + "`",
 		"loading image " + reg.ref("team/missing:1") + ": not found",
 		"hint: check the repository and tag",
 		"loading image " + reg.ref("team/slow:1") + ": timed out after 1s",
@@ -646,23 +520,9 @@ func TestCheckResolveBaseImages(t *testing.T) {
 	})
 }
 
-// realRegistry returns the address of the docker-registry the test setup
-// started (scripts/registry.sh run -- go test ...). Without one the
-// integration tests are skipped locally and fail in CI, where they must run.
+// realRegistry is the docker-registry the test setup started.
 func realRegistry(t *testing.T) string {
-	t.Helper()
-	addr := os.Getenv("DWF_REGISTRY")
-	if addr == "" {
-		const how = "run `scripts/registry.sh run -- go test ./internal/cli -run Integration`"
-		if os.Getenv("CI") != "" {
-			t.Fatal("DWF_REGISTRY is not set in CI; " + how)
-		}
-		t.Skip("DWF_REGISTRY is not set; " + how)
-	}
-	if !strings.HasPrefix(addr, "127.0.0.1:") && !strings.HasPrefix(addr, "localhost:") {
-		t.Fatalf("DWF_REGISTRY=%s: the integration tests only talk to a registry on loopback", addr)
-	}
-	return addr
+	return imagetest.RealRegistry(t, "./internal/cli")
 }
 
 // TestIntegrationImage pushes images to a real registry (Debian's

@@ -25,8 +25,8 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	img := func(p string) v1.Image {
 		return image(b, p, cfg,
-			layer(b, compression.ZStd, dir("etc"), file{name: "etc/passwd", body: passwd}, file{name: "usr/lib/libbig.so", body: string(blob)}),
-			layer(b, compression.ZStd, file{name: "app/server", body: p}),
+			layer(b, compression.ZStd, dir("etc"), file{Name: "etc/passwd", Body: passwd}, file{Name: "usr/lib/libbig.so", Body: string(blob)}),
+			layer(b, compression.ZStd, file{Name: "app/server", Body: p}),
 		)
 	}
 	ref := reg.ref("bench/app:1")

@@ -2,14 +2,13 @@ package image
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
+	"github.com/devflow/dwf-policy/internal/imagetest"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path"
 	"path/filepath"
 	"testing"
 	"time"
@@ -23,77 +22,26 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/devflow/dwf-policy/engine/document"
 )
 
 // file is one tar entry of a test layer.
-type file struct {
-	name string
-	body string
-	// typeflag defaults to a regular file; links use link.
-	typeflag byte
-	link     string
-}
+// file is one entry of a test layer (see imagetest.File).
+type file = imagetest.File
 
 // dir, whiteout, opaque and symlink build special entries.
-func dir(name string) file { return file{name: name, typeflag: tar.TypeDir} }
-func whiteout(name string) file {
-	d, b := path.Split(name)
-	return file{name: d + ".wh." + b}
-}
-func opaque(dirName string) file { return file{name: dirName + "/.wh..wh..opq"} }
-func symlink(name, target string) file {
-	return file{name: name, typeflag: tar.TypeSymlink, link: target}
-}
-
-// tarBytes writes files as an uncompressed tar.
-func tarBytes(t testing.TB, files ...file) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		hdr := &tar.Header{Name: f.name, Mode: 0o644, Typeflag: f.typeflag, Linkname: f.link, ModTime: time.Unix(0, 0)}
-		switch f.typeflag {
-		case 0:
-			hdr.Typeflag = tar.TypeReg
-			hdr.Size = int64(len(f.body))
-		case tar.TypeDir:
-			hdr.Mode = 0o755
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if hdr.Typeflag == tar.TypeReg {
-			if _, err := io.WriteString(tw, f.body); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// layer compresses files with gzip or zstd under the matching OCI media type.
-func layer(t testing.TB, comp compression.Compression, files ...file) v1.Layer {
-	t.Helper()
-	b := tarBytes(t, files...)
-	mt := types.OCILayer
-	if comp == compression.ZStd {
-		mt = types.OCILayerZStd
-	}
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
-		tarball.WithCompression(comp), tarball.WithMediaType(mt), tarball.WithCompressedCaching)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
+var (
+	dir      = imagetest.Dir
+	whiteout = imagetest.Whiteout
+	opaque   = imagetest.Opaque
+	symlink  = imagetest.Symlink
+	tarBytes = imagetest.Tar
+	layer    = imagetest.Layer
+	image    = imagetest.Image
+	index    = imagetest.Index
+)
 
 const (
 	passwdBase = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
@@ -105,38 +53,11 @@ func baseLayer(t testing.TB, comp compression.Compression, passwd string) v1.Lay
 	t.Helper()
 	return layer(t, comp,
 		dir("etc"),
-		file{name: "etc/passwd", body: passwd},
-		file{name: "etc/group", body: groupBase},
+		file{Name: "etc/passwd", Body: passwd},
+		file{Name: "etc/group", Body: groupBase},
 		dir("usr/bin"),
-		file{name: "usr/bin/tini", body: "\x7fELF tini"},
+		file{Name: "usr/bin/tini", Body: "\x7fELF tini"},
 	)
-}
-
-// image builds an OCI image for platform p ("linux/arm64") with cfg and
-// layers (bottom first).
-func image(t testing.TB, p string, cfg v1.Config, layers ...v1.Layer) v1.Image {
-	t.Helper()
-	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
-	img, err := mutate.AppendLayers(img, layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	plat, err := v1.ParsePlatform(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf.OS, cf.Architecture, cf.Variant = plat.OS, plat.Architecture, plat.Variant
-	cf.Config = cfg
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }
 
 // goodConfig is a compliant config: USER 1001, tini.
@@ -149,23 +70,6 @@ func goodConfig() v1.Config {
 		Labels:     map[string]string{"org.opencontainers.image.source": "https://example.com/app"},
 		WorkingDir: "/app",
 	}
-}
-
-// index puts images into an OCI index, each under its config's platform.
-func index(t testing.TB, imgs ...v1.Image) v1.ImageIndex {
-	t.Helper()
-	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	for _, img := range imgs {
-		cf, err := img.ConfigFile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
-			Add:        img,
-			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}},
-		})
-	}
-	return idx
 }
 
 // attestation is a BuildKit-style attestation manifest entry.
@@ -196,47 +100,20 @@ type testRegistry struct {
 // inject failures.
 func newRegistry(t testing.TB, wrap func(http.Handler) http.Handler) *testRegistry {
 	t.Helper()
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewTLSServer(h)
-	t.Cleanup(srv.Close)
-	return &testRegistry{host: srv.Listener.Addr().String(), transport: srv.Client().Transport}
+	r := imagetest.NewRegistry(t, wrap)
+	return &testRegistry{host: r.Host, transport: imagetest.Transport()}
 }
 
 func (r *testRegistry) ref(repo string) string { return r.host + "/" + repo }
 
 func (r *testRegistry) push(t testing.TB, ref string, img v1.Image) v1.Hash {
 	t.Helper()
-	n, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(n, img, remote.WithTransport(r.transport)); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return imagetest.Write(t, ref, img, r.transport)
 }
 
 func (r *testRegistry) pushIndex(t testing.TB, ref string, idx v1.ImageIndex) v1.Hash {
 	t.Helper()
-	n, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(n, idx, remote.WithTransport(r.transport)); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
-	}
-	d, err := idx.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return imagetest.WriteIndex(t, ref, idx, r.transport)
 }
 
 // options are Options for tests: the registry's transport, no credentials

@@ -161,7 +161,7 @@ func TestUserResolution(t *testing.T) {
 		name: "user by name with a passwd layer",
 		user: "dwfuser",
 		layers: func(t *testing.T) []v1.Layer {
-			return []v1.Layer{baseLayer(t, gz, passwdBase), layer(t, gz, file{name: "etc/passwd", body: dwf1001}), layer(t, gz, file{name: "app/server", body: "x"})}
+			return []v1.Layer{baseLayer(t, gz, passwdBase), layer(t, gz, file{Name: "etc/passwd", Body: dwf1001}), layer(t, gz, file{Name: "app/server", Body: "x"})}
 		},
 		want:       map[string]any{"uid": nil, "resolved_uid": 1001, "resolved_gid": 1001, "passwd_found": true, "in_passwd": true},
 		layersRead: 2,
@@ -178,7 +178,7 @@ func TestUserResolution(t *testing.T) {
 		name: "etc hidden by an opaque directory",
 		user: "dwfuser",
 		layers: func(t *testing.T) []v1.Layer {
-			return []v1.Layer{baseLayer(t, gz, dwf1001), layer(t, gz, dir("etc"), opaque("etc"), file{name: "etc/hostname", body: "x"})}
+			return []v1.Layer{baseLayer(t, gz, dwf1001), layer(t, gz, dir("etc"), opaque("etc"), file{Name: "etc/hostname", Body: "x"})}
 		},
 		want:       map[string]any{"passwd_found": false, "in_passwd": false},
 		layersRead: 1,
@@ -187,7 +187,7 @@ func TestUserResolution(t *testing.T) {
 		name: "opaque directory with a new passwd",
 		user: "dwfuser",
 		layers: func(t *testing.T) []v1.Layer {
-			return []v1.Layer{baseLayer(t, gz, dwf1000), layer(t, gz, opaque("etc"), file{name: "etc/passwd", body: dwf1001})}
+			return []v1.Layer{baseLayer(t, gz, dwf1000), layer(t, gz, opaque("etc"), file{Name: "etc/passwd", Body: dwf1001})}
 		},
 		want:       map[string]any{"resolved_uid": 1001, "in_passwd": true},
 		layersRead: 1,
@@ -195,7 +195,7 @@ func TestUserResolution(t *testing.T) {
 		name: "passwd changed in an upper layer",
 		user: "dwfuser",
 		layers: func(t *testing.T) []v1.Layer {
-			return []v1.Layer{baseLayer(t, gz, dwf1001), layer(t, gz, file{name: "./etc/passwd", body: dwf1000})}
+			return []v1.Layer{baseLayer(t, gz, dwf1001), layer(t, gz, file{Name: "./etc/passwd", Body: dwf1000})}
 		},
 		want:       map[string]any{"resolved_uid": 1000, "in_passwd": true},
 		layersRead: 1,
@@ -204,7 +204,7 @@ func TestUserResolution(t *testing.T) {
 		name: "passwd deleted then recreated",
 		user: "dwfuser",
 		layers: func(t *testing.T) []v1.Layer {
-			return []v1.Layer{baseLayer(t, gz, dwf1000), layer(t, gz, whiteout("etc/passwd")), layer(t, gz, file{name: "etc/passwd", body: dwf1001})}
+			return []v1.Layer{baseLayer(t, gz, dwf1000), layer(t, gz, whiteout("etc/passwd")), layer(t, gz, file{Name: "etc/passwd", Body: dwf1001})}
 		},
 		want:       map[string]any{"resolved_uid": 1001, "in_passwd": true},
 		layersRead: 1,
@@ -212,7 +212,7 @@ func TestUserResolution(t *testing.T) {
 		name: "passwd is a symlink",
 		user: "dwfuser",
 		layers: func(t *testing.T) []v1.Layer {
-			return []v1.Layer{baseLayer(t, gz, dwf1000), layer(t, gz, file{name: "usr/lib/passwd", body: dwf1001}, symlink("etc/passwd", "../usr/lib/passwd"))}
+			return []v1.Layer{baseLayer(t, gz, dwf1000), layer(t, gz, file{Name: "usr/lib/passwd", Body: dwf1001}, symlink("etc/passwd", "../usr/lib/passwd"))}
 		},
 		want:       map[string]any{"resolved_uid": 1001, "in_passwd": true},
 		layersRead: 2, // the link, then its target from the top again
@@ -262,7 +262,7 @@ func TestUserResolution(t *testing.T) {
 		name: "no passwd at all",
 		user: "dwfuser",
 		layers: func(t *testing.T) []v1.Layer {
-			return []v1.Layer{layer(t, gz, file{name: "usr/bin/tini", body: "x"}), layer(t, gz, file{name: "app", body: "x"})}
+			return []v1.Layer{layer(t, gz, file{Name: "usr/bin/tini", Body: "x"}), layer(t, gz, file{Name: "app", Body: "x"})}
 		},
 		want:       map[string]any{"passwd_found": false, "in_passwd": false},
 		layersRead: 2,
@@ -397,8 +397,8 @@ func TestEntrypoint(t *testing.T) {
 
 func TestLayerCompression(t *testing.T) {
 	reg := newRegistry(t, nil)
-	zstdImg := image(t, "linux/amd64", goodConfig(), baseLayer(t, compression.ZStd, passwdBase), layer(t, compression.ZStd, file{name: "app/server", body: "x"}))
-	gzipImg := image(t, "linux/arm64", goodConfig(), baseLayer(t, compression.GZip, passwdBase), layer(t, compression.ZStd, file{name: "app/server", body: "x"}))
+	zstdImg := image(t, "linux/amd64", goodConfig(), baseLayer(t, compression.ZStd, passwdBase), layer(t, compression.ZStd, file{Name: "app/server", Body: "x"}))
+	gzipImg := image(t, "linux/arm64", goodConfig(), baseLayer(t, compression.GZip, passwdBase), layer(t, compression.ZStd, file{Name: "app/server", Body: "x"}))
 	ref := reg.ref("team/layers:1")
 	digest := reg.pushIndex(t, ref, index(t, zstdImg, gzipImg))
 	doc := load(t, ref, reg.options())
@@ -565,7 +565,7 @@ func TestLocalSources(t *testing.T) {
 	cfg := goodConfig()
 	cfg.User = "dwfuser"
 	withUser := passwdBase + "dwfuser:x:1001:1001::/home/dwfuser:/bin/sh\n"
-	amd := image(t, "linux/amd64", cfg, baseLayer(t, compression.GZip, passwdBase), layer(t, compression.ZStd, file{name: "etc/passwd", body: withUser}))
+	amd := image(t, "linux/amd64", cfg, baseLayer(t, compression.GZip, passwdBase), layer(t, compression.ZStd, file{Name: "etc/passwd", Body: withUser}))
 	arm := image(t, "linux/arm64", cfg, baseLayer(t, compression.ZStd, withUser))
 	idx := index(t, amd, arm)
 	idxDigest, _ := idx.Digest()
@@ -674,8 +674,8 @@ func TestCache(t *testing.T) {
 	cfg.User = "dwfuser"
 	withUser := passwdBase + "dwfuser:x:1001:1001::/home/dwfuser:/bin/sh\n"
 	idx := index(t,
-		image(t, "linux/amd64", cfg, baseLayer(t, compression.ZStd, withUser), layer(t, compression.ZStd, file{name: "app/server", body: "x"})),
-		image(t, "linux/arm64", cfg, baseLayer(t, compression.ZStd, withUser), layer(t, compression.ZStd, file{name: "app/server", body: "x"})),
+		image(t, "linux/amd64", cfg, baseLayer(t, compression.ZStd, withUser), layer(t, compression.ZStd, file{Name: "app/server", Body: "x"})),
+		image(t, "linux/arm64", cfg, baseLayer(t, compression.ZStd, withUser), layer(t, compression.ZStd, file{Name: "app/server", Body: "x"})),
 	)
 	ref := reg.ref("team/cached:1")
 	digest := reg.pushIndex(t, ref, idx)

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devflow/dwf-policy/internal/imagetest"
 	"net/http"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,23 +15,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// realRegistry returns the address of the docker-registry the test setup
-// started (scripts/registry.sh run -- go test ...). Without one the
-// integration tests are skipped locally and fail in CI, where they must run.
+// realRegistry is the docker-registry the test setup started.
 func realRegistry(t *testing.T) string {
-	t.Helper()
-	addr := os.Getenv("DWF_REGISTRY")
-	if addr == "" {
-		const how = "run `scripts/registry.sh run -- go test ./engine/input/image -run Integration`"
-		if os.Getenv("CI") != "" {
-			t.Fatal("DWF_REGISTRY is not set in CI; " + how)
-		}
-		t.Skip("DWF_REGISTRY is not set; " + how)
-	}
-	if !strings.HasPrefix(addr, "127.0.0.1:") && !strings.HasPrefix(addr, "localhost:") {
-		t.Fatalf("DWF_REGISTRY=%s: the integration tests only talk to a registry on loopback", addr)
-	}
-	return addr
+	return imagetest.RealRegistry(t, "./engine/input/image")
 }
 
 // TestIntegrationRegistry pushes images to a real registry (Debian's
@@ -65,8 +50,8 @@ func TestIntegrationRegistry(t *testing.T) {
 	cfg.User = "dwfuser"
 	passwd := passwdBase + "dwfuser:x:1001:1001::/home/dwfuser:/bin/sh\n"
 	good := index(t,
-		image(t, "linux/amd64", cfg, baseLayer(t, compression.ZStd, passwd), layer(t, compression.ZStd, file{name: "app/server", body: "amd64"})),
-		image(t, "linux/arm64", cfg, baseLayer(t, compression.ZStd, passwd), layer(t, compression.ZStd, file{name: "app/server", body: "arm64"})),
+		image(t, "linux/amd64", cfg, baseLayer(t, compression.ZStd, passwd), layer(t, compression.ZStd, file{Name: "app/server", Body: "amd64"})),
+		image(t, "linux/arm64", cfg, baseLayer(t, compression.ZStd, passwd), layer(t, compression.ZStd, file{Name: "app/server", Body: "arm64"})),
 	)
 	goodRef := repo + ":good"
 	push(goodRef, func(r name.Reference) error { return remote.WriteIndex(r, good) })

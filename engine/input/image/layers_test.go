@@ -34,76 +34,76 @@ func TestFindFiles(t *testing.T) {
 		opened []int // layer indexes, in the order opened
 	}{{
 		name:   "in the only layer",
-		layers: [][]file{{dir("etc"), {name: "etc/passwd", body: "a"}}},
+		layers: [][]file{{dir("etc"), {Name: "etc/passwd", Body: "a"}}},
 		want:   fileLookup{Found: true, Data: []byte("a")},
 		opened: []int{0},
 	}, {
 		name:   "top layer wins and lower layers stay closed",
-		layers: [][]file{{{name: "etc/passwd", body: "low"}}, {{name: "bin/sh", body: "x"}}, {{name: "/etc/passwd", body: "high"}}},
+		layers: [][]file{{{Name: "etc/passwd", Body: "low"}}, {{Name: "bin/sh", Body: "x"}}, {{Name: "/etc/passwd", Body: "high"}}},
 		want:   fileLookup{Found: true, Data: []byte("high")},
 		opened: []int{2},
 	}, {
 		name:   "middle layer after an unrelated top layer",
-		layers: [][]file{{{name: "etc/passwd", body: "low"}}, {{name: "./etc/passwd", body: "mid"}}, {{name: "app", body: "x"}}},
+		layers: [][]file{{{Name: "etc/passwd", Body: "low"}}, {{Name: "./etc/passwd", Body: "mid"}}, {{Name: "app", Body: "x"}}},
 		want:   fileLookup{Found: true, Data: []byte("mid")},
 		opened: []int{2, 1},
 	}, {
 		name:   "whiteout",
-		layers: [][]file{{{name: "etc/passwd", body: "low"}}, {whiteout("etc/passwd")}},
+		layers: [][]file{{{Name: "etc/passwd", Body: "low"}}, {whiteout("etc/passwd")}},
 		opened: []int{1},
 	}, {
 		name:   "whiteout of the parent directory",
-		layers: [][]file{{{name: "etc/passwd", body: "low"}}, {whiteout("etc")}},
+		layers: [][]file{{{Name: "etc/passwd", Body: "low"}}, {whiteout("etc")}},
 		opened: []int{1},
 	}, {
 		name:   "whiteout of another file",
-		layers: [][]file{{{name: "etc/passwd", body: "low"}}, {whiteout("etc/passwd-")}},
+		layers: [][]file{{{Name: "etc/passwd", Body: "low"}}, {whiteout("etc/passwd-")}},
 		want:   fileLookup{Found: true, Data: []byte("low")},
 		opened: []int{1, 0},
 	}, {
 		name:   "opaque parent",
-		layers: [][]file{{{name: "etc/passwd", body: "low"}}, {dir("etc"), opaque("etc"), {name: "etc/hosts", body: "x"}}},
+		layers: [][]file{{{Name: "etc/passwd", Body: "low"}}, {dir("etc"), opaque("etc"), {Name: "etc/hosts", Body: "x"}}},
 		opened: []int{1},
 	}, {
 		name:   "opaque root",
-		layers: [][]file{{{name: "etc/passwd", body: "low"}}, {{name: ".wh..wh..opq"}}},
+		layers: [][]file{{{Name: "etc/passwd", Body: "low"}}, {{Name: ".wh..wh..opq"}}},
 		opened: []int{1},
 	}, {
 		name:   "opaque sibling directory",
-		layers: [][]file{{{name: "etc/passwd", body: "low"}}, {opaque("etc/ssl")}},
+		layers: [][]file{{{Name: "etc/passwd", Body: "low"}}, {opaque("etc/ssl")}},
 		want:   fileLookup{Found: true, Data: []byte("low")},
 		opened: []int{1, 0},
 	}, {
 		name:   "opaque directory that also holds the file",
-		layers: [][]file{{{name: "etc/passwd", body: "low"}}, {{name: "etc/passwd", body: "new"}, opaque("etc")}},
+		layers: [][]file{{{Name: "etc/passwd", Body: "low"}}, {{Name: "etc/passwd", Body: "new"}, opaque("etc")}},
 		want:   fileLookup{Found: true, Data: []byte("new")},
 		opened: []int{1},
 	}, {
 		name:   "parent replaced by a file",
-		layers: [][]file{{{name: "etc/passwd", body: "low"}}, {{name: "etc", body: "not a dir"}}},
+		layers: [][]file{{{Name: "etc/passwd", Body: "low"}}, {{Name: "etc", Body: "not a dir"}}},
 		opened: []int{1},
 	}, {
 		name:   "a directory where the file was",
-		layers: [][]file{{{name: "etc/passwd", body: "low"}}, {dir("etc/passwd")}},
+		layers: [][]file{{{Name: "etc/passwd", Body: "low"}}, {dir("etc/passwd")}},
 		opened: []int{1},
 	}, {
 		name:   "relative symlink",
-		layers: [][]file{{{name: "usr/lib/passwd", body: "target"}}, {symlink("etc/passwd", "../usr/lib/passwd")}},
+		layers: [][]file{{{Name: "usr/lib/passwd", Body: "target"}}, {symlink("etc/passwd", "../usr/lib/passwd")}},
 		want:   fileLookup{Found: true, Data: []byte("target")},
 		opened: []int{1, 1, 0},
 	}, {
 		name:   "absolute symlink climbing above the root",
-		layers: [][]file{{{name: "usr/lib/passwd", body: "target"}, symlink("etc/passwd", "../../../../usr/lib/passwd")}},
+		layers: [][]file{{{Name: "usr/lib/passwd", Body: "target"}, symlink("etc/passwd", "../../../../usr/lib/passwd")}},
 		want:   fileLookup{Found: true, Data: []byte("target")},
 		opened: []int{0, 0},
 	}, {
 		name:   "symlinked parent directory",
-		layers: [][]file{{{name: "private/etc/passwd", body: "private"}}, {symlink("etc", "/private/etc")}},
+		layers: [][]file{{{Name: "private/etc/passwd", Body: "private"}}, {symlink("etc", "/private/etc")}},
 		want:   fileLookup{Found: true, Data: []byte("private")},
 		opened: []int{1, 1, 0},
 	}, {
 		name:   "hard link",
-		layers: [][]file{{{name: "usr/lib/passwd", body: "linked"}, {name: "etc/passwd", typeflag: tar.TypeLink, link: "usr/lib/passwd"}}},
+		layers: [][]file{{{Name: "usr/lib/passwd", Body: "linked"}, {Name: "etc/passwd", Typeflag: tar.TypeLink, Link: "usr/lib/passwd"}}},
 		want:   fileLookup{Found: true, Data: []byte("linked")},
 		opened: []int{0, 0},
 	}, {
@@ -113,16 +113,16 @@ func TestFindFiles(t *testing.T) {
 		opened: []int{0, 0, 0, 0, 0, 0, 0, 0, 0},
 	}, {
 		name:   "absent everywhere",
-		layers: [][]file{{{name: "bin/sh", body: "x"}}, {{name: "app", body: "x"}}},
+		layers: [][]file{{{Name: "bin/sh", Body: "x"}}, {{Name: "app", Body: "x"}}},
 		opened: []int{1, 0},
 	}, {
 		name:   "too large",
-		layers: [][]file{{{name: "etc/passwd", body: strings.Repeat("x", 101)}}},
+		layers: [][]file{{{Name: "etc/passwd", Body: strings.Repeat("x", 101)}}},
 		want:   fileLookup{Found: true, TooLarge: true},
 		opened: []int{0},
 	}, {
 		name:   "exactly at the cap",
-		layers: [][]file{{{name: "etc/passwd", body: strings.Repeat("x", 100)}}},
+		layers: [][]file{{{Name: "etc/passwd", Body: strings.Repeat("x", 100)}}},
 		want:   fileLookup{Found: true, Data: []byte(strings.Repeat("x", 100))},
 		opened: []int{0},
 	}}
@@ -152,8 +152,8 @@ func TestFindFiles(t *testing.T) {
 
 func TestFindFilesSeveralPaths(t *testing.T) {
 	tars := [][]byte{
-		tarBytes(t, file{name: "etc/group", body: "g"}, file{name: "etc/passwd", body: "old"}),
-		tarBytes(t, file{name: "etc/passwd", body: "p"}),
+		tarBytes(t, file{Name: "etc/group", Body: "g"}, file{Name: "etc/passwd", Body: "old"}),
+		tarBytes(t, file{Name: "etc/passwd", Body: "p"}),
 	}
 	var opened []int
 	got, _, err := findFiles(context.Background(), memLayers(&opened, tars...), []string{"etc/passwd", "etc/group"}, 100)
@@ -169,7 +169,7 @@ func TestFindFilesSeveralPaths(t *testing.T) {
 }
 
 func TestFindFilesErrors(t *testing.T) {
-	good := tarBytes(t, file{name: "etc/passwd", body: "a"})
+	good := tarBytes(t, file{Name: "etc/passwd", Body: "a"})
 	boom := errors.New("boom")
 	for _, tc := range []struct {
 		name   string
@@ -182,7 +182,7 @@ func TestFindFilesErrors(t *testing.T) {
 			return io.NopCloser(strings.NewReader(strings.Repeat("garbage!", 100))), nil
 		}}, "reading layer 0:"},
 		{"truncated", context.Background, []layerOpener{func(context.Context) (io.ReadCloser, error) {
-			return io.NopCloser(bytes.NewReader(tarBytes(t, file{name: "x", body: strings.Repeat("y", 2000)})[:1000])), nil
+			return io.NopCloser(bytes.NewReader(tarBytes(t, file{Name: "x", Body: strings.Repeat("y", 2000)})[:1000])), nil
 		}}, "reading layer 0: unexpected EOF"},
 		{"cancelled", func() context.Context {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -202,7 +202,7 @@ func TestFindFilesErrors(t *testing.T) {
 // FuzzScanLayer feeds arbitrary bytes as a layer: the scan must not panic,
 // must report data only for files it found, and must respect the cap.
 func FuzzScanLayer(f *testing.F) {
-	f.Add(tarBytes(f, file{name: "etc/passwd", body: "root:x:0:0::/:/bin/sh\n"}))
+	f.Add(tarBytes(f, file{Name: "etc/passwd", Body: "root:x:0:0::/:/bin/sh\n"}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		open := func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 		got, _, err := findFiles(context.Background(), []layerOpener{open, open}, []string{"etc/passwd", "etc/group"}, 64)
