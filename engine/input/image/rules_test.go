@@ -3,13 +3,13 @@ package image
 import (
 	"context"
 	"fmt"
+	"github.com/devflow/dwf-policy/engine"
 	"io/fs"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
@@ -37,22 +37,9 @@ type evaluator struct {
 
 var rules = sync.OnceValues(func() (*evaluator, error) {
 	ctx := context.Background()
-	modules := map[string]*ast.Module{}
-	err := fs.WalkDir(policies.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".rego") || strings.HasSuffix(p, "_test.rego") {
-			return err
-		}
-		raw, err := fs.ReadFile(policies.FS, p)
-		if err != nil {
-			return err
-		}
-		m, err := ast.ParseModuleWithOpts(p, string(raw), ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
-		if err != nil {
-			return err
-		}
-		modules[p] = m
-		return nil
-	})
+	// Compiled exactly as the engine compiles custom policies: schemas
+	// type-checked, the sandbox's capabilities.
+	modules, err := engine.LoadModules([]engine.PolicySource{{Name: "policies", FS: policies.FS, Builtin: true}})
 	if err != nil {
 		return nil, err
 	}
@@ -60,11 +47,10 @@ var rules = sync.OnceValues(func() (*evaluator, error) {
 	if err != nil {
 		return nil, err
 	}
-	ss := ast.NewSchemaSet()
-	for name, s := range schemas {
-		ss.Put(ast.MustParseRef("schema."+name), s)
+	c, err := engine.NewCompiler(nil)
+	if err != nil {
+		return nil, err
 	}
-	c := ast.NewCompiler().WithSchemas(ss).WithUseTypeCheckAnnotations(true).WithDefaultRegoVersion(ast.RegoV1)
 	if c.Compile(modules); c.Failed() {
 		return nil, fmt.Errorf("compiling policies: %v", c.Errors)
 	}

@@ -3,9 +3,9 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"github.com/devflow/dwf-policy/engine"
 	"io/fs"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 
@@ -32,36 +32,18 @@ var (
 func policyCompiler(t testing.TB) *ast.Compiler {
 	t.Helper()
 	compileOnce.Do(func() {
-		modules := map[string]*ast.Module{}
-		err := fs.WalkDir(policies.FS, ".", func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".rego") || strings.HasSuffix(p, "_test.rego") {
-				return err
-			}
-			raw, err := fs.ReadFile(policies.FS, p)
-			if err != nil {
-				return err
-			}
-			m, err := ast.ParseModuleWithOpts(p, string(raw), ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
-			if err != nil {
-				return err
-			}
-			modules[p] = m
-			return nil
-		})
+		// Compiled exactly as the engine compiles custom policies: schemas
+		// type-checked, the sandbox's capabilities.
+		modules, err := engine.LoadModules([]engine.PolicySource{{Name: "policies", FS: policies.FS, Builtin: true}})
 		if err != nil {
 			compileErr = err
 			return
 		}
-		schemas, err := document.Schemas()
+		c, err := engine.NewCompiler(nil)
 		if err != nil {
 			compileErr = err
 			return
 		}
-		ss := ast.NewSchemaSet()
-		for name, s := range schemas {
-			ss.Put(ast.MustParseRef("schema."+name), s)
-		}
-		c := ast.NewCompiler().WithSchemas(ss).WithUseTypeCheckAnnotations(true).WithDefaultRegoVersion(ast.RegoV1)
 		if c.Compile(modules); c.Failed() {
 			compileErr = c.Errors
 			return
