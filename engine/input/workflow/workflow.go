@@ -467,18 +467,29 @@ func (b *builder) env(v *yaml.Node, source string) (map[string]any, any, map[str
 		return vars, b.str(v), ev
 	}
 	for _, kv := range pairs(d) {
-		name := kv[0].Value
-		val := deref(kv[1])
-		value := ""
-		if val != nil && val.Kind == yaml.ScalarNode {
-			value = val.Value
-		}
-		loc := b.valueLoc(kv[0], kv[1])
-		expr := strings.Contains(value, "${{")
-		vars[name] = map[string]any{"value": value, "expression": expr, "location": loc.Value()}
-		ev[name] = envVal{value: value, resolved: !expr, expr: expr, source: source, loc: loc}
+		e := b.scalarEntry(kv)
+		vars[e.name] = map[string]any{"value": e.value, "expression": e.expr, "location": e.loc.Value()}
+		ev[e.name] = envVal{value: e.value, resolved: !e.expr, expr: e.expr, source: source, loc: e.loc}
 	}
 	return vars, nil, ev
+}
+
+// entry is one key of an env or with mapping, read as a string.
+type entry struct {
+	name, value string
+	expr        bool // the value holds a ${{ }} expression
+	loc         document.Location
+}
+
+// scalarEntry reads a key: value pair; a value that is not a scalar reads
+// as "".
+func (b *builder) scalarEntry(kv [2]*yaml.Node) entry {
+	e := entry{name: kv[0].Value, loc: b.valueLoc(kv[0], kv[1])}
+	if val := deref(kv[1]); val != nil && val.Kind == yaml.ScalarNode {
+		e.value = val.Value
+	}
+	e.expr = strings.Contains(e.value, "${{")
+	return e
 }
 
 func (b *builder) defaults(k, v *yaml.Node) (map[string]any, runDefaults) {
@@ -556,17 +567,10 @@ func (b *builder) uses(v *yaml.Node) map[string]any {
 func (b *builder) with(v *yaml.Node) (map[string]any, map[string]input) {
 	out, ins := map[string]any{}, map[string]input{}
 	for _, kv := range pairs(v) {
-		name := kv[0].Value
-		val := deref(kv[1])
-		value := ""
-		if val != nil && val.Kind == yaml.ScalarNode {
-			value = val.Value
-		}
-		loc := b.valueLoc(kv[0], kv[1])
-		expr := strings.Contains(value, "${{")
-		key := strings.ToLower(name)
-		out[key] = map[string]any{"name": name, "value": value, "expression": expr, "location": loc.Value()}
-		ins[key] = input{name: name, value: value, expr: expr, loc: loc, entry: b.t.entryLoc(kv[0], kv[1])}
+		e := b.scalarEntry(kv)
+		key := strings.ToLower(e.name)
+		out[key] = map[string]any{"name": e.name, "value": e.value, "expression": e.expr, "location": e.loc.Value()}
+		ins[key] = input{name: e.name, value: e.value, expr: e.expr, loc: e.loc, entry: b.t.entryLoc(kv[0], kv[1])}
 	}
 	return out, ins
 }
