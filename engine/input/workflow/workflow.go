@@ -474,8 +474,8 @@ func (b *builder) env(v *yaml.Node, source string) (map[string]any, any, map[str
 	return vars, nil, ev
 }
 
-// entry is one key of an env or with mapping, read as a string.
-type entry struct {
+// mappingEntry is one key of an env or with mapping, read as a string.
+type mappingEntry struct {
 	name, value string
 	expr        bool // the value holds a ${{ }} expression
 	loc         document.Location
@@ -483,8 +483,8 @@ type entry struct {
 
 // scalarEntry reads a key: value pair; a value that is not a scalar reads
 // as "".
-func (b *builder) scalarEntry(kv [2]*yaml.Node) entry {
-	e := entry{name: kv[0].Value, loc: b.valueLoc(kv[0], kv[1])}
+func (b *builder) scalarEntry(kv [2]*yaml.Node) mappingEntry {
+	e := mappingEntry{name: kv[0].Value, loc: b.valueLoc(kv[0], kv[1])}
 	if val := deref(kv[1]); val != nil && val.Kind == yaml.ScalarNode {
 		e.value = val.Value
 	}
