@@ -15,8 +15,8 @@ FUZZTIME  ?= 5s
 
 .PHONY: build demo test unit lint tools fuzz bench docs bundles clean self-check
 
-build: ## Build bin/dwf-policy
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dwf-policy
+build: ## Build bin/dwf-policy (release images add -trimpath, see Dockerfile.devflow)
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dwf-policy
 
 demo: build ## Check the bundled example in testdata/demo (it has findings on purpose)
 	@echo "$$ $(BIN) check testdata/demo"
