@@ -39,9 +39,10 @@ type DiscoverOptions struct {
 	WorkDir string
 }
 
-// Discover expands paths (files or directories) into the sources to check,
-// in a stable order. A path that does not exist is an error that names it;
-// the other paths are still returned.
+// Discover expands paths (files or directories, relative ones resolved
+// against the work directory) into the sources to check, in a stable order.
+// A path that does not exist is an error that names it as given; the other
+// paths are still returned.
 func Discover(paths []string, opts DiscoverOptions) ([]Source, error) {
 	wd := opts.WorkDir
 	if wd == "" {
@@ -61,10 +62,14 @@ func Discover(paths []string, opts DiscoverOptions) ([]Source, error) {
 		seen[rel] = true
 		out = append(out, Source{Path: rel, File: file, Kind: kind})
 	}
-	for _, p := range paths {
+	for _, given := range paths {
+		p := given
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(wd, p)
+		}
 		info, err := os.Stat(p)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", p, unwrapPathError(err)))
+			errs = append(errs, fmt.Errorf("%s: %w", given, unwrapPathError(err)))
 			continue
 		}
 		if !info.IsDir() {

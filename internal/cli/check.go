@@ -127,7 +127,6 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
-	paths = c.absolutize(wd, paths)
 
 	st, err := c.loadSetup(wd, fl.policyFlags)
 	if err != nil {
@@ -240,19 +239,6 @@ func (c Command) workDir() (string, error) {
 		return "", fmt.Errorf("finding working directory: %w", err)
 	}
 	return wd, nil
-}
-
-// absolutize resolves relative paths against wd (which tests may set).
-func (c Command) absolutize(wd string, paths []string) []string {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		if filepath.IsAbs(p) {
-			out[i] = p
-		} else {
-			out[i] = filepath.Join(wd, p)
-		}
-	}
-	return out
 }
 
 // writeReport writes to --output (atomically, so a failed run never leaves

@@ -115,7 +115,7 @@ func TestExitCodesAndFlags(t *testing.T) {
 		{"unknown fail-on", []string{"check", "--fail-on", "fatal", hardened}, ExitError, "", `--fail-on: unknown severity "fatal"`},
 		{"unknown kind", []string{"check", "--kind", "helm", hardened}, ExitError, "", `--kind: unknown kind "helm"`},
 		{"unknown flag", []string{"check", "--frobnicate"}, ExitError, "", "unknown flag: --frobnicate"},
-		{"missing path still checks the others", []string{"check", "no/such/Dockerfile", "testdata/demo/worker/Dockerfile"}, ExitError, "DWF101", "no/such/Dockerfile: no such file or directory"},
+		{"missing path still checks the others", []string{"check", "no/such/Dockerfile", "testdata/demo/worker/Dockerfile"}, ExitError, "DWF101", "dwf-policy: no/such/Dockerfile: no such file or directory"},
 		{"version", []string{"version"}, ExitOK, "dwf-policy ", ""},
 		{"rules", []string{"rules"}, ExitOK, "DWF101", ""},
 	}
