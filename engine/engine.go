@@ -19,7 +19,6 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
-	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
 	"github.com/devflow/dwf-policy/engine/config"
@@ -64,12 +63,9 @@ type Engine struct {
 	byPackage   map[string]*finding.Rule // "dockerfile.non_root_user" -> rule
 	queries     map[document.Kind]rego.PreparedEvalQuery
 	parallelism int
-	modules     map[string]*ast.Module // compiled policy modules, by file name
 	// repoKinds are the kinds the repository document carries; nil means
 	// every kind (some repository rule did not declare custom.inputs).
 	repoKinds map[document.Kind]bool
-	compiler  *ast.Compiler
-	store     storage.Store
 }
 
 // New loads, compiles and prepares the policies.
@@ -103,9 +99,6 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		byPackage:   make(map[string]*finding.Rule, len(rules)),
 		queries:     make(map[document.Kind]rego.PreparedEvalQuery),
 		parallelism: opts.Parallelism,
-		modules:     modules,
-		compiler:    compiler,
-		store:       store,
 	}
 	if e.parallelism <= 0 {
 		e.parallelism = runtime.GOMAXPROCS(0)
@@ -161,12 +154,6 @@ func (e *Engine) Rule(id string) (finding.Rule, bool) {
 	}
 	return finding.Rule{}, false
 }
-
-// Compiler returns the compiled policies, for `dwf-policy test` and tools.
-func (e *Engine) Compiler() *ast.Compiler { return e.compiler }
-
-// Store returns the data store policies read (data.dwf.config).
-func (e *Engine) Store() storage.Store { return e.store }
 
 // ParseErrorFinding turns a parse error into the DWF000 finding.
 func (e *Engine) ParseErrorFinding(perr *document.ParseError) finding.Finding {

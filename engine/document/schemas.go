@@ -33,9 +33,3 @@ func Schemas() (map[string]any, error) {
 	}
 	return out, nil
 }
-
-// SchemaJSON returns the raw JSON schema for name, for `docs/inputs.md` and
-// editors.
-func SchemaJSON(name string) ([]byte, error) {
-	return schemaFS.ReadFile("schemas/" + name + ".json")
-}

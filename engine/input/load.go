@@ -1,14 +1,11 @@
 package input
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
-	"sync"
 
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/input/dockerfile"
@@ -24,54 +21,9 @@ type LoadOptions struct {
 	Target string
 	// MaxFileBytes caps each file; 0 means DefaultMaxFileBytes.
 	MaxFileBytes int
-	// Parallelism bounds concurrent parsing; 0 means GOMAXPROCS.
-	Parallelism int
 	// RepoRoot is the directory workflows' repository-relative files (a
 	// trivy.yaml) are read from; "" means they are not read.
 	RepoRoot string
-}
-
-// Result is the outcome of loading one source: a document, or a problem
-// with the file (ParseErr) that the engine reports as a finding.
-type Result struct {
-	Source   Source
-	Doc      *document.Document
-	ParseErr *document.ParseError
-}
-
-// LoadAll loads every source concurrently; results keep the sources' order.
-func LoadAll(ctx context.Context, sources []Source, opts LoadOptions) []Result {
-	out := make([]Result, len(sources))
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	workers := opts.Parallelism
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	for range min(workers, len(sources)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				out[i] = Load(ctx, sources[i], opts)
-			}
-		}()
-	}
-	for i := range sources {
-		if ctx.Err() != nil {
-			break
-		}
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	return out
-}
-
-// Load reads and parses one source.
-func Load(_ context.Context, src Source, opts LoadOptions) Result {
-	doc, err := LoadDocument(src, opts)
-	return Result{Source: src, Doc: doc, ParseErr: err}
 }
 
 // LoadDocument reads and parses one source. Every failure is a problem with
