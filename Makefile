@@ -11,7 +11,7 @@ LDFLAGS   := -s -w -X github.com/devflow/dwf-policy/internal/cli.Version=$(VERSI
 STATICCHECK_VERSION := v0.8.2
 TOOLS     := $(CURDIR)/.tools
 export SARIF_MULTITOOL := $(TOOLS)/npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
-FUZZTIME  ?= 5s
+FUZZTIME  ?= 3000x
 
 .PHONY: build demo test unit lint tools fuzz bench docs bundles clean self-check
 
@@ -36,12 +36,8 @@ lint: tools ## gofmt, go vet, staticcheck
 unit: tools ## go test -race over every package, with a real docker-registry on 127.0.0.1 for the image tests
 	bash scripts/registry.sh run -- $(GO) test -race -count=1 ./...
 
-fuzz: ## A short run of every fuzz target
-	@for pkg in $$($(GO) list ./...); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; \
-	  done; \
-	done
+fuzz: ## A short run of every fuzz target: FUZZTIME executions each (a count, see scripts/fuzz.sh)
+	GO=$(GO) FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 self-check: build ## dwf-policy checks this repository (testdata excluded) and fails on any finding
 	$(BIN) check --config .dwf-policy-self-check.yaml --fail-on note .
