@@ -16,7 +16,13 @@ FUZZMINIMIZETIME=${FUZZMINIMIZETIME:-200x}
 
 failed=()
 for pkg in $("$GO" list ./...); do
-  for target in $("$GO" test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+  # A package whose tests do not build is a failure, not a package without
+  # fuzz targets.
+  if ! listed=$("$GO" test -list '^Fuzz' "$pkg"); then
+    failed+=("$pkg (tests do not build)")
+    continue
+  fi
+  for target in $(grep '^Fuzz' <<<"$listed" || true); do
     echo "fuzz $pkg $target ($FUZZTIME)"
     if ! "$GO" test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" \
         -fuzzminimizetime "$FUZZMINIMIZETIME" -timeout 10m "$pkg"; then
