@@ -7,6 +7,7 @@ import (
 	"go.yaml.in/yaml/v4"
 	"mvdan.cc/sh/v3/syntax"
 
+	"github.com/devflow/dwf-policy/engine/analysis/yamlpos"
 	"github.com/devflow/dwf-policy/engine/document"
 )
 
@@ -113,17 +114,17 @@ const (
 
 // newPosMap works out how the script in scalar node n sits in the file.
 func newPosMap(t *text, n *yaml.Node) posMap {
-	line, col := t.contentStart(n.Line, n.Column)
+	line, col := t.ContentStart(n.Line, n.Column)
 	v := n.Value
 	switch {
 	case n.Style&yaml.LiteralStyle != 0:
 		lines := strings.Split(v, "\n")
 		pm := posMap{kind: mapLiteral, baseLine: line, indents: make([]int, len(lines))}
 		for i, sl := range lines {
-			src := t.line(line + 1 + i)
+			src := t.Line(line + 1 + i)
 			switch {
 			case strings.HasSuffix(src, sl) && strings.TrimLeft(src[:len(src)-len(sl)], " ") == "":
-				pm.indents[i] = runeLen(src) - runeLen(sl)
+				pm.indents[i] = yamlpos.RuneLen(src) - yamlpos.RuneLen(sl)
 			case sl == "":
 				pm.indents[i] = 0
 			default:
@@ -134,15 +135,15 @@ func newPosMap(t *text, n *yaml.Node) posMap {
 	case n.Style&yaml.FoldedStyle != 0 || strings.Contains(v, "\n"):
 		return posMap{}
 	case n.Style&yaml.DoubleQuotedStyle != 0:
-		if strings.HasPrefix(t.from(line, col), `"`+v+`"`) {
+		if strings.HasPrefix(t.From(line, col), `"`+v+`"`) {
 			return posMap{kind: mapSingle, baseLine: line, baseCol: col + 1}
 		}
 	case n.Style&yaml.SingleQuotedStyle != 0:
-		if strings.HasPrefix(t.from(line, col), "'"+v+"'") {
+		if strings.HasPrefix(t.From(line, col), "'"+v+"'") {
 			return posMap{kind: mapSingle, baseLine: line, baseCol: col + 1}
 		}
 	default:
-		if strings.HasPrefix(t.from(line, col), v) {
+		if strings.HasPrefix(t.From(line, col), v) {
 			return posMap{kind: mapSingle, baseLine: line, baseCol: col}
 		}
 	}
@@ -159,7 +160,7 @@ func (pm posMap) point(lines []string, l, c int, isEnd bool) (int, int, bool) {
 	if c-1 > len(sl) {
 		c = len(sl) + 1
 	}
-	rc := runeLen(sl[:c-1])
+	rc := yamlpos.RuneLen(sl[:c-1])
 	if !isEnd {
 		rc++
 	}

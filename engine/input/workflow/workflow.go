@@ -26,6 +26,7 @@ import (
 	"go.yaml.in/yaml/v4"
 	"mvdan.cc/sh/v3/syntax"
 
+	"github.com/devflow/dwf-policy/engine/analysis/yamlpos"
 	"github.com/devflow/dwf-policy/engine/document"
 )
 
@@ -280,7 +281,7 @@ func (b *builder) str(v *yaml.Node) map[string]any {
 // valueLoc is where a value is written; an empty value (`key:`) points at
 // its key.
 func (b *builder) valueLoc(k, v *yaml.Node) document.Location {
-	if d := deref(v); d != nil && isEmptyScalar(d) && v.Kind != yaml.AliasNode {
+	if d := deref(v); d != nil && yamlpos.IsEmptyScalar(d) && v.Kind != yaml.AliasNode {
 		return b.t.entryLoc(k, v)
 	}
 	return b.t.loc(v)

@@ -1,41 +1,67 @@
-package workflow
+// Package yamlpos gives source ranges for YAML nodes parsed by
+// go.yaml.in/yaml/v4. The YAML library reports where a node starts (1-based
+// line and column, columns in code points); ends are computed here from the
+// source text, following the node's style (plain, quoted, literal, folded,
+// flow). Workflows use it today; the Kubernetes manifest kind will too.
+package yamlpos
 
 import (
 	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v4"
-
-	"github.com/devflow/dwf-policy/engine/document"
 )
 
-// text gives source ranges for YAML nodes. The YAML library reports where a
-// node starts (1-based line and column, columns in code points); ends are
-// computed here from the source, following the node's style.
-type text struct {
+// Range is a source range: 1-based lines and columns (columns in code
+// points), ends inclusive.
+type Range struct {
+	Line, Column, EndLine, EndColumn int
+}
+
+// normalized makes a range valid: positive start, end not before start.
+func (r Range) normalized() Range {
+	if r.Line < 1 {
+		r.Line = 1
+	}
+	if r.Column < 1 {
+		r.Column = 1
+	}
+	if r.EndLine < r.Line {
+		r.EndLine = r.Line
+	}
+	if r.EndColumn < 1 || (r.EndLine == r.Line && r.EndColumn < r.Column) {
+		r.EndColumn = r.Column
+	}
+	return r
+}
+
+// Text is the source of a YAML document, split into lines, that node ranges
+// are computed from. It is read-only once built and safe for concurrent use.
+type Text struct {
 	lines []string // without line terminators
 }
 
-func newText(src []byte) *text {
+// New splits src into lines (LF or CRLF).
+func New(src []byte) *Text {
 	s := string(src)
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimSuffix(l, "\r")
 	}
-	return &text{lines: lines}
+	return &Text{lines: lines}
 }
 
-// line returns 1-based line n, or "" out of range.
-func (t *text) line(n int) string {
+// Line returns 1-based line n, or "" out of range.
+func (t *Text) Line(n int) string {
 	if n < 1 || n > len(t.lines) {
 		return ""
 	}
 	return t.lines[n-1]
 }
 
-// from returns line n from 1-based column col on.
-func (t *text) from(n, col int) string {
-	l := t.line(n)
+// From returns line n from 1-based column col on.
+func (t *Text) From(n, col int) string {
+	l := t.Line(n)
 	return l[byteIndex(l, col-1):]
 }
 
@@ -55,11 +81,14 @@ func byteIndex(s string, r int) int {
 	return len(s)
 }
 
-func runeLen(s string) int { return utf8.RuneCountInString(s) }
+// RuneLen is the length of s in code points, the unit of YAML columns.
+func RuneLen(s string) int { return utf8.RuneCountInString(s) }
 
-// deref follows aliases to the node they name. actionlint has already
-// rejected recursive aliases; the bound only guards against surprises.
-func deref(n *yaml.Node) *yaml.Node {
+// Deref follows aliases to the node they name; nil for a chain of more
+// than 64 aliases. Callers are expected to have rejected recursive aliases
+// already (actionlint does for workflows); the bound only guards against
+// surprises.
+func Deref(n *yaml.Node) *yaml.Node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 64; i++ {
 		n = n.Alias
 	}
@@ -69,43 +98,46 @@ func deref(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// loc returns the source range of node n as written at its position (an
-// alias is the `*name` token, not the anchored node).
-func (t *text) loc(n *yaml.Node) document.Location {
+// Range returns the source range of node n as written at its position (an
+// alias is the `*name` token, not the anchored node); the zero Range for a
+// nil node.
+func (t *Text) Range(n *yaml.Node) Range {
 	if n == nil {
-		return document.Location{}
+		return Range{}
 	}
-	el, ec := t.end(n)
-	return document.Location{Line: n.Line, Column: n.Column, EndLine: el, EndColumn: ec}.Normalized()
+	el, ec := t.End(n)
+	return Range{Line: n.Line, Column: n.Column, EndLine: el, EndColumn: ec}.normalized()
 }
 
-// keyLoc returns the range of a mapping key token.
-func (t *text) keyLoc(k *yaml.Node) document.Location { return t.loc(k) }
+// KeyRange returns the range of a mapping key token.
+func (t *Text) KeyRange(k *yaml.Node) Range { return t.Range(k) }
 
-// entryLoc returns the range of a `key: value` entry: from the key to the end
+// EntryRange returns the range of a `key: value` entry: from the key to the end
 // of the value when the value is a scalar or alias that ends on the key's
 // line, else to the end of the key. It is where a finding about the entry
 // as a whole points ("the step's uses: line").
-func (t *text) entryLoc(k, v *yaml.Node) document.Location {
-	l := t.loc(k)
+func (t *Text) EntryRange(k, v *yaml.Node) Range {
+	l := t.Range(k)
 	if v != nil && (v.Kind == yaml.ScalarNode || v.Kind == yaml.AliasNode) &&
-		v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 && !isEmptyScalar(v) {
-		if el, ec := t.end(v); el == k.Line && ec >= l.EndColumn {
+		v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 && !IsEmptyScalar(v) {
+		if el, ec := t.End(v); el == k.Line && ec >= l.EndColumn {
 			l.EndLine, l.EndColumn = el, ec
 		}
 	}
 	return l
 }
 
-func isEmptyScalar(n *yaml.Node) bool {
+// IsEmptyScalar reports whether n is a plain scalar with no text: the
+// value of `key:` with nothing after it.
+func IsEmptyScalar(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Value == "" && n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0
 }
 
-// end returns the inclusive end (line, column) of node n.
-func (t *text) end(n *yaml.Node) (int, int) {
+// End returns the inclusive end (line, column) of node n.
+func (t *Text) End(n *yaml.Node) (int, int) {
 	switch n.Kind {
 	case yaml.AliasNode:
-		return n.Line, n.Column + runeLen(n.Value)
+		return n.Line, n.Column + RuneLen(n.Value)
 	case yaml.ScalarNode:
 		return t.scalarEnd(n)
 	case yaml.MappingNode, yaml.SequenceNode:
@@ -114,12 +146,12 @@ func (t *text) end(n *yaml.Node) (int, int) {
 			closing = ']'
 		}
 		if n.Style&yaml.FlowStyle != 0 {
-			l, c := t.contentStart(n.Line, n.Column)
+			l, c := t.ContentStart(n.Line, n.Column)
 			if len(n.Content) > 0 {
 				last := n.Content[len(n.Content)-1]
-				l, c = t.end(last)
-				if isEmptyScalar(last) && len(n.Content) > 1 {
-					l, c = t.end(n.Content[len(n.Content)-2])
+				l, c = t.End(last)
+				if IsEmptyScalar(last) && len(n.Content) > 1 {
+					l, c = t.End(n.Content[len(n.Content)-2])
 				}
 			}
 			if el, ec, ok := t.findClosing(l, c, closing); ok {
@@ -131,25 +163,25 @@ func (t *text) end(n *yaml.Node) (int, int) {
 			return n.Line, n.Column
 		}
 		last := n.Content[len(n.Content)-1]
-		if isEmptyScalar(last) && n.Kind == yaml.MappingNode && len(n.Content) >= 2 {
+		if IsEmptyScalar(last) && n.Kind == yaml.MappingNode && len(n.Content) >= 2 {
 			// `key:` with no value ends at the colon after the key.
-			kl, kc := t.end(n.Content[len(n.Content)-2])
+			kl, kc := t.End(n.Content[len(n.Content)-2])
 			if r, ok := t.runeAt(kl, kc+1); ok && r == ':' {
 				return kl, kc + 1
 			}
 			return kl, kc
 		}
-		return t.end(last)
+		return t.End(last)
 	case yaml.DocumentNode:
 		if len(n.Content) > 0 {
-			return t.end(n.Content[0])
+			return t.End(n.Content[0])
 		}
 	}
 	return n.Line, n.Column
 }
 
-func (t *text) runeAt(line, col int) (rune, bool) {
-	s := t.from(line, col)
+func (t *Text) runeAt(line, col int) (rune, bool) {
+	s := t.From(line, col)
 	if s == "" {
 		return 0, false
 	}
@@ -159,10 +191,10 @@ func (t *text) runeAt(line, col int) (rune, bool) {
 
 // findClosing scans forward from just after (line, col) over blanks,
 // commas, colons and comments for the closing bracket of a flow collection.
-func (t *text) findClosing(line, col int, closing rune) (int, int, bool) {
+func (t *Text) findClosing(line, col int, closing rune) (int, int, bool) {
 	c := col + 1
 	for l := line; l <= len(t.lines) && l < line+10000; l++ {
-		s := t.from(l, c)
+		s := t.From(l, c)
 	scan:
 		for _, r := range s {
 			switch r {
@@ -181,11 +213,11 @@ func (t *text) findClosing(line, col int, closing rune) (int, int, bool) {
 	return 0, 0, false
 }
 
-// contentStart skips an anchor (&a) and a tag (!!str) at (line, col) and
+// ContentStart skips an anchor (&a) and a tag (!!str) at (line, col) and
 // returns where the node's own content starts.
-func (t *text) contentStart(line, col int) (int, int) {
+func (t *Text) ContentStart(line, col int) (int, int) {
 	for i := 0; i < 4; i++ {
-		s := t.from(line, col)
+		s := t.From(line, col)
 		if s == "" || (s[0] != '&' && s[0] != '!') {
 			return line, col
 		}
@@ -200,9 +232,9 @@ func (t *text) contentStart(line, col int) (int, int) {
 		col += n
 		// skip blanks, possibly onto following lines
 		for {
-			rest := t.from(line, col)
+			rest := t.From(line, col)
 			trimmed := strings.TrimLeft(rest, " \t")
-			col += runeLen(rest) - runeLen(trimmed)
+			col += RuneLen(rest) - RuneLen(trimmed)
 			if trimmed != "" && trimmed[0] != '#' {
 				break
 			}
@@ -216,8 +248,8 @@ func (t *text) contentStart(line, col int) (int, int) {
 	return line, col
 }
 
-func (t *text) scalarEnd(n *yaml.Node) (int, int) {
-	line, col := t.contentStart(n.Line, n.Column)
+func (t *Text) scalarEnd(n *yaml.Node) (int, int) {
+	line, col := t.ContentStart(n.Line, n.Column)
 	switch {
 	case n.Style&yaml.DoubleQuotedStyle != 0:
 		return t.quotedEnd(line, col, '"')
@@ -235,9 +267,9 @@ func (t *text) scalarEnd(n *yaml.Node) (int, int) {
 		}
 		return line, col
 	}
-	rest := t.from(line, col)
+	rest := t.From(line, col)
 	if strings.HasPrefix(rest, v) {
-		return line, col + runeLen(v) - 1
+		return line, col + RuneLen(v) - 1
 	}
 	// A plain scalar folded over several lines: each line contributes its
 	// trimmed text, joined by single spaces (or newlines for blank lines).
@@ -254,15 +286,15 @@ func (t *text) scalarEnd(n *yaml.Node) (int, int) {
 			}
 			rem = rem[len(seg):]
 			if rem == "" {
-				ll := t.line(l)
-				return l, runeLen(strings.TrimRight(cutComment(ll), " \t"))
+				ll := t.Line(l)
+				return l, RuneLen(strings.TrimRight(cutComment(ll), " \t"))
 			}
 			rem = strings.TrimLeft(rem, " \n")
 		}
 		l++
-		seg = t.line(l)
+		seg = t.Line(l)
 	}
-	return line, col + runeLen(strings.TrimRight(cutComment(rest), " \t")) - 1
+	return line, col + RuneLen(strings.TrimRight(cutComment(rest), " \t")) - 1
 }
 
 // cutComment drops a ` #` comment from a line of plain YAML.
@@ -279,13 +311,13 @@ func cutComment(s string) string {
 	return s
 }
 
-func (t *text) quotedEnd(line, col int, q rune) (int, int) {
+func (t *Text) quotedEnd(line, col int, q rune) (int, int) {
 	c := col + 1
 	first := true
 	for l := line; l <= len(t.lines); l++ {
-		s := t.line(l)
+		s := t.Line(l)
 		if first {
-			s = t.from(l, c)
+			s = t.From(l, c)
 		} else {
 			c = 1
 		}
@@ -323,24 +355,24 @@ func (t *text) quotedEnd(line, col int, q rune) (int, int) {
 
 // literalEnd relies on the literal style keeping one value line per source
 // line after the header.
-func (t *text) literalEnd(n *yaml.Node, line, col int) (int, int) {
+func (t *Text) literalEnd(n *yaml.Node, line, col int) (int, int) {
 	v := strings.TrimRight(n.Value, "\n")
 	if v == "" {
-		return line, col + runeLen(strings.TrimRight(cutComment(t.from(line, col)), " \t")) - 1
+		return line, col + RuneLen(strings.TrimRight(cutComment(t.From(line, col)), " \t")) - 1
 	}
 	el := line + strings.Count(v, "\n") + 1
 	if el > len(t.lines) {
 		el = len(t.lines)
 	}
-	return el, runeLen(t.line(el))
+	return el, RuneLen(t.Line(el))
 }
 
 // foldedEnd scans the indented block after a `>` header.
-func (t *text) foldedEnd(line, col int) (int, int) {
-	endL, endC := line, col+runeLen(strings.TrimRight(cutComment(t.from(line, col)), " \t"))-1
+func (t *Text) foldedEnd(line, col int) (int, int) {
+	endL, endC := line, col+RuneLen(strings.TrimRight(cutComment(t.From(line, col)), " \t"))-1
 	indent := -1
 	for l := line + 1; l <= len(t.lines); l++ {
-		s := t.line(l)
+		s := t.Line(l)
 		trimmed := strings.TrimLeft(s, " ")
 		if strings.TrimSpace(s) == "" {
 			continue
@@ -352,7 +384,7 @@ func (t *text) foldedEnd(line, col int) (int, int) {
 		if ind < indent || ind == 0 {
 			break
 		}
-		endL, endC = l, runeLen(strings.TrimRight(s, " \t"))
+		endL, endC = l, RuneLen(strings.TrimRight(s, " \t"))
 	}
 	return endL, endC
 }
