@@ -50,24 +50,43 @@ func matchGlob(pattern, name string) bool {
 
 // matchSegments matches pattern segments against a prefix of the name's
 // segments (a matched directory covers what is below it).
+//
+// It runs in O(len(pat)·len(name)) segment matches, whatever the pattern:
+// at[j] records whether the pattern segments consumed so far can match
+// name[:j], so each pattern segment is one pass over the name. (Backtracking
+// over every way of splitting the name among the ** segments, as an earlier
+// version did, is exponential in the number of ** segments.)
 func matchSegments(pat, name []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			rest := pat[1:]
-			for i := 0; i <= len(name); i++ {
-				if matchSegments(rest, name[i:]) {
-					return true
-				}
+	at := make([]bool, len(name)+1)
+	at[0] = true
+	for _, seg := range pat {
+		reached := false
+		if seg == "**" {
+			// ** matches any number of segments: every position at or
+			// after the first reachable one is reachable.
+			for j := range at {
+				reached = reached || at[j]
+				at[j] = reached
 			}
+		} else {
+			// One segment: position j+1 is reachable when j was and the
+			// segment matches name[j]. Walk down so at[j] is still the
+			// value before this segment when it is read.
+			for j := len(name) - 1; j >= 0; j-- {
+				ok := false
+				if at[j] {
+					ok, _ = path.Match(seg, name[j])
+				}
+				at[j+1] = ok
+				reached = reached || ok
+			}
+			at[0] = false
+		}
+		if !reached {
 			return false
 		}
-		if len(name) == 0 {
-			return false
-		}
-		if ok, _ := path.Match(pat[0], name[0]); !ok {
-			return false
-		}
-		pat, name = pat[1:], name[1:]
 	}
+	// The pattern is used up: it matched name[:j] for some j, a directory
+	// of name or name itself.
 	return true
 }
