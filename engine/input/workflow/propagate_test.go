@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/devflow/dwf-policy/engine/analysis/shell"
 	"github.com/devflow/dwf-policy/engine/document"
 )
 
@@ -26,14 +27,14 @@ func analyse(t *testing.T, script string, sh shellInfo) []string {
 		if inv == nil {
 			continue
 		}
-		prop, d := propagation(sc.file, inv.call, sh)
+		prop, d := shell.Propagate(sc.file, inv.call, sh.options())
 		switch {
 		case d == nil:
-			out = append(out, prop)
-		case d.shell:
-			out = append(out, fmt.Sprintf("%s %s `%s`", prop, d.kind, sh.command))
+			out = append(out, string(prop))
+		case d.Shell:
+			out = append(out, fmt.Sprintf("%s %s `%s`", prop, d.Kind, sh.command))
 		default:
-			out = append(out, fmt.Sprintf("%s %s `%s`", prop, d.kind, sc.text(d.start, d.end)))
+			out = append(out, fmt.Sprintf("%s %s `%s`", prop, d.Kind, sc.text(d.Start, d.End)))
 		}
 	}
 	return out

@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/devflow/dwf-policy/engine/analysis/shell"
 	"github.com/devflow/dwf-policy/engine/document"
 )
 
@@ -305,7 +306,7 @@ func (b *builder) actionScan(sc stepCtx, with map[string]input, usesRaw string) 
 		"scanners":       first(in("scanners", ""), env("TRIVY_SCANNERS"), cfg.setting(cfg.scanners), def("")).withList(),
 		"format":         first(in("format", "table"), env("TRIVY_FORMAT"), cfg.setting(cfg.format), def("table")).base(),
 		"config":         cfg.value(),
-		"propagation":    propFails,
+		"propagation":    string(shell.Fails),
 		"neutralised":    nil,
 		"location":       sc.loc.Value(),
 	}
@@ -389,17 +390,17 @@ func (b *builder) cliScan(inv *invocation, sc *script, co *collector, st stepCtx
 		cfgVal = cfg.value()
 		cfgExit, cfgSev, cfgScan, cfgFmt = cfg.setting(cfg.exitCode), cfg.setting(cfg.severity), cfg.setting(cfg.scanners), cfg.setting(cfg.format)
 	}
-	prop, d := propagation(sc.file, inv.call, sh)
+	prop, d := shell.Propagate(sc.file, inv.call, sh.options())
 	var neut any
 	if d != nil {
-		n := map[string]any{"kind": d.kind}
+		n := map[string]any{"kind": d.Kind}
 		switch {
-		case d.shell:
+		case d.Shell:
 			n["text"] = sh.command
 			n["location"] = shellLoc.Value()
 		default:
-			n["text"] = sc.text(d.start, d.end)
-			n["location"] = co.loc(d.start, d.end).Value()
+			n["text"] = sc.text(d.Start, d.End)
+			n["location"] = co.loc(d.Start, d.End).Value()
 		}
 		neut = n
 	}
@@ -414,7 +415,7 @@ func (b *builder) cliScan(inv *invocation, sc *script, co *collector, st stepCtx
 		"scanners":       first(flag("scanners", "security-checks"), env("TRIVY_SCANNERS"), cfgScan, def("")).withList(),
 		"format":         first(single("format"), env("TRIVY_FORMAT"), cfgFmt, def("table")).base(),
 		"config":         cfgVal,
-		"propagation":    prop,
+		"propagation":    string(prop),
 		"neutralised":    neut,
 		"location":       callLoc.Value(),
 	}

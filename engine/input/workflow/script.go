@@ -1,12 +1,12 @@
 package workflow
 
 import (
-	"path"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
 	"mvdan.cc/sh/v3/syntax"
 
+	"github.com/devflow/dwf-policy/engine/analysis/shell"
 	"github.com/devflow/dwf-policy/engine/analysis/yamlpos"
 	"github.com/devflow/dwf-policy/engine/document"
 )
@@ -218,7 +218,7 @@ func (sc *script) word(w *syntax.Word, vars lookup) word {
 func (sc *script) part(b *strings.Builder, p syntax.WordPart, vars lookup, inDouble bool, w *word) bool {
 	switch p := p.(type) {
 	case *syntax.Lit:
-		b.WriteString(unescape(p.Value, inDouble))
+		b.WriteString(shell.Unescape(p.Value, inDouble))
 		return true
 	case *syntax.SglQuoted:
 		if p.Dollar && strings.Contains(p.Value, `\`) {
@@ -269,42 +269,4 @@ func (sc *script) part(b *strings.Builder, p syntax.WordPart, vars lookup, inDou
 		return true
 	}
 	return false
-}
-
-// unescape removes backslash escapes the way the shell does for unquoted or
-// double-quoted literal text.
-func unescape(s string, inDouble bool) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' || i+1 >= len(s) {
-			b.WriteByte(c)
-			continue
-		}
-		n := s[i+1]
-		switch {
-		case n == '\n':
-			i++
-		case !inDouble:
-			b.WriteByte(n)
-			i++
-		case n == '"' || n == '\\' || n == '$' || n == '`':
-			b.WriteByte(n)
-			i++
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-// base returns the program name of a command word: /usr/bin/trivy -> trivy.
-func base(s string) string {
-	if s == "" {
-		return ""
-	}
-	return path.Base(s)
 }

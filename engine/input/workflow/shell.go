@@ -3,6 +3,7 @@ package workflow
 import (
 	"strings"
 
+	"github.com/devflow/dwf-policy/engine/analysis/shell"
 	"github.com/devflow/dwf-policy/engine/document"
 )
 
@@ -59,30 +60,19 @@ func resolveShell(value, source string, loc *document.Location, windows bool) sh
 	if len(fields) == 0 {
 		return s
 	}
-	s.name = base(fields[0])
+	s.name = shell.Base(fields[0])
 	switch s.name {
 	case "bash", "sh", "dash", "ash", "ksh", "mksh":
-		s.supported = true
+		s.supported = true // zsh is not: its syntax is not bash's
 	}
-	for i := 1; i < len(fields); i++ {
-		f := fields[i]
-		if len(f) < 2 || f[0] != '-' || f[1] == '-' {
-			continue
-		}
-		if strings.ContainsRune(f[1:], 'e') {
-			s.errexit = true
-		}
-		if strings.ContainsRune(f[1:], 'o') && i+1 < len(fields) {
-			switch fields[i+1] {
-			case "errexit":
-				s.errexit = true
-			case "pipefail":
-				s.pipefail = true
-			}
-			i++
-		}
-	}
+	o := shell.InvocationOptions(fields[1:])
+	s.errexit, s.pipefail = o.Errexit, o.Pipefail
 	return s
+}
+
+// options are the shell options the script starts with.
+func (s shellInfo) options() shell.Options {
+	return shell.Options{Errexit: s.errexit, Pipefail: s.pipefail}
 }
 
 func (s shellInfo) value() map[string]any {

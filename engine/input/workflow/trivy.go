@@ -5,6 +5,7 @@ import (
 
 	"mvdan.cc/sh/v3/syntax"
 
+	"github.com/devflow/dwf-policy/engine/analysis/shell"
 	"github.com/devflow/dwf-policy/engine/document"
 )
 
@@ -217,7 +218,7 @@ func (co *collector) substs(w *syntax.Word) {
 	if w == nil {
 		return
 	}
-	for _, cs := range cmdSubsts(w) {
+	for _, cs := range shell.CmdSubsts(w) {
 		saved := co.saveVars()
 		co.stmts(cs.Stmts)
 		co.vars = saved
@@ -309,88 +310,50 @@ func (co *collector) call(c *syntax.CallExpr) {
 }
 
 // detect recognises a Trivy scan in a simple command, looking through
-// sudo, env, command, exec, nohup, time, nice and timeout, and through
-// `docker run ... aquasec/trivy ...`.
+// wrappers (sudo, env, timeout, nice, xargs, ...: shell.Unwrap) and through
+// `docker run ... aquasec/trivy ...`. The wrappers and the program must be
+// known statically; `env TRIVY_X=v` and `sudo TRIVY_X=v` set Trivy's
+// environment.
 func (co *collector) detect(site callSite) *invocation {
 	words := site.words
-	env := site.env
-	i := 0
-wrappers:
-	for i < len(words) {
+	values := make([]string, len(words))
+	for i, w := range words {
+		values[i] = w.value
+	}
+	c, ok := shell.Unwrap(values)
+	if !ok {
+		return nil
+	}
+	for _, i := range c.Wrappers {
 		if !words[i].resolved {
 			return nil
 		}
-		switch base(words[i].value) {
-		case "sudo":
-			i++
-			for i < len(words) && strings.HasPrefix(words[i].value, "-") {
-				switch words[i].value {
-				case "-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T":
-					i++
-				}
-				i++
-			}
-		case "env":
-			i++
-			for i < len(words) {
-				v := words[i].value
-				if strings.HasPrefix(v, "-") {
-					switch v {
-					case "-u", "--unset", "-C", "--chdir", "-S", "--split-string":
-						i++
-					}
-					i++
-					continue
-				}
-				name, val, ok := strings.Cut(v, "=")
-				if !ok || !words[i].resolved && !words[i].expr || name == "" {
-					break
-				}
-				if strings.HasPrefix(name, "TRIVY_") {
-					env = copyEnv(env)
-					env[name] = envVal{value: val, resolved: words[i].resolved, expr: words[i].expr, source: "script_env", loc: co.loc(words[i].start, words[i].end)}
-				}
-				i++
-			}
-		case "command", "exec", "nohup", "builtin", "time":
-			i++
-			for i < len(words) && strings.HasPrefix(words[i].value, "-") {
-				i++
-			}
-		case "nice":
-			i++
-			for i < len(words) && strings.HasPrefix(words[i].value, "-") {
-				if words[i].value == "-n" || words[i].value == "--adjustment" {
-					i++
-				}
-				i++
-			}
-		case "timeout":
-			i++
-			for i < len(words) && strings.HasPrefix(words[i].value, "-") {
-				if words[i].value == "-s" || words[i].value == "-k" || words[i].value == "--signal" || words[i].value == "--kill-after" {
-					i++
-				}
-				i++
-			}
-			i++ // the duration
-		default:
-			break wrappers
+	}
+	env := site.env
+	for _, i := range c.Assigns {
+		w := words[i]
+		if !w.resolved && !w.expr {
+			return nil
+		}
+		if name, val, _ := strings.Cut(w.value, "="); strings.HasPrefix(name, "TRIVY_") {
+			env = copyEnv(env)
+			env[name] = envVal{value: val, resolved: w.resolved, expr: w.expr, source: "script_env", loc: co.loc(w.start, w.end)}
 		}
 	}
-	if i >= len(words) || !words[i].resolved {
+	if !words[c.Index].resolved {
 		return nil
 	}
-	switch base(words[i].value) {
+	args := words[c.Index+1:]
+	switch c.Name {
 	case "trivy":
-		inv := parseTrivyArgs(words[i+1:])
+		inv := parseTrivyArgs(args)
 		if inv == nil {
 			return nil
 		}
 		inv.tool, inv.env, inv.call = "trivy", env, site.call
 		return inv
 	case "docker", "podman", "nerdctl":
-		return co.dockerRun(site, words[i+1:], env)
+		return co.dockerRun(site, args, env)
 	}
 	return nil
 }
@@ -489,7 +452,7 @@ func (co *collector) dockerRun(site callSite, args []word, hostEnv map[string]en
 		j++
 		break
 	}
-	if image == nil || !isTrivyImage(image.value) || (entrypoint != "" && base(entrypoint) != "trivy") {
+	if image == nil || !isTrivyImage(image.value) || (entrypoint != "" && shell.Base(entrypoint) != "trivy") {
 		return nil
 	}
 	inv := parseTrivyArgs(args[j:])

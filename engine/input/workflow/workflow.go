@@ -26,6 +26,7 @@ import (
 	"go.yaml.in/yaml/v4"
 	"mvdan.cc/sh/v3/syntax"
 
+	"github.com/devflow/dwf-policy/engine/analysis/shell"
 	"github.com/devflow/dwf-policy/engine/analysis/yamlpos"
 	"github.com/devflow/dwf-policy/engine/document"
 )
@@ -823,7 +824,7 @@ func (b *builder) run(k, v, shellVal, wdVal *yaml.Node, jd runDefaults, windows 
 			}
 			name := site.words[0].value
 			if site.words[0].resolved {
-				name = base(name)
+				name = shell.Base(name)
 			}
 			cmds = append(cmds, map[string]any{"name": name, "words": words, "location": co.loc(site.call.Pos(), site.call.End()).Value()})
 		}

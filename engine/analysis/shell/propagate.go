@@ -1,4 +1,4 @@
-package workflow
+package shell
 
 import (
 	"strconv"
@@ -6,9 +6,8 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 )
 
-// The question this file answers for one Trivy call in a script: if the call
-// exits non-zero (it found something and its exit code is set), does the
-// step fail? The script is evaluated abstractly: the target call fails,
+// The question this file answers for one call in a script (a Trivy scan, a
+// test run): if the call exits non-zero, does the script fail? The script is evaluated abstractly: the target call fails,
 // every other command succeeds, tests on `$?` are evaluated, other tests
 // are unknown. Shell rules that matter are followed: `set -e`/`set +e`,
 // pipefail, `&&`/`||` lists and conditions (where -e is ignored), `!`,
@@ -38,24 +37,30 @@ type status struct {
 	c         code
 	taint     bool  // the status depends on the target call's failure
 	noErrexit bool  // failed where -e was ignored; compound commands pass it on
-	why       *drop // the construct that made -e ignore the failure
+	why       *Drop // the construct that made -e ignore the failure
 }
 
-// drop is a construct that discarded the target's failing status.
-type drop struct {
-	kind       string // or, pipe, negated, background, condition, errexit_off, errexit_ignored, command_substitution
-	start, end syntax.Pos
-	shell      bool // errexit is off because of the step's shell
+// Drop is the construct that discarded the target call's failing status.
+type Drop struct {
+	// Kind is or, pipe, negated, background, condition, errexit_off,
+	// errexit_ignored or command_substitution.
+	Kind string
+	// Start and End delimit the construct in the script (`|| true`,
+	// `| tee log`, `set +e`, ...); unset when Shell is true.
+	Start, End syntax.Pos
+	// Shell is true when errexit is off because of how the shell was
+	// started (Options.Errexit false), not because of the script.
+	Shell bool
 }
 
 type ctx struct {
 	exempt bool  // -e is ignored here
-	why    *drop // why it is ignored
+	why    *Drop // why it is ignored
 }
 
 type istate struct {
 	errexit, pipefail bool
-	offAt             *drop // where errexit was turned off
+	offAt             *Drop // where errexit was turned off
 	vars              map[string]status
 	last              status
 }
@@ -74,21 +79,37 @@ type interp struct {
 	funcs     map[string]*syntax.Stmt
 	depth     int
 	budget    int
-	drops     []drop
+	drops     []Drop
 	reached   bool
 	uncertain bool
 }
 
-// Propagation results.
+// Propagation is whether a failing call fails the script.
+type Propagation string
+
+// Propagation results; the values are those of the documents (a workflow
+// step's scans).
 const (
-	propFails      = "fails_step"
-	propIgnored    = "ignored"
-	propUnknown    = "unknown"
-	propNotReached = "not_reached"
+	// Fails: the script exits non-zero when the call does.
+	Fails Propagation = "fails_step"
+	// Ignored: the failure is discarded; Drop says where first.
+	Ignored Propagation = "ignored"
+	// Unknown: it depends on what other commands or tests return.
+	Unknown Propagation = "unknown"
+	// NotReached: the script never runs the call.
+	NotReached Propagation = "not_reached"
 )
 
-// propagation evaluates file f for target under the shell's options.
-func propagation(f *syntax.File, target *syntax.CallExpr, sh shellInfo) (string, *drop) {
+// Options are the shell options in force when a script starts.
+type Options struct {
+	Errexit  bool // -e
+	Pipefail bool // -o pipefail
+}
+
+// Propagate evaluates script f for the call target (a CallExpr of f) under
+// opts, reporting whether target's failure fails the script and, when it
+// does not, the first construct that discarded it.
+func Propagate(f *syntax.File, target *syntax.CallExpr, opts Options) (Propagation, *Drop) {
 	in := &interp{target: target, funcs: map[string]*syntax.Stmt{}, budget: 20000}
 	syntax.Walk(f, func(n syntax.Node) bool {
 		if fd, ok := n.(*syntax.FuncDecl); ok && fd.Name != nil {
@@ -96,23 +117,23 @@ func propagation(f *syntax.File, target *syntax.CallExpr, sh shellInfo) (string,
 		}
 		return true
 	})
-	st := &istate{errexit: sh.errexit, pipefail: sh.pipefail, vars: map[string]status{}}
-	if !sh.errexit {
-		st.offAt = &drop{kind: "errexit_off", shell: true}
+	st := &istate{errexit: opts.Errexit, pipefail: opts.Pipefail, vars: map[string]status{}}
+	if !opts.Errexit {
+		st.offAt = &Drop{Kind: "errexit_off", Shell: true}
 	}
 	final, _ := in.stmts(f.Stmts, st, ctx{})
 	switch {
 	case in.budget < 0:
-		return propUnknown, nil
+		return Unknown, nil
 	case !in.reached:
-		return propNotReached, nil
+		return NotReached, nil
 	case final.c == stFail:
-		return propFails, nil
+		return Fails, nil
 	case final.c == stUnknown && final.taint, in.uncertain, len(in.drops) == 0:
-		return propUnknown, nil
+		return Unknown, nil
 	}
 	d := in.drops[0]
-	return propIgnored, &d
+	return Ignored, &d
 }
 
 func after(p syntax.Pos, n uint) syntax.Pos {
@@ -206,13 +227,13 @@ func (in *interp) stmt(s *syntax.Stmt, st *istate, cx ctx) (status, flow) {
 		sub := st.clone()
 		r, _ := in.cmd(s.Cmd, sub, cx)
 		if r.taint && r.c != stZero {
-			in.drops = append(in.drops, drop{kind: "background", start: s.Semicolon, end: after(s.Semicolon, 1)})
+			in.drops = append(in.drops, Drop{Kind: "background", Start: s.Semicolon, End: after(s.Semicolon, 1)})
 		}
 		return status{}, flowNormal
 	}
 	inner := cx
 	if s.Negated {
-		inner = ctx{exempt: true, why: &drop{kind: "negated", start: s.Position, end: after(s.Position, 1)}}
+		inner = ctx{exempt: true, why: &Drop{Kind: "negated", Start: s.Position, End: after(s.Position, 1)}}
 	}
 	r, fl := in.cmd(s.Cmd, st, inner)
 	if fl != flowNormal || !s.Negated {
@@ -275,7 +296,7 @@ func (in *interp) cmd(c syntax.Command, st *istate, cx ctx) (status, flow) {
 			sub := st.clone()
 			r, _ := in.stmt(c.Stmt, sub, cx)
 			if r.taint && r.c != stZero {
-				in.drops = append(in.drops, drop{kind: "background", start: c.Coproc, end: after(c.Coproc, 6)})
+				in.drops = append(in.drops, Drop{Kind: "background", Start: c.Coproc, End: after(c.Coproc, 6)})
 			}
 		}
 	}
@@ -283,7 +304,7 @@ func (in *interp) cmd(c syntax.Command, st *istate, cx ctx) (status, flow) {
 }
 
 func (in *interp) list(c *syntax.BinaryCmd, st *istate, cx ctx) (status, flow) {
-	xcx := ctx{exempt: true, why: &drop{kind: "errexit_ignored", start: c.OpPos, end: c.Y.End()}}
+	xcx := ctx{exempt: true, why: &Drop{Kind: "errexit_ignored", Start: c.OpPos, End: c.Y.End()}}
 	rx, fl := in.stmt(c.X, st, xcx)
 	if fl != flowNormal {
 		return rx, fl
@@ -311,12 +332,12 @@ func (in *interp) list(c *syntax.BinaryCmd, st *istate, cx ctx) (status, flow) {
 		return rx, flowNormal
 	case stFail:
 		if rx.taint {
-			in.drops = append(in.drops, drop{kind: "or", start: c.OpPos, end: c.Y.End()})
+			in.drops = append(in.drops, Drop{Kind: "or", Start: c.OpPos, End: c.Y.End()})
 		}
 		return runY(st)
 	}
 	if rx.taint {
-		in.drops = append(in.drops, drop{kind: "or", start: c.OpPos, end: c.Y.End()})
+		in.drops = append(in.drops, Drop{Kind: "or", Start: c.OpPos, End: c.Y.End()})
 	}
 	return in.fork(st, func(*istate) (status, flow) { return status{}, flowNormal }, runY)
 }
@@ -363,7 +384,7 @@ func (in *interp) pipeline(c *syntax.BinaryCmd, st *istate, cx ctx) status {
 	}
 	for i := 0; i < len(rs)-1; i++ {
 		if rs[i].taint && rs[i].c != stZero {
-			in.drops = append(in.drops, drop{kind: "pipe", start: ops[i], end: c.End()})
+			in.drops = append(in.drops, Drop{Kind: "pipe", Start: ops[i], End: c.End()})
 		}
 	}
 	return rs[len(rs)-1]
@@ -373,7 +394,7 @@ func (in *interp) ifClause(c *syntax.IfClause, st *istate, cx ctx) (status, flow
 	if !c.ThenPos.IsValid() { // a plain else
 		return in.stmts(c.Then, st, cx)
 	}
-	ccx := ctx{exempt: true, why: &drop{kind: "condition", start: c.Position, end: after(c.Position, 2)}}
+	ccx := ctx{exempt: true, why: &Drop{Kind: "condition", Start: c.Position, End: after(c.Position, 2)}}
 	cr, fl := in.stmts(c.Cond, st, ccx)
 	if fl != flowNormal {
 		return cr, fl
@@ -398,7 +419,7 @@ func (in *interp) ifClause(c *syntax.IfClause, st *istate, cx ctx) (status, flow
 }
 
 func (in *interp) while(c *syntax.WhileClause, st *istate, cx ctx) (status, flow) {
-	ccx := ctx{exempt: true, why: &drop{kind: "condition", start: c.WhilePos, end: after(c.WhilePos, 5)}}
+	ccx := ctx{exempt: true, why: &Drop{Kind: "condition", Start: c.WhilePos, End: after(c.WhilePos, 5)}}
 	cr, fl := in.stmts(c.Cond, st, ccx)
 	if fl != flowNormal {
 		return cr, fl
@@ -453,15 +474,15 @@ func (in *interp) call(c *syntax.CallExpr, st *istate, cx ctx) (status, flow) {
 	subst, hasSubst := status{}, false
 	for _, a := range c.Assigns {
 		if a.Value != nil {
-			for _, cs := range cmdSubsts(a.Value) {
+			for _, cs := range CmdSubsts(a.Value) {
 				subst, hasSubst = in.cmdSubst(cs, st), true
 			}
 		}
 	}
 	for _, w := range c.Args {
-		for _, cs := range cmdSubsts(w) {
+		for _, cs := range CmdSubsts(w) {
 			if r := in.cmdSubst(cs, st); r.taint && r.c != stZero {
-				in.drops = append(in.drops, drop{kind: "command_substitution", start: cs.Pos(), end: cs.End()})
+				in.drops = append(in.drops, Drop{Kind: "command_substitution", Start: cs.Pos(), End: cs.End()})
 			}
 		}
 	}
@@ -479,7 +500,7 @@ func (in *interp) call(c *syntax.CallExpr, st *istate, cx ctx) (status, flow) {
 		in.reached = true
 		return status{c: stFail, taint: true}, flowNormal
 	}
-	switch name := base(c.Args[0].Lit()); name {
+	switch name := Base(c.Args[0].Lit()); name {
 	case "true", ":":
 		return status{}, flowNormal
 	case "false":
@@ -527,14 +548,16 @@ func (in *interp) cmdSubst(cs *syntax.CmdSubst, st *istate) status {
 	sub := st.clone()
 	if sub.errexit {
 		sub.errexit = false
-		sub.offAt = &drop{kind: "command_substitution", start: cs.Pos(), end: cs.End()}
+		sub.offAt = &Drop{Kind: "command_substitution", Start: cs.Pos(), End: cs.End()}
 	}
 	r, _ := in.stmts(cs.Stmts, sub, ctx{})
 	r.noErrexit, r.why = false, nil
 	return r
 }
 
-func cmdSubsts(w *syntax.Word) []*syntax.CmdSubst {
+// CmdSubsts returns the outermost command substitutions in w, $(...) and
+// backquotes.
+func CmdSubsts(w *syntax.Word) []*syntax.CmdSubst {
 	var out []*syntax.CmdSubst
 	syntax.Walk(w, func(n syntax.Node) bool {
 		if cs, ok := n.(*syntax.CmdSubst); ok {
@@ -564,9 +587,9 @@ func (in *interp) assign(a *syntax.Assign, st *istate) {
 func (in *interp) decl(c *syntax.DeclClause, st *istate) status {
 	for _, a := range c.Args {
 		if a.Value != nil {
-			for _, cs := range cmdSubsts(a.Value) {
+			for _, cs := range CmdSubsts(a.Value) {
 				if r := in.cmdSubst(cs, st); r.taint && r.c != stZero {
-					in.drops = append(in.drops, drop{kind: "command_substitution", start: cs.Pos(), end: cs.End()})
+					in.drops = append(in.drops, Drop{Kind: "command_substitution", Start: cs.Pos(), End: cs.End()})
 				}
 			}
 		}
@@ -611,7 +634,7 @@ func (in *interp) set(c *syntax.CallExpr, st *istate) {
 func (in *interp) setErrexit(st *istate, on bool, c *syntax.CallExpr) {
 	st.errexit = on
 	if !on {
-		st.offAt = &drop{kind: "errexit_off", start: c.Pos(), end: c.End()}
+		st.offAt = &Drop{Kind: "errexit_off", Start: c.Pos(), End: c.End()}
 	}
 }
 
