@@ -1,0 +1,3 @@
+# want: DWF104 3:1
+FROM node:20-alpine
+RUN nohup npm ci
