@@ -6,12 +6,10 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
-	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v4"
-
 	"github.com/devflow/dwf-policy/engine/analysis/shell"
+	"github.com/devflow/dwf-policy/engine/analysis/trivycli"
 	"github.com/devflow/dwf-policy/engine/document"
 )
 
@@ -40,8 +38,8 @@ func (s setting) exitCode() map[string]any {
 	m := s.base()
 	m["code"] = nil
 	if s.resolved {
-		if n, err := strconv.ParseInt(strings.TrimSpace(s.value), 0, 64); err == nil {
-			m["code"] = int(n & 0xff) // the status the process exits with
+		if n, ok := trivycli.ExitStatus(s.value); ok {
+			m["code"] = n
 		}
 	}
 	return m
@@ -57,11 +55,10 @@ func (s setting) withList() map[string]any {
 }
 
 func splitList(v string) []any {
-	out := []any{}
-	for _, p := range strings.Split(v, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
+	items := trivycli.SplitList(v)
+	out := make([]any, len(items))
+	for i, p := range items {
+		out[i] = p
 	}
 	return out
 }
@@ -170,69 +167,20 @@ func (b *builder) readConfig(raw string, resolved, explicit bool, workdir string
 		c.status, c.errMsg = "invalid", fmt.Sprintf("the file is %d bytes, more than the %d-byte limit", len(data), maxConfigBytes)
 	default:
 		c.status = "read"
-		if err := c.parse(data); err != nil {
+		parsed, err := trivycli.ParseConfig(data)
+		if err != nil {
 			c.status, c.errMsg = "invalid", err.Error()
 		}
+		c.exitCode, c.severity, c.scanners, c.format = parsed.ExitCode, parsed.Severity, parsed.Scanners, parsed.Format
 	}
 	cp := *c
 	return &cp
 }
 
-// parse reads exit-code, severity, format and scan.scanners (or the older
-// scan.security-checks). Lists may be YAML sequences or comma-separated.
-func (c *trivyConfig) parse(data []byte) error {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return err
-	}
-	if len(doc.Content) == 0 {
-		return nil
-	}
-	root := deref(doc.Content[0])
-	if root == nil || root.Kind != yaml.MappingNode {
-		return errors.New("the document is not a mapping")
-	}
-	get := func(m *yaml.Node, key string) *yaml.Node {
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			if deref(m.Content[i]) != nil && deref(m.Content[i]).Value == key {
-				return deref(m.Content[i+1])
-			}
-		}
-		return nil
-	}
-	scalar := func(n *yaml.Node) *string {
-		if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-			return nil
-		}
-		v := n.Value
-		return &v
-	}
-	list := func(n *yaml.Node) *string {
-		if n == nil {
-			return nil
-		}
-		if n.Kind == yaml.SequenceNode {
-			var parts []string
-			for _, e := range n.Content {
-				if e = deref(e); e != nil && e.Kind == yaml.ScalarNode {
-					parts = append(parts, e.Value)
-				}
-			}
-			v := strings.Join(parts, ",")
-			return &v
-		}
-		return scalar(n)
-	}
-	c.exitCode = scalar(get(root, "exit-code"))
-	c.severity = list(get(root, "severity"))
-	c.format = scalar(get(root, "format"))
-	if scan := get(root, "scan"); scan != nil && scan.Kind == yaml.MappingNode {
-		c.scanners = list(get(scan, "scanners"))
-		if c.scanners == nil {
-			c.scanners = list(get(scan, "security-checks"))
-		}
-	}
-	return nil
+// subcommand is the canonical name of a Trivy subcommand, or "".
+func subcommand(name string) string {
+	c, _ := trivycli.Subcommand(name)
+	return c
 }
 
 // stepCtx is what a step's scans need from the step.
@@ -274,18 +222,18 @@ func (b *builder) actionScan(sc stepCtx, with map[string]input, usesRaw string) 
 	}
 	sub, rawSub := "image", "image"
 	if st, ok := with["scan-type"]; ok && st.value != "" {
-		rawSub, sub = st.value, scanCommands[st.value]
+		rawSub, sub = st.value, subcommand(st.value)
 	}
 	var cfg *trivyConfig
 	switch {
 	case in("trivy-config", "") != nil:
 		s := in("trivy-config", "")
 		cfg = b.readConfig(s.value, s.resolved || s.expr, true, ".", true, s.loc)
-	case env("TRIVY_CONFIG") != nil:
-		s := env("TRIVY_CONFIG")
+	case env(trivycli.EnvConfig) != nil:
+		s := env(trivycli.EnvConfig)
 		cfg = b.readConfig(s.value, s.resolved || s.expr, true, ".", true, s.loc)
 	default:
-		cfg = b.readConfig("trivy.yaml", true, false, ".", true, sc.loc)
+		cfg = b.readConfig(trivycli.DefaultConfigFile, true, false, ".", true, sc.loc)
 	}
 	def := func(v string) *setting { return &setting{value: v, source: "default", resolved: true, loc: sc.loc} }
 	var target any
@@ -301,10 +249,10 @@ func (b *builder) actionScan(sc stepCtx, with map[string]input, usesRaw string) 
 		"subcommand_raw": rawSub,
 		"command":        usesRaw,
 		"target":         target,
-		"exit_code":      first(in("exit-code", ""), env("TRIVY_EXIT_CODE"), cfg.setting(cfg.exitCode), def("0")).exitCode(),
-		"severity":       first(in("severity", actionSeverityDefault), env("TRIVY_SEVERITY"), cfg.setting(cfg.severity), def("")).withList(),
-		"scanners":       first(in("scanners", ""), env("TRIVY_SCANNERS"), cfg.setting(cfg.scanners), def("")).withList(),
-		"format":         first(in("format", "table"), env("TRIVY_FORMAT"), cfg.setting(cfg.format), def("table")).base(),
+		"exit_code":      first(in("exit-code", ""), env(trivycli.EnvExitCode), cfg.setting(cfg.exitCode), def(trivycli.DefaultExitCode)).exitCode(),
+		"severity":       first(in("severity", actionSeverityDefault), env(trivycli.EnvSeverity), cfg.setting(cfg.severity), def("")).withList(),
+		"scanners":       first(in("scanners", ""), env(trivycli.EnvScanners), cfg.setting(cfg.scanners), def("")).withList(),
+		"format":         first(in("format", "table"), env(trivycli.EnvFormat), cfg.setting(cfg.format), def(trivycli.DefaultFormat)).base(),
 		"config":         cfg.value(),
 		"propagation":    string(shell.Fails),
 		"neutralised":    nil,
@@ -369,15 +317,15 @@ func (b *builder) cliScan(inv *invocation, sc *script, co *collector, st stepCtx
 		cfg = &trivyConfig{path: c.value, explicit: true, status: "not_read", errMsg: "the path is inside the container", loc: c.loc}
 	case c != nil:
 		cfg = b.readConfig(c.value, c.resolved || c.expr, true, st.workdir, st.workdirOK, c.loc)
-	case env("TRIVY_CONFIG") != nil:
-		s := env("TRIVY_CONFIG")
+	case env(trivycli.EnvConfig) != nil:
+		s := env(trivycli.EnvConfig)
 		if inv.tool == "docker" {
 			cfg = &trivyConfig{path: s.value, explicit: true, status: "not_read", errMsg: "the path is inside the container", loc: s.loc}
 		} else {
 			cfg = b.readConfig(s.value, s.resolved || s.expr, true, st.workdir, st.workdirOK, s.loc)
 		}
 	case inv.tool == "trivy":
-		cfg = b.readConfig("trivy.yaml", true, false, st.workdir, st.workdirOK, callLoc)
+		cfg = b.readConfig(trivycli.DefaultConfigFile, true, false, st.workdir, st.workdirOK, callLoc)
 	}
 	def := func(v string) *setting { return &setting{value: v, source: "default", resolved: true, loc: callLoc} }
 	var target any
@@ -410,10 +358,10 @@ func (b *builder) cliScan(inv *invocation, sc *script, co *collector, st stepCtx
 		"subcommand_raw": inv.rawSub,
 		"command":        sc.text(inv.call.Pos(), inv.call.End()),
 		"target":         target,
-		"exit_code":      first(single("exit-code"), env("TRIVY_EXIT_CODE"), cfgExit, def("0")).exitCode(),
-		"severity":       first(flag("severity"), env("TRIVY_SEVERITY"), cfgSev, def("")).withList(),
-		"scanners":       first(flag("scanners", "security-checks"), env("TRIVY_SCANNERS"), cfgScan, def("")).withList(),
-		"format":         first(single("format"), env("TRIVY_FORMAT"), cfgFmt, def("table")).base(),
+		"exit_code":      first(single("exit-code"), env(trivycli.EnvExitCode), cfgExit, def(trivycli.DefaultExitCode)).exitCode(),
+		"severity":       first(flag("severity"), env(trivycli.EnvSeverity), cfgSev, def("")).withList(),
+		"scanners":       first(flag("scanners", "security-checks"), env(trivycli.EnvScanners), cfgScan, def("")).withList(),
+		"format":         first(single("format"), env(trivycli.EnvFormat), cfgFmt, def(trivycli.DefaultFormat)).base(),
 		"config":         cfgVal,
 		"propagation":    string(prop),
 		"neutralised":    neut,

@@ -6,74 +6,9 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/devflow/dwf-policy/engine/analysis/shell"
+	"github.com/devflow/dwf-policy/engine/analysis/trivycli"
 	"github.com/devflow/dwf-policy/engine/document"
 )
-
-// Trivy subcommands that scan, by every name Trivy accepts, and the
-// canonical name recorded in the document.
-var scanCommands = map[string]string{
-	"image": "image", "i": "image",
-	"filesystem": "filesystem", "fs": "filesystem",
-	"repository": "repository", "repo": "repository",
-	"rootfs": "rootfs",
-	"config": "config", "conf": "config",
-	"sbom":       "sbom",
-	"vm":         "vm",
-	"kubernetes": "kubernetes", "k8s": "kubernetes",
-}
-
-// Flags that make a Trivy call something other than a scan.
-var nonScanFlags = map[string]bool{
-	"version": true, "help": true, "download-db-only": true, "download-java-db-only": true,
-	"reset": true, "clear-cache": true, "generate-default-config": true, "reset-checks-bundle": true,
-}
-
-// Trivy flags that take a value (so the next word is not a positional).
-var trivyValueFlags = map[string]bool{
-	"cache-dir": true, "config": true, "timeout": true, "exit-code": true, "exit-on-eol": true,
-	"severity": true, "scanners": true, "security-checks": true, "format": true, "output": true,
-	"template": true, "skip-dirs": true, "skip-files": true, "ignorefile": true, "ignore-policy": true,
-	"input": true, "vuln-type": true, "pkg-types": true, "pkg-relationships": true, "platform": true,
-	"username": true, "password": true, "registry-token": true, "server": true, "token": true,
-	"token-header": true, "custom-headers": true, "db-repository": true, "java-db-repository": true,
-	"checks-bundle-repository": true, "policy-bundle-repository": true, "compliance": true,
-	"report": true, "file-patterns": true, "image-src": true, "docker-host": true, "podman-host": true,
-	"tf-vars": true, "helm-values": true, "helm-set": true, "helm-set-file": true, "helm-set-string": true,
-	"helm-api-versions": true, "helm-kube-version": true, "namespace": true, "context": true,
-	"kubeconfig": true, "include-namespaces": true, "exclude-namespaces": true, "include-kinds": true,
-	"exclude-kinds": true, "node-collector-namespace": true, "node-collector-imageref": true,
-	"sbom-sources": true, "rekor-url": true, "vex": true, "cache-backend": true, "cache-ttl": true,
-	"redis-ca": true, "redis-cert": true, "redis-key": true, "secret-config": true,
-	"license-confidence-level": true, "ignored-licenses": true, "output-plugin-arg": true,
-	"config-check": true, "config-data": true, "check-namespaces": true, "config-policy": true,
-	"policy-namespaces": true, "namespaces": true, "misconfig-scanners": true, "cf-params": true,
-	"parallel": true, "max-image-size": true, "image-config-scanners": true, "detection-priority": true,
-	"distro": true, "module-dir": true, "enable-modules": true, "ignore-status": true,
-	"skip-images": true, "k8s-version": true, "tolerations": true, "disable-node-collector": false,
-}
-
-// Short Trivy flags that take a value, by the long flag they stand for.
-var trivyShortFlags = map[byte]string{'s': "severity", 'f': "format", 'c': "config", 'o': "output", 't': "template"}
-
-// docker run options that take a value.
-var dockerValueFlags = map[string]bool{
-	"add-host": true, "annotation": true, "attach": true, "blkio-weight": true, "cap-add": true,
-	"cap-drop": true, "cgroup-parent": true, "cgroupns": true, "cidfile": true, "cpu-period": true,
-	"cpu-quota": true, "cpu-shares": true, "cpus": true, "cpuset-cpus": true, "cpuset-mems": true,
-	"device": true, "dns": true, "dns-option": true, "dns-search": true, "domainname": true,
-	"entrypoint": true, "env": true, "env-file": true, "expose": true, "gpus": true, "group-add": true,
-	"health-cmd": true, "health-interval": true, "health-retries": true, "health-timeout": true,
-	"hostname": true, "ip": true, "ip6": true, "ipc": true, "isolation": true, "label": true,
-	"label-file": true, "link": true, "log-driver": true, "log-opt": true, "mac-address": true,
-	"memory": true, "memory-reservation": true, "memory-swap": true, "mount": true, "name": true,
-	"network": true, "net": true, "network-alias": true, "pid": true, "platform": true,
-	"publish": true, "pull": true, "restart": true, "runtime": true, "security-opt": true,
-	"shm-size": true, "stop-signal": true, "stop-timeout": true, "storage-opt": true, "sysctl": true,
-	"tmpfs": true, "ulimit": true, "user": true, "userns": true, "uts": true, "volume": true,
-	"volumes-from": true, "workdir": true,
-}
-
-var dockerShortValue = map[byte]string{'a': "attach", 'c': "cpu-shares", 'e': "env", 'h': "hostname", 'l': "label", 'm': "memory", 'p': "publish", 'u': "user", 'v': "volume", 'w': "workdir"}
 
 // envVal is an environment variable as a Trivy call sees it.
 type envVal struct {
@@ -290,12 +225,12 @@ func (co *collector) call(c *syntax.CallExpr) {
 	}
 	env := map[string]envVal{}
 	for k, v := range co.vars {
-		if v.exported && strings.HasPrefix(k, "TRIVY_") {
+		if v.exported && strings.HasPrefix(k, trivycli.EnvPrefix) {
 			env[k] = v.envVal
 		}
 	}
 	for _, a := range c.Assigns {
-		if a.Name != nil && strings.HasPrefix(a.Name.Value, "TRIVY_") {
+		if a.Name != nil && strings.HasPrefix(a.Name.Value, trivycli.EnvPrefix) {
 			v := envVal{source: "script_env", loc: co.loc(a.Pos(), a.End())}
 			if a.Value != nil {
 				w := co.sc.word(a.Value, co.lookup)
@@ -335,7 +270,7 @@ func (co *collector) detect(site callSite) *invocation {
 		if !w.resolved && !w.expr {
 			return nil
 		}
-		if name, val, _ := strings.Cut(w.value, "="); strings.HasPrefix(name, "TRIVY_") {
+		if name, val, _ := strings.Cut(w.value, "="); strings.HasPrefix(name, trivycli.EnvPrefix) {
 			env = copyEnv(env)
 			env[name] = envVal{value: val, resolved: w.resolved, expr: w.expr, source: "script_env", loc: co.loc(w.start, w.end)}
 		}
@@ -385,7 +320,7 @@ func (co *collector) dockerRun(site callSite, args []word, hostEnv map[string]en
 	env := map[string]envVal{}
 	addEnv := func(w word, val string) {
 		name, v, ok := strings.Cut(val, "=")
-		if !strings.HasPrefix(name, "TRIVY_") {
+		if !strings.HasPrefix(name, trivycli.EnvPrefix) {
 			return
 		}
 		if !ok {
@@ -413,7 +348,7 @@ func (co *collector) dockerRun(site callSite, args []word, hostEnv map[string]en
 		if strings.HasPrefix(v, "--") {
 			name, val, eq := strings.Cut(v[2:], "=")
 			vw := a
-			if dockerValueFlags[name] && !eq && j+1 < len(args) {
+			if trivycli.DockerRunTakesValue(name) && !eq && j+1 < len(args) {
 				vw = args[j+1]
 				val = vw.value
 				j++
@@ -429,7 +364,7 @@ func (co *collector) dockerRun(site callSite, args []word, hostEnv map[string]en
 		}
 		if strings.HasPrefix(v, "-") && len(v) > 1 {
 			for k := 1; k < len(v); k++ {
-				long, ok := dockerShortValue[v[k]]
+				long, ok := trivycli.DockerRunShort(v[k])
 				if !ok {
 					continue
 				}
@@ -452,7 +387,7 @@ func (co *collector) dockerRun(site callSite, args []word, hostEnv map[string]en
 		j++
 		break
 	}
-	if image == nil || !isTrivyImage(image.value) || (entrypoint != "" && shell.Base(entrypoint) != "trivy") {
+	if image == nil || !trivycli.IsImage(image.value) || (entrypoint != "" && shell.Base(entrypoint) != "trivy") {
 		return nil
 	}
 	inv := parseTrivyArgs(args[j:])
@@ -463,106 +398,39 @@ func (co *collector) dockerRun(site callSite, args []word, hostEnv map[string]en
 	return inv
 }
 
-// isTrivyImage matches aquasec/trivy and aquasecurity/trivy on any registry,
-// with any tag or digest.
-func isTrivyImage(ref string) bool {
-	name := ref
-	if i := strings.Index(name, "@"); i >= 0 {
-		name = name[:i]
-	}
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		name = name[:i]
-	}
-	name = strings.ToLower(name)
-	return name == "aquasec/trivy" || strings.HasSuffix(name, "/aquasec/trivy") ||
-		name == "aquasecurity/trivy" || strings.HasSuffix(name, "/aquasecurity/trivy")
-}
-
-// parseTrivyArgs reads a Trivy command line (after the program name). It
-// returns nil for calls that do not scan.
+// parseTrivyArgs reads a Trivy command line (after the program name) with
+// trivycli.Parse. It returns nil for calls that do not scan.
 func parseTrivyArgs(args []word) *invocation {
-	inv := &invocation{flags: map[string][]flagVal{}}
-	var positional []word
-	for k := 0; k < len(args); k++ {
-		a := args[k]
-		text := a.value
+	cli := make([]trivycli.Arg, len(args))
+	for i, a := range args {
+		cli[i] = trivycli.Arg{Text: a.value, Known: a.resolved}
 		if !a.resolved {
-			text = a.raw
+			cli[i].Text = a.raw
 		}
-		if text == "--" {
-			positional = append(positional, args[k+1:]...)
-			break
-		}
-		if strings.HasPrefix(text, "--") && len(text) > 2 {
-			name, _, eq := strings.Cut(text[2:], "=")
-			if !isFlagName(name) {
-				positional = append(positional, a)
-				continue
-			}
-			if nonScanFlags[name] {
-				return nil
-			}
-			fv := flagVal{start: a.start, end: a.end}
-			if eq {
-				fv.val, fv.hasValue = suffixWord(a, len(name)+3), true
-			} else if trivyValueFlags[name] && k+1 < len(args) {
-				k++
-				fv.val, fv.hasValue, fv.end = args[k], true, args[k].end
-			}
-			inv.flags[name] = append(inv.flags[name], fv)
-			continue
-		}
-		if strings.HasPrefix(text, "-") && len(text) > 1 {
-			ch := text[1]
-			if ch == 'v' || ch == 'h' {
-				return nil // --version, --help
-			}
-			long, ok := trivyShortFlags[ch]
-			if !ok {
-				continue
-			}
-			fv := flagVal{start: a.start, end: a.end}
-			switch {
-			case len(text) > 2:
-				skip := 2
-				if text[2] == '=' {
-					skip = 3
-				}
-				fv.val, fv.hasValue = suffixWord(a, skip), true
-			case k+1 < len(args):
-				k++
-				fv.val, fv.hasValue, fv.end = args[k], true, args[k].end
-			}
-			inv.flags[long] = append(inv.flags[long], fv)
-			continue
-		}
-		positional = append(positional, a)
 	}
-	if len(positional) == 0 || !positional[0].resolved {
+	c := trivycli.Parse(cli)
+	if c == nil {
 		return nil
 	}
-	sub, ok := scanCommands[positional[0].value]
-	if !ok {
-		return nil
-	}
-	inv.subcommand, inv.rawSub = sub, positional[0].value
-	if len(positional) > 1 {
-		t := positional[1]
+	inv := &invocation{subcommand: c.Subcommand, rawSub: c.RawSubcommand, flags: make(map[string][]flagVal, len(c.Flags))}
+	if c.Target >= 0 {
+		t := args[c.Target]
 		inv.target = &t
 	}
-	return inv
-}
-
-func isFlagName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return false
+	for name, fs := range c.Flags {
+		for _, f := range fs {
+			a := args[f.Arg]
+			fv := flagVal{start: a.start, end: a.end}
+			switch {
+			case f.Value == f.Arg:
+				fv.val, fv.hasValue = suffixWord(a, f.Offset), true
+			case f.Value >= 0:
+				fv.val, fv.hasValue, fv.end = args[f.Value], true, args[f.Value].end
+			}
+			inv.flags[name] = append(inv.flags[name], fv)
 		}
 	}
-	return true
+	return inv
 }
 
 // suffixWord is the part of w after its first n bytes (--flag=VALUE).
