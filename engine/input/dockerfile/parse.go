@@ -7,6 +7,7 @@
 package dockerfile
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -78,6 +79,26 @@ func precheck(path string, src []byte, opts Options) error {
 	return nil
 }
 
+// maxLineBytes is the longest line BuildKit's scanner accepts, counting a
+// carriage return but not the newline (bufio.MaxScanTokenSize - 1).
+const maxLineBytes = bufio.MaxScanTokenSize - 1
+
+// firstLongLine returns the length and 1-based number of the first line
+// longer than maxLineBytes, or 0, 0.
+func firstLongLine(src []byte) (n, line int) {
+	for i := 1; len(src) > 0; i++ {
+		end := bytes.IndexByte(src, '\n')
+		if end < 0 {
+			end = len(src)
+		}
+		if end > maxLineBytes {
+			return end, i
+		}
+		src = src[min(end+1, len(src)):]
+	}
+	return 0, 0
+}
+
 // parseError converts a BuildKit parser error into a ParseError at the
 // line BuildKit reports.
 func parseError(path string, src []byte, err error) error {
@@ -94,10 +115,17 @@ func parseError(path string, src []byte, err error) error {
 			}
 		}
 	}
-	if errors.Is(err, bufioErrTooLong) || strings.Contains(msg, "token too long") {
-		msg = "a line is longer than the parser accepts (64 KiB)"
-	}
 	lines := splitLines(src)
+	// BuildKit's scanner stops at a line over its limit and reports the
+	// last line it did read, or, when the stop cut a heredoc or came before
+	// any instruction, "unterminated heredoc" or "file with no
+	// instructions"; point at the over-long line itself.
+	if n, long := firstLongLine(src); long > 0 && (errors.Is(err, bufioErrTooLong) || strings.Contains(msg, "token too long") ||
+		strings.Contains(msg, "max allowed size") || strings.Contains(msg, "file with no instructions") ||
+		strings.Contains(msg, "unterminated heredoc")) {
+		return &document.ParseError{Path: path, Location: lineSpan(lines, long, long),
+			Message: fmt.Sprintf("line is %d bytes, longer than the %d bytes the Dockerfile parser accepts; split it with continuation lines", n, maxLineBytes)}
+	}
 	if line == 0 || strings.Contains(msg, "file with no instructions") {
 		line = 1 // the whole file is the problem: point at its start
 	}
