@@ -21,7 +21,7 @@ type builder struct {
 	path         string
 	lines        []string
 	escape       rune
-	lex          *shell.Lex
+	exp          *expander
 	scripts      *scriptReader
 	directives   []any
 	globalArgs   []any
@@ -55,7 +55,7 @@ func newBuilder(path string, src []byte, escape rune) *builder {
 		path:    path,
 		lines:   splitLines(src),
 		escape:  escape,
-		lex:     shell.NewLex(escape),
+		exp:     newExpander(shell.NewLex(escape), len(src)),
 		scripts: newScriptReader(),
 		globals: map[string]*string{},
 	}
@@ -118,6 +118,9 @@ func (b *builder) build(root *parser.Node, target string) error {
 			if cmd == "arg" {
 				b.globalArg(n, loc)
 			}
+			if b.exp.err != nil {
+				return &document.ParseError{Path: b.path, Location: loc, Message: b.exp.err.Error()}
+			}
 			continue
 		}
 		switch cmd {
@@ -141,6 +144,9 @@ func (b *builder) build(root *parser.Node, target string) error {
 			}
 		case "run":
 			b.run(cur, n, args, loc)
+		}
+		if b.exp.err != nil {
+			return &document.ParseError{Path: b.path, Location: loc, Message: b.exp.err.Error()}
 		}
 	}
 	if len(b.stages) == 0 {
@@ -184,7 +190,8 @@ func (b *builder) globalArg(n *parser.Node, loc document.Location) {
 		name, raw, hasValue := strings.Cut(word, "=")
 		var value any
 		if hasValue {
-			v, _, err := b.lex.ProcessWord(raw, b.globalEnv())
+			res, err := b.exp.word(raw, b.globalEnv())
+			v := res.Result
 			if err != nil {
 				v = raw
 			}
@@ -217,7 +224,7 @@ func (b *builder) startStage(n *parser.Node, args []string, loc document.Locatio
 	if len(args) >= 3 && strings.EqualFold(args[1], "as") {
 		s.name = strings.ToLower(args[2])
 	}
-	res, err := b.lex.ProcessWordWithMatches(image, b.globalEnv())
+	res, err := b.exp.word(image, b.globalEnv())
 	expanded := res.Result
 	resolved := err == nil && !usesUnset(image, res.Unmatched) && expanded != ""
 	if err != nil {
@@ -280,7 +287,7 @@ func inherited(m map[string]any) map[string]any {
 
 // user derives the effective USER from its argument.
 func (b *builder) user(s *stage, raw string, loc document.Location) map[string]any {
-	res, err := b.lex.ProcessWordWithMatches(raw, s.env)
+	res, err := b.exp.word(raw, s.env)
 	value := res.Result
 	reason := ""
 	switch {
@@ -379,7 +386,7 @@ func (b *builder) run(s *stage, n *parser.Node, args []string, loc document.Loca
 		// RUN python3 <<EOF: the bodies are data; read the command line only.
 		scripts = append(scripts, withoutHeredocMarkers(script))
 	}
-	b.scripts.env = s.env.Get
+	b.scripts.env = b.exp.scriptEnv(s.env)
 	var cmds []shellCommand
 	parseErr := ""
 	for _, sc := range scripts {
