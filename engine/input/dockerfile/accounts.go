@@ -91,8 +91,8 @@ func (b *builder) recordAccounts(s *stage, c shellCommand, loc document.Location
 		id = n
 	}
 	if tool.group {
-		s.groups = append(s.groups, map[string]any{"name": name, "gid": id, "tool": c.name, "stage": s.index, "location": loc.Value()})
+		s.groups = append(s.groups, map[string]any{"name": name, "gid": id, "tool": c.name, "stage": s.index, "location": b.locValue(loc)})
 		return
 	}
-	s.users = append(s.users, map[string]any{"name": name, "uid": id, "uid_raw": idRaw, "tool": c.name, "stage": s.index, "location": loc.Value()})
+	s.users = append(s.users, map[string]any{"name": name, "uid": id, "uid_raw": idRaw, "tool": c.name, "stage": s.index, "location": b.locValue(loc)})
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -26,8 +28,12 @@ type builder struct {
 	directives   []any
 	globalArgs   []any
 	globals      map[string]*string // global ARG name -> default (nil: none)
+	globalScope  *scope             // the global ARGs with a value, kept up to date
 	instructions []any
 	stages       []*stage
+	named        map[string]*stage // stage name -> first stage with it
+	lastLoc      document.Location // the location locValue last built
+	lastLocValue map[string]any
 	final        int
 	target       string
 }
@@ -37,8 +43,9 @@ type stage struct {
 	index      int
 	name       string
 	from       map[string]any
-	parent     int // index of the stage it builds on, or -1
-	chain      []int
+	parent     int   // index of the stage it builds on, or -1
+	chain      []any // stage indices, root first; may share its parent's array
+	extended   bool  // a child's chain already extends chain in place
 	user       map[string]any
 	entrypoint map[string]any
 	cmd        map[string]any
@@ -48,16 +55,19 @@ type stage struct {
 	users      []any
 	groups     []any
 	loc        document.Location
+	locValue   map[string]any
 }
 
 func newBuilder(path string, src []byte, escape rune) *builder {
 	b := &builder{
-		path:    path,
-		lines:   splitLines(src),
-		escape:  escape,
-		exp:     newExpander(shell.NewLex(escape), len(src)),
-		scripts: newScriptReader(),
-		globals: map[string]*string{},
+		path:        path,
+		lines:       splitLines(src),
+		escape:      escape,
+		exp:         newExpander(shell.NewLex(escape), len(src)),
+		scripts:     newScriptReader(),
+		globals:     map[string]*string{},
+		globalScope: newScope(nil),
+		named:       map[string]*stage{},
 	}
 	var dp parser.DirectiveParser
 	if ds, err := dp.ParseAll(src); err == nil {
@@ -78,6 +88,16 @@ func newBuilder(path string, src []byte, escape rune) *builder {
 
 func (b *builder) loc(n *parser.Node) document.Location {
 	return lineSpan(b.lines, n.StartLine, n.EndLine)
+}
+
+// locValue is loc's document form. An instruction's location appears in
+// several places (the instruction, its stage, its run, the users it
+// creates); they share one read-only map instead of one each.
+func (b *builder) locValue(loc document.Location) map[string]any {
+	if b.lastLocValue == nil || loc != b.lastLoc {
+		b.lastLoc, b.lastLocValue = loc, loc.Value()
+	}
+	return b.lastLocValue
 }
 
 func (b *builder) build(root *parser.Node, target string) error {
@@ -112,7 +132,7 @@ func (b *builder) build(root *parser.Node, target string) error {
 			"json":     n.Attributes["json"],
 			"heredocs": heredocList(n.Heredocs),
 			"stage":    stageIdx,
-			"location": loc.Value(),
+			"location": b.locValue(loc),
 		})
 		if cur == nil {
 			if cmd == "arg" {
@@ -190,33 +210,23 @@ func (b *builder) globalArg(n *parser.Node, loc document.Location) {
 		name, raw, hasValue := strings.Cut(word, "=")
 		var value any
 		if hasValue {
-			res, err := b.exp.word(raw, b.globalEnv())
+			res, err := b.exp.word(raw, b.globalScope)
 			v := res.Result
 			if err != nil {
 				v = raw
 			}
 			b.globals[name] = &v
+			b.globalScope.args[name] = v
 			value = v
 		} else if _, seen := b.globals[name]; !seen {
 			b.globals[name] = nil
 		}
-		b.globalArgs = append(b.globalArgs, map[string]any{"name": name, "value": value, "location": loc.Value()})
+		b.globalArgs = append(b.globalArgs, map[string]any{"name": name, "value": value, "location": b.locValue(loc)})
 	}
-}
-
-// globalEnv is what FROM lines see: the global ARGs with a value.
-func (b *builder) globalEnv() shell.EnvGetter {
-	s := newScope(nil)
-	for k, v := range b.globals {
-		if v != nil {
-			s.args[k] = *v
-		}
-	}
-	return s
 }
 
 func (b *builder) startStage(n *parser.Node, args []string, loc document.Location) *stage {
-	s := &stage{index: len(b.stages), parent: -1, shell: []string{"/bin/sh", "-c"}, loc: loc}
+	s := &stage{index: len(b.stages), parent: -1, shell: []string{"/bin/sh", "-c"}, loc: loc, locValue: b.locValue(loc)}
 	image := ""
 	if len(args) > 0 {
 		image = args[0]
@@ -224,7 +234,8 @@ func (b *builder) startStage(n *parser.Node, args []string, loc document.Locatio
 	if len(args) >= 3 && strings.EqualFold(args[1], "as") {
 		s.name = strings.ToLower(args[2])
 	}
-	res, err := b.exp.word(image, b.globalEnv())
+	// FROM sees the global ARGs with a value.
+	res, err := b.exp.word(image, b.globalScope)
 	expanded := res.Result
 	resolved := err == nil && !usesUnset(image, res.Unmatched) && expanded != ""
 	if err != nil {
@@ -233,7 +244,7 @@ func (b *builder) startStage(n *parser.Node, args []string, loc document.Locatio
 	from := map[string]any{
 		"image": image, "expanded": expanded, "resolved": resolved,
 		"platform": flagValue(n.Flags, "platform"), "scratch": strings.EqualFold(expanded, "scratch"),
-		"stage": nil, "repository": "", "tag": "", "digest": "", "location": loc.Value(),
+		"stage": nil, "repository": "", "tag": "", "digest": "", "location": b.locValue(loc),
 	}
 	if parent := b.stageNamed(expanded); parent != nil {
 		s.parent = parent.index
@@ -246,30 +257,63 @@ func (b *builder) startStage(n *parser.Node, args []string, loc document.Locatio
 	var parentEnv *scope
 	if s.parent >= 0 {
 		p := b.stages[s.parent]
-		s.chain = append(slices.Clone(p.chain), s.index)
+		s.chain = b.extendChain(p, s.index)
 		s.user = inherited(p.user)
 		s.entrypoint = inherited(p.entrypoint)
 		s.cmd = inherited(p.cmd)
 		s.shell = p.shell
 		parentEnv = p.env
 	} else {
-		s.chain = []int{s.index}
+		s.chain = []any{s.index}
 	}
 	s.env = newScope(parentEnv)
 	b.stages = append(b.stages, s)
+	if _, dup := b.named[s.name]; s.name != "" && !dup {
+		b.named[s.name] = s
+	}
 	return s
 }
 
+// extendChain returns p's chain followed by index. The first child extends
+// p's array in place (append never writes over what p's chain holds), so a
+// long FROM chain shares one array; later children copy it, which is
+// charged to the document's budget.
+func (b *builder) extendChain(p *stage, index int) []any {
+	if !p.extended {
+		p.extended = true
+		return append(p.chain, index)
+	}
+	b.exp.chargeChainCopy(len(p.chain))
+	if b.exp.err != nil {
+		return []any{index}
+	}
+	c := make([]any, len(p.chain), len(p.chain)+1)
+	copy(c, p.chain)
+	return append(c, index)
+}
+
+// stageNamed finds the first stage whose name equals name ignoring case
+// (strings.EqualFold). Stage names are ASCII (BuildKit refuses others), so
+// name matches only through ASCII letters and the two runes that fold to
+// them: K (Kelvin sign) and ſ (long s).
 func (b *builder) stageNamed(name string) *stage {
 	if name == "" {
 		return nil
 	}
-	for _, s := range b.stages {
-		if s.name != "" && strings.EqualFold(s.name, name) {
-			return s
+	key := make([]byte, 0, len(name))
+	for _, r := range name {
+		switch {
+		case r < utf8.RuneSelf:
+			key = append(key, byte(unicode.ToLower(r)))
+		case r == '\u212A':
+			key = append(key, 'k')
+		case r == '\u017F':
+			key = append(key, 's')
+		default:
+			return nil
 		}
 	}
-	return nil
+	return b.named[string(key)]
 }
 
 // inherited copies a fact from a parent stage, marking it inherited.
@@ -312,7 +356,7 @@ func (b *builder) user(s *stage, raw string, loc document.Location) map[string]a
 	return map[string]any{
 		"raw": raw, "value": value, "resolved": reason == "", "reason": reason,
 		"name": name, "group": group, "uid": uid,
-		"inherited": false, "from_image": "", "stage": s.index, "location": loc.Value(),
+		"inherited": false, "from_image": "", "stage": s.index, "location": b.locValue(loc),
 	}
 }
 
@@ -359,7 +403,7 @@ func (b *builder) command(s *stage, n *parser.Node, args []string, loc document.
 		}
 		words = append(words, raw)
 	}
-	return map[string]any{"form": form, "words": words, "raw": raw, "inherited": false, "from_image": "", "stage": s.index, "location": loc.Value()}
+	return map[string]any{"form": form, "words": words, "raw": raw, "inherited": false, "from_image": "", "stage": s.index, "location": b.locValue(loc)}
 }
 
 func (b *builder) run(s *stage, n *parser.Node, args []string, loc document.Location) {
@@ -404,7 +448,7 @@ func (b *builder) run(s *stage, n *parser.Node, args []string, loc document.Loca
 	s.runs = append(s.runs, map[string]any{
 		"json": isJSON, "flags": strList(n.Flags), "script": script,
 		"mounts": mounts(n.Flags), "commands": commands, "parse_error": parseErr,
-		"stage": s.index, "location": loc.Value(),
+		"stage": s.index, "location": b.locValue(loc),
 	})
 }
 
@@ -509,21 +553,21 @@ func (b *builder) input() map[string]any {
 	stages := make([]any, len(b.stages))
 	for i, s := range b.stages {
 		stages[i] = map[string]any{
-			"index": s.index, "name": s.name, "from": s.from, "chain": intList(s.chain),
+			"index": s.index, "name": s.name, "from": s.from, "chain": slices.Clip(s.chain),
 			"user": nilIfEmpty(s.user), "entrypoint": nilIfEmpty(s.entrypoint), "cmd": nilIfEmpty(s.cmd),
 			"env": s.env.envMap(), "runs": orEmpty(s.runs), "users_created": orEmpty(s.users),
-			"groups_created": orEmpty(s.groups), "location": s.loc.Value(),
+			"groups_created": orEmpty(s.groups), "location": s.locValue,
 		}
 	}
 	fs := b.stages[b.final]
 	var users []any
 	for _, i := range fs.chain {
-		users = append(users, b.stages[i].users...)
+		users = append(users, b.stages[i.(int)].users...)
 	}
 	final := map[string]any{
-		"stage": fs.index, "chain": intList(fs.chain),
+		"stage": fs.index, "chain": slices.Clip(fs.chain),
 		"user": nilIfEmpty(fs.user), "entrypoint": nilIfEmpty(fs.entrypoint), "cmd": nilIfEmpty(fs.cmd),
-		"users_created": orEmpty(users), "location": fs.loc.Value(),
+		"users_created": orEmpty(users), "location": fs.locValue,
 	}
 	return map[string]any{
 		"kind": string(document.KindDockerfile), "path": b.path, "escape": string(b.escape),
@@ -531,14 +575,6 @@ func (b *builder) input() map[string]any {
 		"instructions": orEmpty(b.instructions), "stages": stages,
 		"final_stage": b.final, "target": b.target, "final": final,
 	}
-}
-
-func intList(s []int) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
 }
 
 func orEmpty(s []any) []any {

@@ -13,22 +13,35 @@ import (
 // scope is the ARG/ENV environment of a stage at one point. ENV is
 // inherited from the parent stage; ARG is not (Docker's rule), and a global
 // ARG is visible in a stage only when re-declared there. ENV wins over ARG.
+//
+// A stage shares its parent's ENV table until its first ENV instruction
+// (copy on write), so a long FROM chain costs one table, not one per stage.
 type scope struct {
-	env  map[string]string
-	args map[string]string
+	env   *envTable
+	owned bool // env belongs to this scope and may be written
+	args  map[string]string
+}
+
+// envTable is one ENV environment, with its document form built once and
+// shared by every stage that inherits the table unchanged.
+type envTable struct {
+	vars map[string]string
+	doc  map[string]any
 }
 
 func newScope(parent *scope) *scope {
-	s := &scope{env: map[string]string{}, args: map[string]string{}}
+	s := &scope{args: map[string]string{}}
 	if parent != nil {
-		maps.Copy(s.env, parent.env)
+		s.env = parent.env
+	} else {
+		s.env, s.owned = &envTable{vars: map[string]string{}}, true
 	}
 	return s
 }
 
 // Get implements shell.EnvGetter.
 func (s *scope) Get(key string) (string, bool) {
-	if v, ok := s.env[key]; ok {
+	if v, ok := s.env.vars[key]; ok {
 		return v, true
 	}
 	v, ok := s.args[key]
@@ -37,9 +50,9 @@ func (s *scope) Get(key string) (string, bool) {
 
 // Keys implements shell.EnvGetter.
 func (s *scope) Keys() []string {
-	keys := slices.Collect(maps.Keys(s.env))
+	keys := slices.Collect(maps.Keys(s.env.vars))
 	for k := range s.args {
-		if _, dup := s.env[k]; !dup {
+		if _, dup := s.env.vars[k]; !dup {
 			keys = append(keys, k)
 		}
 	}
@@ -48,11 +61,24 @@ func (s *scope) Keys() []string {
 }
 
 func (s *scope) envMap() map[string]any {
-	out := make(map[string]any, len(s.env))
-	for k, v := range s.env {
-		out[k] = v
+	if s.env.doc == nil {
+		s.env.doc = make(map[string]any, len(s.env.vars))
+		for k, v := range s.env.vars {
+			s.env.doc[k] = v
+		}
 	}
-	return out
+	return s.env.doc
+}
+
+// setVar sets an ENV variable, first copying an inherited table; the copy
+// is charged to the document's budget for inherited ENV.
+func (s *scope) setVar(key, value string, b *builder) {
+	if !s.owned {
+		b.exp.chargeEnvCopy(len(s.env.vars))
+		s.env, s.owned = &envTable{vars: maps.Clone(s.env.vars)}, true
+	}
+	s.env.vars[key] = value
+	s.env.doc = nil
 }
 
 // declareArgs handles `ARG NAME[=default] ...` inside a stage.
@@ -83,7 +109,7 @@ func (s *scope) setEnv(n *parser.Node, b *builder) {
 		if err != nil {
 			val = v.Value
 		}
-		s.env[k.Value] = val
+		s.setVar(k.Value, val, b)
 		if v.Next == nil {
 			break
 		}
@@ -155,26 +181,39 @@ const (
 	// linear in the input for hostile ones.
 	minDocExpansion    = 1 << 20
 	docExpansionFactor = 16
+	// maxEnvCopies caps the ENV entries copied when stages that inherit an
+	// environment change it. Stages share an unchanged table, so only a
+	// chain of stages that each add an ENV to a large inherited one comes
+	// near this.
+	maxEnvCopies = 1 << 20
+	// minChainCopies caps the stage references copied when several stages
+	// build on the same stage (a stage's chain extends its parent's in
+	// place when it is the first child): max(1 Mi, the file's size).
+	minChainCopies = 1 << 20
 )
 
 // expander expands words with BuildKit's lexer under the limits above. The
 // first limit hit is kept in err and ends all later expansion; the builder
 // turns it into a ParseError at the current instruction.
 type expander struct {
-	lex      *shell.Lex
-	docLimit int
-	docUsed  int
-	err      error
+	lex        *shell.Lex
+	docLimit   int
+	docUsed    int
+	envCopies  int
+	chainLimit int
+	chainUsed  int
+	err        error
 }
 
 func newExpander(lex *shell.Lex, srcLen int) *expander {
 	return &expander{
-		lex:      lex,
-		docLimit: max(minDocExpansion, docExpansionFactor*srcLen),
+		lex:        lex,
+		docLimit:   max(minDocExpansion, docExpansionFactor*srcLen),
+		chainLimit: max(minChainCopies, srcLen),
 	}
 }
 
-// limitError is a limit hit while expanding.
+// limitError is a limit hit while building the document.
 type limitError struct{ msg string }
 
 func (e *limitError) Error() string { return e.msg }
@@ -230,6 +269,20 @@ func (x *expander) scriptEnv(s *scope) func(string) (string, bool) {
 			return "", false
 		}
 		return v, ok
+	}
+}
+
+func (x *expander) chargeEnvCopy(n int) {
+	x.envCopies += n
+	if x.envCopies > maxEnvCopies {
+		x.fail("stages inherit too much ENV: copying inherited ENV variables for changed stages needs more than %d entries (the limit for one Dockerfile)", maxEnvCopies)
+	}
+}
+
+func (x *expander) chargeChainCopy(n int) {
+	x.chainUsed += n
+	if x.chainUsed > x.chainLimit {
+		x.fail("FROM chains are too large: stages that build on the same stage need more than %d copied chain entries (the limit is the file's size, at least 1 Mi)", x.chainLimit)
 	}
 }
 
