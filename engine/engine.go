@@ -19,9 +19,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
-	"github.com/devflow/dwf-policy/engine/config"
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/finding"
 )
@@ -89,11 +87,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := opts.Config
-	if cfg == nil {
-		cfg = config.Default()
-	}
-	store := inmem.NewFromObjectWithOpts(map[string]any{"dwf": map[string]any{"config": cfg}}, inmem.OptRoundTripOnWrite(false))
+	store := NewStore(opts.Config)
 
 	e := &Engine{
 		byPackage:   make(map[string]*finding.Rule, len(rules)),

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -21,8 +20,6 @@ import (
 // maxPolicyFileBytes caps one .rego file; policies are small, and a huge
 // file is more likely a mistake than a rule set.
 const maxPolicyFileBytes = 4 << 20
-
-var ruleIDPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_-]*[0-9]+$`)
 
 // loadModules parses every .rego file in the sources. Test files
 // (*_test.rego) are included only when withTests is set.
@@ -325,7 +322,7 @@ func ruleFromAnnotations(a *ast.Annotations, segs []string, hasDeny bool) (findi
 	if len(missing) > 0 {
 		return r, fmt.Errorf("METADATA lacks %s", strings.Join(missing, ", "))
 	}
-	if !ruleIDPattern.MatchString(r.ID) {
+	if !finding.RuleIDPattern.MatchString(r.ID) {
 		return r, fmt.Errorf("rule ID %q must be uppercase letters followed by digits, like DWF101 or ACME7", r.ID)
 	}
 	sev, err := finding.ParseSeverity(str("severity"))
@@ -336,7 +333,27 @@ func ruleFromAnnotations(a *ast.Annotations, segs []string, hasDeny bool) (findi
 	if hasDeny && kindSegment(r.Kind) != segs[1] {
 		return r, fmt.Errorf("custom.kind %q does not match the package namespace dwf.%s", r.Kind, segs[1])
 	}
+	if r.Anchor, err = anchorOf(a, r.Kind); err != nil {
+		return r, err
+	}
 	return r, nil
+}
+
+// anchorOf reads custom.anchor: the Dockerfile instruction an image
+// finding is placed at when the image is checked with its Dockerfile.
+func anchorOf(a *ast.Annotations, kind document.Kind) (finding.Anchor, error) {
+	raw, ok := a.Custom["anchor"]
+	if !ok {
+		return "", nil
+	}
+	s, _ := raw.(string)
+	switch anchor := finding.Anchor(s); {
+	case kind != document.KindImage:
+		return "", fmt.Errorf("custom.anchor is only for image rules (custom.kind: image)")
+	case anchor == finding.AnchorFrom || anchor == finding.AnchorUser || anchor == finding.AnchorEntrypoint:
+		return anchor, nil
+	}
+	return "", fmt.Errorf("custom.anchor %v must be user, entrypoint or from", raw)
 }
 
 // decodeFinding reads a finding object produced by a deny rule: msg

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/devflow/dwf-policy/engine/repopath"
 )
 
 // Find looks for FileName in dir and its parents up to the repository root
@@ -17,7 +19,7 @@ func Find(dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("finding config: %w", err)
 	}
-	inRepo := repoRoot(dir) != ""
+	inRepo := repopath.Root(dir) != ""
 	for d := dir; ; {
 		file := filepath.Join(d, FileName)
 		info, err := os.Stat(file)
@@ -33,20 +35,6 @@ func Find(dir string) (string, error) {
 		parent := filepath.Dir(d)
 		if parent == d {
 			return "", nil
-		}
-		d = parent
-	}
-}
-
-// repoRoot returns the nearest directory at or above dir that holds .git.
-func repoRoot(dir string) string {
-	for d := dir; ; {
-		if exists(filepath.Join(d, ".git")) {
-			return d
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return ""
 		}
 		d = parent
 	}

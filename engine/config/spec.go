@@ -3,6 +3,8 @@ package config
 import (
 	"encoding/json"
 	"regexp"
+
+	"github.com/devflow/dwf-policy/engine/finding"
 )
 
 // spec describes one value of the configuration file. The decoder checks a
@@ -40,9 +42,7 @@ const (
 )
 
 var (
-	// RuleIDPattern matches a rule ID as the engine accepts it.
-	ruleIDPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_-]*[0-9]+$`)
-	zero          = 0
+	zero = 0
 )
 
 // fileSpec is the whole .dwf-policy.yaml.
@@ -66,7 +66,7 @@ var fileSpec = &spec{
 			}}},
 		{key: "rules", spec: &spec{typ: typeMap,
 			description: "Severity overrides by rule ID; off turns a rule off.",
-			keyPattern:  ruleIDPattern, keyExample: "DWF104",
+			keyPattern:  finding.RuleIDPattern, keyExample: "DWF104",
 			values: &spec{typ: typeString, enum: []string{"off", "note", "warning", "error"}}}},
 		{key: "exclude", spec: &spec{typ: typeList,
 			description: "Globs of paths never checked. ** matches any number of directories; a pattern that matches a directory excludes everything below it.",

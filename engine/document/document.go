@@ -69,6 +69,14 @@ func (l Location) Value() map[string]any {
 	}
 }
 
+// LocationOf reads a location back from the map form Value returns (as it
+// is found in a document's Input); anything else is the zero Location.
+func LocationOf(v any) Location {
+	m, _ := v.(map[string]any)
+	n := func(k string) int { i, _ := m[k].(int); return i }
+	return Location{Line: n("line"), Column: n("column"), EndLine: n("end_line"), EndColumn: n("end_column")}
+}
+
 // Document is one parsed input, ready for evaluation.
 type Document struct {
 	Kind Kind

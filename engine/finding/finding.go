@@ -5,11 +5,17 @@ package finding
 import (
 	"cmp"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/devflow/dwf-policy/engine/document"
 )
+
+// RuleIDPattern is the shape of every rule ID: uppercase letters, then
+// digits (DWF101, ACME7). Metadata, configuration keys and suppression
+// comments are all checked against it.
+var RuleIDPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_-]*[0-9]+$`)
 
 // Severity orders findings; the zero value is SeverityNone.
 type Severity int
@@ -66,7 +72,22 @@ type Rule struct {
 	Package string `json:"package"`
 	// Builtin is false for rules loaded from --policy directories or bundles.
 	Builtin bool `json:"builtin"`
+	// Anchor is where a finding of an image rule is placed when the image
+	// is checked together with the Dockerfile it is built from
+	// (custom.anchor: user, entrypoint or from); "" means from.
+	Anchor Anchor `json:"-"`
 }
+
+// Anchor names the Dockerfile instruction of the final stage that an image
+// finding is placed at.
+type Anchor string
+
+// The anchors an image rule may declare.
+const (
+	AnchorFrom       Anchor = "from"       // the final stage's FROM: the image as a whole
+	AnchorUser       Anchor = "user"       // the effective USER, else the FROM
+	AnchorEntrypoint Anchor = "entrypoint" // the effective ENTRYPOINT, else the FROM
+)
 
 // Suppression records why a finding does not count.
 type Suppression struct {

@@ -23,7 +23,6 @@ package suppress
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -39,8 +38,6 @@ const UnusedRuleID = "DWF002"
 
 // Marker introduces a suppression after `#`.
 const Marker = "dwf-policy:ignore"
-
-var ruleID = regexp.MustCompile(`^[A-Z][A-Z0-9_-]*[0-9]+$`)
 
 // Directive is one suppression comment.
 type Directive struct {
@@ -135,7 +132,7 @@ func parseBody(body string) (ids []string, reason, problem string) {
 		return nil, "", "the suppression names no rule: " + usage
 	}
 	for _, id := range ids {
-		if !ruleID.MatchString(id) {
+		if !finding.RuleIDPattern.MatchString(id) {
 			return nil, "", fmt.Sprintf("%q is not a rule ID: %s", id, usage)
 		}
 	}

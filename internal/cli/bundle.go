@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/devflow/dwf-policy/engine/bundle"
+	"github.com/devflow/dwf-policy/engine/repopath"
 	"github.com/devflow/dwf-policy/policies"
 )
 
@@ -86,7 +87,7 @@ func (c Command) runBundleBuild(fl bundleFlags, dir string) error {
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
-	abs := absPath(wd, dir)
+	abs := repopath.Abs(wd, dir)
 	if info, err := os.Stat(abs); err != nil || !info.IsDir() {
 		if err == nil {
 			err = errors.New("not a directory")
@@ -102,7 +103,7 @@ func (c Command) runBundleBuild(fl bundleFlags, dir string) error {
 		return usageError("bundle build: %v", err)
 	}
 	if fl.signingKey != "" {
-		if opts.SigningKey, err = os.ReadFile(absPath(wd, fl.signingKey)); err != nil {
+		if opts.SigningKey, err = os.ReadFile(repopath.Abs(wd, fl.signingKey)); err != nil {
 			return usageError("--signing-key: %v", unwrapPath(err))
 		}
 	}
@@ -120,7 +121,7 @@ func (c Command) runBundleBuild(fl bundleFlags, dir string) error {
 		}
 		fsys = policies.FS
 	}
-	err = writeAtomic(absPath(wd, fl.output), func(f *os.File) error { return bundle.Build(f, fsys, opts) })
+	err = writeAtomic(repopath.Abs(wd, fl.output), func(f *os.File) error { return bundle.Build(f, fsys, opts) })
 	if err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("bundle build %s: %w", dir, err)}
 	}

@@ -2,22 +2,18 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/devflow/dwf-policy/engine"
-	"github.com/devflow/dwf-policy/engine/config"
+	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/finding"
-	"github.com/devflow/dwf-policy/engine/input"
+	"github.com/devflow/dwf-policy/engine/policyset"
 	"github.com/devflow/dwf-policy/engine/report"
-	"github.com/devflow/dwf-policy/engine/suppress"
 )
 
 // outputFlags are shared by every command that reports findings.
@@ -120,107 +116,54 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 	default:
 		return usageError("--kind: unknown kind %q (want dockerfile or workflow)", fl.kind)
 	}
-	if len(paths) == 0 {
-		paths = []string{"."}
-	}
-	wd, err := c.workDir()
-	if err != nil {
-		return &exitError{code: ExitError, err: err}
-	}
-
-	st, err := c.loadSetup(wd, fl.policyFlags)
+	set, err := c.openPolicies(ctx, fl.policyFlags)
 	if err != nil {
 		return err
 	}
-	eng, err := st.engine(ctx)
-	if err != nil {
-		return err
-	}
-	var bases *baseResolver // nil: no network
+	opts := check.Options{Now: c.Now}
 	if fl.resolveBases {
-		opts, err := c.imageOptions(wd, fl.registry)
-		if err != nil {
+		if opts.Image, err = c.imageOptions(set.WorkDir, fl.registry); err != nil {
 			return err
 		}
-		bases = newBaseResolver(opts)
 	}
-
-	// Missing paths are reported, but the others are still checked.
-	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: kind, WorkDir: wd, Exclude: st.cfg.Excluder(wd)})
-	contents := make([][]byte, len(sources))
-	repoRoot := findRepoRoot(wd)
-	if repoRoot == "" {
-		repoRoot = wd
-	}
-	loadOpts := input.LoadOptions{Target: fl.target, RepoRoot: repoRoot}
-	findings, evalErr := eng.Run(ctx, len(sources), func(i int) (*document.Document, error) {
-		doc, perr := input.LoadDocument(sources[i], loadOpts)
-		if perr != nil {
-			return nil, perr // a typed nil must not become a non-nil error
-		}
-		contents[i] = doc.Source
-		bases.resolve(ctx, doc)
-		return doc, nil
+	res := check.New(set, opts).Files(ctx, paths, check.FilesOptions{
+		Kind:              kind,
+		Target:            fl.target,
+		ResolveBaseImages: fl.resolveBases,
 	})
-	basesErr := bases.report(c.Stderr)
-	sourcesByPath := make(map[string][]byte, len(sources)+1)
-	for i, s := range sources {
-		if contents[i] != nil {
-			sourcesByPath[s.Path] = contents[i]
-		}
-	}
-	findings = c.suppress(eng, st.cfg, wd, findings, sourcesByPath, "")
-	if st.cfg != nil {
-		if _, ok := sourcesByPath[st.cfg.Name]; !ok {
-			sourcesByPath[st.cfg.Name] = st.cfg.Source // DWF001 points into it
-		}
-	}
+	return c.report(formatter, failOn, set, res, fl.outputFlags)
+}
 
+// report prints what could not be checked, writes the report and decides
+// the exit code: 2 when something could not be checked, else 1 when a
+// finding is at or above --fail-on.
+func (c Command) report(f report.Formatter, failOn finding.Severity, set *policyset.Set, res *check.Result, fl outputFlags) error {
+	for _, p := range res.Problems {
+		fmt.Fprintf(c.Stderr, "dwf-policy: %v\n", p.Err)
+		if p.Hint != "" {
+			fmt.Fprintf(c.Stderr, "dwf-policy:   %s\n", p.Hint)
+		}
+	}
 	rep := &report.Report{
 		Tool:           report.Tool{Name: "dwf-policy", Version: version(), InformationURI: InformationURI},
-		Rules:          eng.Rules(),
-		Findings:       findings,
-		Sources:        sourcesByPath,
-		FilesChecked:   len(sources),
+		Rules:          set.Engine.Rules(),
+		Findings:       res.Findings,
+		Sources:        res.Sources,
+		FilesChecked:   res.Checked,
+		Inputs:         res.Inputs,
 		ShowSuppressed: fl.showSuppressed,
-		URIBase:        repoRelative(wd),
+		URIBase:        res.URIBase,
 	}
-	if err := c.writeReport(formatter, rep, fl.output); err != nil {
+	if err := c.writeReport(f, rep, fl.output); err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
-	if err := errors.Join(discoverErr, evalErr, basesErr); err != nil {
-		return &exitError{code: ExitError, err: err}
+	if res.Err != nil {
+		return &exitError{code: ExitError, err: res.Err}
 	}
-	if finding.CountAtLeast(findings, failOn) > 0 {
+	if finding.CountAtLeast(res.Findings, failOn) > 0 {
 		return &exitError{code: ExitFindings}
 	}
 	return nil
-}
-
-// suppress applies the configuration's exceptions and the inline
-// suppressions of the checked files, adding DWF001 and DWF002 findings.
-// Suppressed findings are kept, marked: SARIF shows them. With onlyKind
-// set, an inline comment naming a rule of another kind is left alone, as
-// for a rule that is turned off.
-func (c Command) suppress(eng *engine.Engine, cfg *config.Config, wd string, findings []finding.Finding, sources map[string][]byte, onlyKind document.Kind) []finding.Finding {
-	severity := func(id string) finding.Severity {
-		r, _ := eng.Rule(id) // SeverityNone when missing or turned off
-		return r.Severity
-	}
-	findings = cfg.ApplyExceptions(findings, config.ApplyOptions{
-		Now:             c.now(),
-		WorkDir:         wd,
-		ExpiredSeverity: severity(config.ExpiredExceptionRuleID),
-	})
-	findings = suppress.Apply(findings, sources, suppress.Options{
-		UnusedSeverity: severity(suppress.UnusedRuleID),
-		Rules: func(id string) (bool, bool) {
-			r, ok := eng.Rule(id)
-			return ok, r.Severity != finding.SeverityNone && (onlyKind == "" || r.Kind == onlyKind)
-		},
-	})
-	finding.Sort(findings)
-	return findings
 }
 
 func (c Command) now() time.Time {
@@ -269,38 +212,4 @@ func (c Command) writeReport(f report.Formatter, rep *report.Report, output stri
 		return fmt.Errorf("writing report: %w", err)
 	}
 	return nil
-}
-
-// repoRelative maps reported paths (relative to wd) to paths relative to the
-// enclosing git repository root, which is what GitHub code scanning
-// resolves SARIF URIs against. Outside a repository, paths stay as they are.
-func repoRelative(wd string) func(string) string {
-	root := findRepoRoot(wd)
-	if root == "" {
-		return nil
-	}
-	return func(p string) string {
-		abs := p
-		if !filepath.IsAbs(p) {
-			abs = filepath.Join(wd, filepath.FromSlash(p))
-		}
-		rel, err := filepath.Rel(root, abs)
-		if err != nil || strings.HasPrefix(rel, "..") {
-			return p
-		}
-		return filepath.ToSlash(rel)
-	}
-}
-
-func findRepoRoot(dir string) string {
-	for d := dir; ; {
-		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
-			return d
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return ""
-		}
-		d = parent
-	}
 }

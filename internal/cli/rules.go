@@ -29,18 +29,11 @@ overrides applied.`,
 			if format != "text" && format != "json" && format != "markdown" {
 				return usageError("--format: unknown format %q (want text, json or markdown)", format)
 			}
-			wd, err := c.workDir()
-			if err != nil {
-				return &exitError{code: ExitError, err: err}
-			}
-			st, err := c.loadSetup(wd, pf)
+			set, err := c.openPolicies(cmd.Context(), pf)
 			if err != nil {
 				return err
 			}
-			eng, err := st.engine(cmd.Context())
-			if err != nil {
-				return err
-			}
+			eng := set.Engine
 			switch format {
 			case "json":
 				enc := json.NewEncoder(c.Stdout)

@@ -11,11 +11,12 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/storage"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
 	"github.com/spf13/cobra"
 
 	"github.com/devflow/dwf-policy/engine"
+	"github.com/devflow/dwf-policy/engine/policyset"
+	"github.com/devflow/dwf-policy/engine/repopath"
 )
 
 type testFlags struct {
@@ -67,11 +68,8 @@ func (c Command) runTest(ctx context.Context, fl testFlags, dirs []string) error
 	// The directories under test are policies like --policy ones: they
 	// must compile and describe themselves for check to run them.
 	fl.policies = append(slices.Clone(fl.policies), dirs...)
-	st, err := c.loadSetup(wd, fl.policyFlags)
+	set, err := c.openPolicies(ctx, fl.policyFlags)
 	if err != nil {
-		return err
-	}
-	if _, err := st.engine(ctx); err != nil {
 		return err
 	}
 
@@ -79,11 +77,11 @@ func (c Command) runTest(ctx context.Context, fl testFlags, dirs []string) error
 	// ones, else the custom ones, else the built-ins.
 	tested := map[string]bool{} // by absolute path, "" for the built-ins
 	for _, d := range dirs {
-		tested[absPath(wd, d)] = true
+		tested[repopath.Abs(wd, d)] = true
 	}
 	if len(dirs) == 0 {
-		for _, f := range st.files[1:] {
-			tested[f] = true
+		for _, src := range set.Sources[1:] {
+			tested[src.File] = true
 		}
 	}
 	if len(tested) == 0 {
@@ -91,12 +89,12 @@ func (c Command) runTest(ctx context.Context, fl testFlags, dirs []string) error
 	}
 	var testedNames []string
 	modules := map[string]*ast.Module{}
-	for i, src := range st.sources {
-		ms, err := engine.LoadModules([]engine.PolicySource{src})
+	for _, src := range set.Sources {
+		ms, err := engine.LoadModules([]engine.PolicySource{src.PolicySource})
 		if err != nil {
 			return &exitError{code: ExitError, err: err}
 		}
-		if tested[st.files[i]] {
+		if tested[src.File] {
 			testedNames = append(testedNames, src.Name)
 		} else {
 			maps.DeleteFunc(ms, func(name string, _ *ast.Module) bool { return strings.HasSuffix(name, "_test.rego") })
@@ -104,11 +102,11 @@ func (c Command) runTest(ctx context.Context, fl testFlags, dirs []string) error
 		maps.Copy(modules, ms)
 	}
 
-	compiler, err := engine.NewCompiler(st.caps)
+	compiler, err := engine.NewCompiler(set.Capabilities)
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
-	store := inmem.NewFromObjectWithOpts(map[string]any{"dwf": map[string]any{"config": st.cfg.Data()}}, inmem.OptRoundTripOnWrite(false))
+	store := engine.NewStore(set.Config.Data())
 	txn, err := store.NewTransaction(ctx, storage.TransactionParams{})
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
@@ -126,7 +124,7 @@ func (c Command) runTest(ctx context.Context, fl testFlags, dirs []string) error
 	}
 	ch, err := runner.RunTests(ctx, txn)
 	if err != nil {
-		return &exitError{code: ExitError, err: withSandboxHint(fmt.Errorf("compiling tests: %w", err), st.caps == nil)}
+		return &exitError{code: ExitError, err: policyset.WithSandboxHint(fmt.Errorf("compiling tests: %w", err), set.Sandboxed())}
 	}
 	var results []*tester.Result
 	for r := range ch {

@@ -19,9 +19,18 @@ var forbidden = map[string][]string{
 	"engine/finding":   {"engine", "engine/input", "engine/report", "engine/config", "internal/cli", "policies"},
 	"engine/input/...": {"engine", "engine/report", "engine/config", "internal/cli", "policies", "webhook"},
 	"engine/report":    {"engine", "engine/input", "internal/cli", "policies"},
-	"engine":           {"engine/input", "engine/report", "internal/cli", "policies"},
+	"engine":           {"engine/input", "engine/report", "engine/check", "engine/policyset", "internal/cli", "policies"},
 	"policies":         {"engine", "engine/document", "engine/finding", "engine/input", "engine/report", "internal/cli"},
+	// The service layer and everything under it serve every front door:
+	// none of them may lean on one.
+	"engine/...":      {"internal/cli", "webhook"},
+	"engine/repopath": {"engine", "engine/document", "engine/finding", "engine/input", "engine/config"},
+	"webhook/...":     {"internal/cli"},
 }
+
+// notYet are rules about packages that do not exist yet; every other rule
+// must match a package, so a rename cannot silently retire it.
+var notYet = map[string]bool{"webhook/...": true}
 
 // selfContained lists packages (or prefixes) that may import no module
 // package outside the named tree: the shared analysis packages serve every
@@ -36,6 +45,11 @@ var selfContained = map[string]string{
 var thirdParty = map[string][]string{
 	"engine/document": {"github.com/", "gopkg.in/", "mvdan.cc/"},
 	"engine/finding":  {"github.com/", "gopkg.in/", "mvdan.cc/"},
+	"engine/repopath": {"github.com/", "gopkg.in/", "mvdan.cc/"},
+	// No flag library and no Kubernetes client under the engine: the
+	// service layer takes options structs, and Kubernetes objects are read
+	// by schema, so the CLI and the webhook stay the only front doors.
+	"engine/...": {"github.com/spf13/cobra", "github.com/spf13/pflag", "k8s.io/", "sigs.k8s.io/"},
 }
 
 func TestImportDirection(t *testing.T) {
@@ -51,13 +65,13 @@ func TestImportDirection(t *testing.T) {
 	if len(deps) < 5 {
 		t.Fatalf("go list found only %d packages", len(deps))
 	}
-	checked := 0
+	matched := map[string]bool{}
 	for pkg, ds := range deps {
 		for rule, bad := range forbidden {
 			if !matches(rule, pkg) {
 				continue
 			}
-			checked++
+			matched[rule] = true
 			for _, d := range ds {
 				for _, b := range bad {
 					if d == module+"/"+b {
@@ -70,7 +84,7 @@ func TestImportDirection(t *testing.T) {
 			if !matches(rule, pkg) {
 				continue
 			}
-			checked++
+			matched[rule] = true
 			for _, d := range ds {
 				if p, ok := strings.CutPrefix(d, module+"/"); ok && !strings.HasPrefix(p, allowed) {
 					t.Errorf("%s imports %s (directly or not); it may only import packages under %s", pkg, p, allowed)
@@ -84,14 +98,21 @@ func TestImportDirection(t *testing.T) {
 			for _, d := range ds {
 				for _, b := range bad {
 					if strings.HasPrefix(d, b) && !strings.HasPrefix(d, module+"/") {
-						t.Errorf("%s depends on %s; it must stay standard-library only", pkg, d)
+						t.Errorf("%s depends on %s (directly or not); it must not", pkg, d)
 					}
 				}
 			}
 		}
 	}
-	if checked < len(forbidden)+len(selfContained) {
-		t.Errorf("only %d rules matched a package; a rule names a package that no longer exists", checked)
+	for rule := range forbidden {
+		if !matched[rule] && !notYet[rule] {
+			t.Errorf("rule %q matched no package; it names a package that no longer exists", rule)
+		}
+	}
+	for rule := range selfContained {
+		if !matched[rule] {
+			t.Errorf("rule %q matched no package; it names a package that no longer exists", rule)
+		}
 	}
 }
 

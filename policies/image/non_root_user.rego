@@ -11,6 +11,7 @@
 #   id: DWF301
 #   severity: error
 #   kind: image
+#   anchor: user
 #   help: |
 #     Set a non-root user in the final stage of the Dockerfile that builds the
 #     image, then rebuild and push it:

@@ -11,6 +11,7 @@
 #   id: DWF304
 #   severity: warning
 #   kind: image
+#   anchor: from
 #   help: |
 #     Build and push every required platform in one index:
 #

@@ -13,6 +13,7 @@
 #   id: DWF303
 #   severity: error
 #   kind: image
+#   anchor: entrypoint
 #   help: |
 #     Install tini and make it the exec-form ENTRYPOINT of the final stage; put
 #     the program in CMD:

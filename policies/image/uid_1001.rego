@@ -12,6 +12,7 @@
 #   id: DWF302
 #   severity: error
 #   kind: image
+#   anchor: user
 #   help: |
 #     Create the user with the standard UID and switch to it by number, so the
 #     image runs even where /etc/passwd is not read:

@@ -10,6 +10,7 @@
 #   id: DWF305
 #   severity: note
 #   kind: image
+#   anchor: from
 #   help: |
 #     Ask BuildKit for zstd when pushing:
 #

@@ -1,0 +1,132 @@
+// Package check is the one pipeline every front door runs: evaluate
+// documents with a policy set, then apply the configuration's exceptions and
+// the inline suppressions, and return one Result that every reporter
+// formats. The command line, the admission webhook and the registry gate
+// differ only in how they obtain documents and what they do with the
+// Result.
+package check
+
+import (
+	"context"
+	"time"
+
+	"github.com/devflow/dwf-policy/engine/config"
+	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/engine/input/image"
+	"github.com/devflow/dwf-policy/engine/policyset"
+	"github.com/devflow/dwf-policy/engine/suppress"
+)
+
+// maxImagesAtOnce bounds the images loaded at the same time, by Images and
+// by base-image resolution; each load fetches its platforms with bounded
+// concurrency of its own.
+const maxImagesAtOnce = 4
+
+// Options tune a Checker. The zero value is the default.
+type Options struct {
+	// Now is the clock that decides whether exceptions have expired; nil
+	// means time.Now.
+	Now func() time.Time
+	// Image says how images are fetched, by Images and by base-image
+	// resolution in Files; they are the only network use.
+	Image image.Options
+}
+
+// Checker checks documents, files and images against one policy set. It is
+// safe for concurrent use: every call keeps its state to itself.
+type Checker struct {
+	set   *policyset.Set
+	now   func() time.Time
+	image image.Options
+}
+
+// New returns a checker for an opened policy set.
+func New(set *policyset.Set, opts Options) *Checker {
+	c := &Checker{set: set, now: opts.Now, image: opts.Image}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c
+}
+
+// Rules returns the rule catalogue of the policy set, sorted by ID.
+func (c *Checker) Rules() []finding.Rule { return c.set.Engine.Rules() }
+
+// Problem is something that could not be checked, or was checked with less
+// than was asked: a missing path, an image that could not be loaded, a base
+// image that could not be fetched.
+type Problem struct {
+	Err error
+	// Hint is one line of advice, or "".
+	Hint string
+}
+
+// Result is what a check found; every reporter formats it.
+type Result struct {
+	// Findings are sorted; suppressed findings are kept, marked.
+	Findings []finding.Finding
+	// Sources maps a finding's Path to the file content, for fingerprints
+	// and code snippets.
+	Sources map[string][]byte
+	// Checked counts the inputs checked (files, or images).
+	Checked int
+	// Inputs names what was checked ("image"); "" means files.
+	Inputs string
+	// Problems are reported beside the findings, in order.
+	Problems []Problem
+	// Err is set when some input could not be checked: the result is then
+	// incomplete.
+	Err error
+	// URIBase maps a finding's Path to its SARIF artifact URI; nil means
+	// the path as is.
+	URIBase func(string) string
+}
+
+// Document evaluates one document that is already parsed (a webhook's
+// object, a test's fixture) and applies exceptions and suppressions.
+func (c *Checker) Document(ctx context.Context, doc *document.Document) *Result {
+	findings, err := c.set.Engine.Evaluate(ctx, []*document.Document{doc})
+	res := &Result{Checked: 1, Sources: map[string][]byte{}, Err: err}
+	if doc.Source != nil {
+		res.Sources[doc.Path] = doc.Source
+	}
+	if doc.Kind == document.KindImage {
+		res.Inputs = "image"
+	}
+	res.Findings = c.finish(findings, res.Sources, "")
+	return res
+}
+
+// finish applies the configuration's exceptions and the inline
+// suppressions in sources, adding DWF001 and DWF002 findings, and sorts.
+// Suppressed findings are kept, marked: SARIF shows them. With onlyKind
+// set, an inline comment naming a rule of another kind is left alone, as
+// for a rule that is turned off. The configuration's own text joins
+// sources, since DWF001 points into it.
+func (c *Checker) finish(findings []finding.Finding, sources map[string][]byte, onlyKind document.Kind) []finding.Finding {
+	eng, cfg := c.set.Engine, c.set.Config
+	severity := func(id string) finding.Severity {
+		r, _ := eng.Rule(id) // SeverityNone when missing or turned off
+		return r.Severity
+	}
+	findings = cfg.ApplyExceptions(findings, config.ApplyOptions{
+		Now:             c.now(),
+		WorkDir:         c.set.WorkDir,
+		ExpiredSeverity: severity(config.ExpiredExceptionRuleID),
+	})
+	findings = suppress.Apply(findings, sources, suppress.Options{
+		UnusedSeverity: severity(suppress.UnusedRuleID),
+		Rules: func(id string) (bool, bool) {
+			r, ok := eng.Rule(id)
+			return ok, r.Severity != finding.SeverityNone && (onlyKind == "" || r.Kind == onlyKind)
+		},
+	})
+	finding.Sort(findings)
+	if cfg != nil {
+		if _, ok := sources[cfg.Name]; !ok {
+			sources[cfg.Name] = cfg.Source
+		}
+	}
+	return findings
+}

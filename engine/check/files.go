@@ -1,0 +1,68 @@
+package check
+
+import (
+	"context"
+	"errors"
+
+	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/input"
+	"github.com/devflow/dwf-policy/engine/repopath"
+)
+
+// FilesOptions tune Files. The zero value is the default.
+type FilesOptions struct {
+	// Kind forces the kind of explicitly named files; "" detects it.
+	Kind document.Kind
+	// Target is the Dockerfile build stage checked instead of the last
+	// one, for every Dockerfile that does not carry its own.
+	Target string
+	// ResolveBaseImages fetches the config of the image a Dockerfile's
+	// final stage is built FROM when the Dockerfile sets no USER or no
+	// ENTRYPOINT, and uses what it sets (network).
+	ResolveBaseImages bool
+}
+
+// Files checks the files and directories at paths (relative ones against
+// the policy set's working directory): discovery, loading, the
+// repository document, optional base images, then exceptions and
+// suppressions. A path that does not exist or a base image that cannot be
+// fetched makes Err; the other inputs are still checked.
+func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) *Result {
+	wd := c.set.WorkDir
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	res := &Result{URIBase: repopath.RepoRelative(wd)}
+	var bases *baseResolver // nil: no network
+	if opts.ResolveBaseImages {
+		bases = newBaseResolver(c.image)
+	}
+
+	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: opts.Kind, WorkDir: wd, Exclude: c.set.Config.Excluder(wd)})
+	repoRoot := repopath.Root(wd)
+	if repoRoot == "" {
+		repoRoot = wd
+	}
+	loadOpts := input.LoadOptions{Target: opts.Target, RepoRoot: repoRoot}
+	contents := make([][]byte, len(sources))
+	findings, evalErr := c.set.Engine.Run(ctx, len(sources), func(i int) (*document.Document, error) {
+		doc, perr := input.LoadDocument(sources[i], loadOpts)
+		if perr != nil {
+			return nil, perr // a typed nil must not become a non-nil error
+		}
+		contents[i] = doc.Source
+		bases.resolve(ctx, doc)
+		return doc, nil
+	})
+	basesErr := bases.problems(res)
+	res.Sources = make(map[string][]byte, len(sources)+1)
+	for i, s := range sources {
+		if contents[i] != nil {
+			res.Sources[s.Path] = contents[i]
+		}
+	}
+	res.Checked = len(sources)
+	res.Findings = c.finish(findings, res.Sources, "")
+	res.Err = errors.Join(discoverErr, evalErr, basesErr)
+	return res
+}

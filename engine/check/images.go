@@ -1,0 +1,234 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/engine/input"
+	"github.com/devflow/dwf-policy/engine/input/image"
+	"github.com/devflow/dwf-policy/engine/repopath"
+)
+
+// ImagesOptions tune Images. The zero value is the default.
+type ImagesOptions struct {
+	// Platforms limits an index to these platforms (os/arch[/variant]);
+	// nil checks every platform.
+	Platforms []string
+	// Dockerfile is the path of the Dockerfile the images are built from:
+	// findings are then placed at its lines, where each rule's
+	// custom.anchor says.
+	Dockerfile string
+}
+
+// imageResult is what became of one reference.
+type imageResult struct {
+	findings []finding.Finding
+	loaded   bool  // a document or a DWF000 finding
+	err      error // the image could not be loaded or evaluated
+}
+
+// Images checks images by reference: registry references, oci-layout:DIR
+// and tarball:FILE (relative paths against the policy set's working
+// directory). Every platform of an index is checked unless opts names
+// some. An image that cannot be loaded is a Problem with a hint; the
+// others are still checked. The error is about opts (a Dockerfile that
+// cannot be read): nothing was checked.
+func (c *Checker) Images(ctx context.Context, refs []string, opts ImagesOptions) (*Result, error) {
+	eng := c.set.Engine
+	wd := c.set.WorkDir
+	imgOpts := c.image
+	imgOpts.Platforms = opts.Platforms
+
+	res := &Result{Inputs: "image", Sources: map[string][]byte{}, URIBase: imageURIBase(wd, refs)}
+	var place *anchors
+	if opts.Dockerfile != "" {
+		file := repopath.Abs(wd, opts.Dockerfile)
+		if info, err := os.Stat(file); err != nil || info.IsDir() {
+			if err == nil {
+				err = errors.New("is a directory")
+			}
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, fmt.Errorf("%s: %w", opts.Dockerfile, err)
+		}
+		src := input.Source{Path: repopath.Display(wd, file), File: file, Kind: document.KindDockerfile}
+		doc, perr := input.LoadDocument(src, input.LoadOptions{})
+		if perr != nil {
+			// A broken Dockerfile is a finding; the images are still
+			// checked, their findings left at the image.
+			res.Findings = append(res.Findings, eng.ParseErrorFinding(perr))
+		} else {
+			place = anchorsOf(doc)
+			res.Sources[doc.Path] = doc.Source
+		}
+	}
+
+	results := make([]imageResult, len(refs))
+	sem := make(chan struct{}, maxImagesAtOnce)
+	var wg sync.WaitGroup
+	for i, ref := range refs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = c.image1(ctx, ref, imgOpts, place)
+		})
+	}
+	wg.Wait()
+
+	failed := 0
+	for _, r := range results {
+		res.Findings = append(res.Findings, r.findings...)
+		if r.loaded {
+			res.Checked++
+		}
+		if r.err != nil {
+			failed++
+			res.Problems = append(res.Problems, Problem{Err: r.err, Hint: image.Hint(r.err, imgOpts.Timeout)})
+		}
+	}
+	// Exceptions match image references as written. A comment in the
+	// Dockerfile that names a rule of another kind (a DWF101 meant for
+	// Files) waits silently instead of being reported as unused.
+	res.Findings = c.finish(res.Findings, res.Sources, document.KindImage)
+	if failed > 0 {
+		res.Err = fmt.Errorf("%d of %d images could not be checked", failed, len(refs))
+	}
+	return res, nil
+}
+
+// image1 loads one reference and evaluates every platform document.
+func (c *Checker) image1(ctx context.Context, ref string, opts image.Options, place *anchors) imageResult {
+	eng := c.set.Engine
+	docs, err := image.Load(ctx, localRef(c.set.WorkDir, ref), opts)
+	if perr, ok := errors.AsType[*document.ParseError](err); ok {
+		perr.Path = ref
+		return imageResult{findings: []finding.Finding{eng.ParseErrorFinding(perr)}, loaded: true}
+	}
+	if err != nil {
+		return imageResult{err: err}
+	}
+	var out []finding.Finding
+	for _, doc := range docs {
+		doc.Path = ref
+		fs, err := eng.EvaluateOne(ctx, doc)
+		if err != nil {
+			return imageResult{err: err}
+		}
+		subject, _ := doc.Input["subject"].(string)
+		for i := range fs {
+			if fs[i].Subject == "" {
+				fs[i].Subject = subject // a custom rule may leave it out
+			}
+			if place != nil {
+				r, _ := eng.Rule(fs[i].RuleID)
+				place.place(&fs[i], r.Anchor)
+			}
+		}
+		out = append(out, fs...)
+	}
+	return imageResult{findings: out, loaded: true}
+}
+
+// localRef resolves the path of an oci-layout: or tarball: reference
+// against the working directory.
+func localRef(wd, ref string) string {
+	for _, prefix := range []string{"oci-layout:", "tarball:"} {
+		if p, ok := strings.CutPrefix(ref, prefix); ok && p != "" && !filepath.IsAbs(p) {
+			return prefix + filepath.Join(wd, p)
+		}
+	}
+	return ref
+}
+
+// anchors are the lines of a Dockerfile that image findings are placed at.
+type anchors struct {
+	path                   string
+	user, entrypoint, from document.Location
+}
+
+// anchorsOf finds the final stage's effective USER and ENTRYPOINT (which
+// may come from an earlier stage of its chain) and its FROM.
+func anchorsOf(doc *document.Document) *anchors {
+	a := &anchors{path: doc.Path}
+	final, _ := doc.Input["final"].(map[string]any)
+	a.from = document.LocationOf(final["location"])
+	a.user, a.entrypoint = a.from, a.from
+	if u, ok := final["user"].(map[string]any); ok {
+		a.user = document.LocationOf(u["location"])
+	}
+	if e, ok := final["entrypoint"].(map[string]any); ok {
+		a.entrypoint = document.LocationOf(e["location"])
+	}
+	return a
+}
+
+// place moves an image finding to the Dockerfile line its rule's anchor
+// names, keeping its Subject (reference, digest, platform). Rules without
+// an anchor are about the image as a whole: its FROM.
+func (a *anchors) place(f *finding.Finding, anchor finding.Anchor) {
+	switch anchor {
+	case finding.AnchorUser:
+		f.Location = a.user
+	case finding.AnchorEntrypoint:
+		f.Location = a.entrypoint
+	default:
+		f.Location = a.from
+	}
+	f.Path = a.path
+}
+
+// imageURIBase maps finding paths to SARIF artifact URIs. Paths of files
+// (the Dockerfile, the configuration) are relative to the repository root
+// as for Files.
+//
+// A finding about an image that is not placed in a Dockerfile has no file.
+// GitHub code scanning rejects a result without a physical location
+// ("locationFromSarifResult: expected at least one location"), so a result
+// with only the logical location (reference@digest, which every image
+// result carries) would make the whole upload fail. It accepts a relative
+// URI that names no file of the repository and lists the alert without a
+// code view, which is what Trivy's image reports do. So the URI is the
+// reference as given without its digest ("ghcr.io/org/app:1.2"): stable
+// across pushes of the tag, so an alert stays the same alert, and readable
+// in the alert list; oci-layout: and tarball: references name their
+// directory or file.
+func imageURIBase(wd string, refs []string) func(string) string {
+	files := repopath.RepoRelative(wd)
+	if files == nil {
+		files = func(p string) string { return p }
+	}
+	uris := make(map[string]string, len(refs))
+	for _, ref := range refs {
+		uris[ref] = imageURI(ref, files)
+	}
+	return func(p string) string {
+		if u, ok := uris[p]; ok {
+			return u
+		}
+		return files(p)
+	}
+}
+
+func imageURI(ref string, files func(string) string) string {
+	for _, prefix := range []string{"oci-layout:", "tarball:"} {
+		if p, ok := strings.CutPrefix(ref, prefix); ok {
+			if i := strings.LastIndex(p, "@sha256:"); i > 0 {
+				p = p[:i]
+			}
+			return files(filepath.ToSlash(p))
+		}
+	}
+	if i := strings.Index(ref, "@"); i > 0 {
+		ref = ref[:i]
+	}
+	return ref
+}

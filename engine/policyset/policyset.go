@@ -1,0 +1,265 @@
+// Package policyset opens the policies a check runs with: the built-in
+// rules, custom policy directories and bundles (signatures verified), the
+// sandbox choice and the configuration, compiled once into an engine. Every
+// front door (the command line, `dwf-policy test`, the servers) opens its
+// policies here, so they all judge by the same rules and data.
+package policyset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/devflow/dwf-policy/engine"
+	"github.com/devflow/dwf-policy/engine/bundle"
+	"github.com/devflow/dwf-policy/engine/config"
+	"github.com/devflow/dwf-policy/engine/repopath"
+	"github.com/devflow/dwf-policy/policies"
+)
+
+// Options say which configuration and policies to open. The zero value
+// opens the built-in rules with the configuration found from the process's
+// working directory.
+type Options struct {
+	// WorkDir is the directory relative paths are resolved against and the
+	// configuration is searched from; "" means the process's working
+	// directory.
+	WorkDir string
+	// ConfigFile is the configuration to read instead of the nearest
+	// .dwf-policy.yaml (--config).
+	ConfigFile string
+	// NoConfigSearch reads no configuration unless ConfigFile names one
+	// (servers, whose working directory means nothing).
+	NoConfigSearch bool
+	// Policies are custom policy directories or bundle files (--policy),
+	// loaded after the configuration's own `policies`.
+	Policies []string
+	// VerificationKeyFile is a PEM public key: bundles must be signed by
+	// its private key (--verification-key).
+	VerificationKeyFile string
+	// AllowNet lets policies use network and environment builtins
+	// (--allow-net); the default is the sandbox.
+	AllowNet bool
+}
+
+// Source is one tree of policies and the file it came from.
+type Source struct {
+	engine.PolicySource
+	// File is the absolute path of the directory or bundle; "" for the
+	// built-in policies.
+	File string
+}
+
+// Set is an opened, compiled policy set. It is safe for concurrent use.
+type Set struct {
+	// WorkDir is the directory paths were resolved against.
+	WorkDir string
+	// Config is the configuration read; nil when there is none.
+	Config *config.Config
+	// Sources are the policy trees, built-ins first.
+	Sources []Source
+	// Capabilities are the builtins policies may call.
+	Capabilities *ast.Capabilities
+	// Engine holds the compiled policies.
+	Engine *engine.Engine
+}
+
+// Sandboxed reports whether policies run without network and environment
+// builtins.
+func (s *Set) Sandboxed() bool { return s.Capabilities == nil }
+
+// Open reads the configuration, opens every policy source and compiles
+// them. Its errors name the file or flag at fault; they are the user's to
+// fix.
+func Open(ctx context.Context, opts Options) (*Set, error) {
+	s, err := Load(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.compile(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Load reads the configuration and opens the policy sources without
+// compiling them.
+func Load(opts Options) (*Set, error) {
+	wd := opts.WorkDir
+	if wd == "" {
+		var err error
+		if wd, err = os.Getwd(); err != nil {
+			return nil, fmt.Errorf("finding working directory: %w", err)
+		}
+	}
+	s := &Set{WorkDir: wd}
+	if opts.AllowNet {
+		s.Capabilities = ast.CapabilitiesForThisVersion()
+	}
+	cfg, err := readConfig(wd, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.Config = cfg
+
+	var key []byte
+	if opts.VerificationKeyFile != "" {
+		if key, err = os.ReadFile(repopath.Abs(wd, opts.VerificationKeyFile)); err != nil {
+			return nil, fmt.Errorf("--verification-key: %w", unwrapPath(err))
+		}
+	}
+	s.Sources = []Source{{PolicySource: engine.PolicySource{Name: "policies", FS: policies.FS, Builtin: true}}}
+	seen := map[string]bool{}
+	add := func(name, file, origin string) error {
+		if seen[file] {
+			return nil
+		}
+		seen[file] = true
+		src, err := openPolicies(name, file, key)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", origin, name, err)
+		}
+		s.Sources = append(s.Sources, Source{PolicySource: src, File: file})
+		return nil
+	}
+	if cfg != nil {
+		for _, p := range cfg.Policies {
+			file := filepath.Join(cfg.Dir, filepath.FromSlash(p))
+			if err := add(repopath.Display(wd, file), file, cfg.Name+": policies:"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, p := range opts.Policies {
+		if err := add(p, repopath.Abs(wd, p), "--policy"); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// readConfig reads the configuration named by opts, else the nearest one.
+func readConfig(wd string, opts Options) (*config.Config, error) {
+	file := opts.ConfigFile
+	if file != "" {
+		file = repopath.Abs(wd, file)
+	} else if !opts.NoConfigSearch {
+		found, err := config.Find(wd)
+		if err != nil {
+			return nil, err
+		}
+		file = found
+	}
+	if file == "" {
+		return nil, nil
+	}
+	return config.Load(file, repopath.Display(wd, file))
+}
+
+// openPolicies opens a directory of .rego files, or reads a bundle file
+// (checking its signature when key is set).
+func openPolicies(name, file string, key []byte) (engine.PolicySource, error) {
+	info, err := os.Stat(file)
+	if err != nil {
+		return engine.PolicySource{}, unwrapPath(err)
+	}
+	if info.IsDir() {
+		return engine.PolicySource{Name: name, FS: os.DirFS(file)}, nil
+	}
+	if strings.HasSuffix(file, ".rego") {
+		return engine.PolicySource{}, errors.New("give the directory holding the .rego file, or a bundle .tar.gz")
+	}
+	b, err := bundle.ReadFile(file, bundle.ReadOptions{VerificationKey: key})
+	if errors.Is(err, bundle.ErrUnsigned) {
+		return engine.PolicySource{}, errors.New("the bundle is not signed, and --verification-key accepts only signed bundles")
+	}
+	if err != nil {
+		return engine.PolicySource{}, fmt.Errorf("reading bundle: %w", err)
+	}
+	return engine.PolicySource{Name: name, FS: b.FS}, nil
+}
+
+// PolicySources returns the sources as the engine takes them.
+func (s *Set) PolicySources() []engine.PolicySource {
+	out := make([]engine.PolicySource, len(s.Sources))
+	for i, src := range s.Sources {
+		out[i] = src.PolicySource
+	}
+	return out
+}
+
+// compile compiles the policies with the configuration's values and
+// severity overrides, and checks the rule IDs the configuration names.
+func (s *Set) compile(ctx context.Context) error {
+	opts := engine.Options{Policies: s.PolicySources(), Config: s.Config.Data(), Capabilities: s.Capabilities}
+	if s.Config != nil {
+		opts.Severities = s.Config.Rules
+	}
+	eng, err := engine.New(ctx, opts)
+	if err != nil {
+		return WithSandboxHint(err, s.Sandboxed())
+	}
+	ids := make([]string, 0, len(eng.Rules()))
+	for _, r := range eng.Rules() {
+		ids = append(ids, r.ID)
+	}
+	if err := s.Config.CheckRuleIDs(ids); err != nil {
+		return err
+	}
+	s.Engine = eng
+	return nil
+}
+
+var undefinedFunction = regexp.MustCompile(`undefined function ([a-z0-9_.]+)`)
+
+// WithSandboxHint explains a compile error caused by a builtin the sandbox
+// removes: OPA only says the function is undefined.
+func WithSandboxHint(err error, sandboxed bool) error {
+	if !sandboxed || err == nil {
+		return err
+	}
+	var refused []string
+	for _, m := range undefinedFunction.FindAllStringSubmatch(err.Error(), -1) {
+		if isSandboxed(m[1]) && !slices.Contains(refused, m[1]) {
+			refused = append(refused, m[1])
+		}
+	}
+	if len(refused) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w\n%s: policies run in a sandbox without network and environment builtins; pass --allow-net to allow them",
+		err, strings.Join(refused, ", "))
+}
+
+// isSandboxed reports whether OPA knows the builtin but the sandbox
+// removes it.
+func isSandboxed(name string) bool {
+	known := false
+	for _, b := range ast.CapabilitiesForThisVersion().Builtins {
+		known = known || b.Name == name
+	}
+	if !known {
+		return false
+	}
+	for _, b := range engine.SandboxCapabilities().Builtins {
+		if b.Name == name {
+			return false
+		}
+	}
+	return true
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
