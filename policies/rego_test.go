@@ -13,10 +13,9 @@ import (
 	"github.com/open-policy-agent/opa/v1/format"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
 
-	"github.com/devflow/dwf-policy/engine/config"
+	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/policies"
 )
 
@@ -236,12 +235,9 @@ func newCompiler(t *testing.T) *ast.Compiler {
 		WithDefaultRegoVersion(ast.RegoV1)
 }
 
-// newStore holds data.dwf.config with the defaults the engine provides.
-func newStore() storage.Store {
-	return inmem.NewFromObjectWithOpts(map[string]any{
-		"dwf": map[string]any{"config": config.Default()},
-	}, inmem.OptRoundTripOnWrite(false))
-}
+// newStore holds data.dwf.config with the defaults, built as the engine
+// builds it.
+func newStore() storage.Store { return engine.NewStore(nil) }
 
 func loadModules(t *testing.T) map[string]*ast.Module {
 	t.Helper()

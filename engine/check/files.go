@@ -45,11 +45,17 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	}
 	loadOpts := input.LoadOptions{Target: opts.Target, RepoRoot: repoRoot}
 	contents := make([][]byte, len(sources))
+	inputs := make([]bool, len(sources)) // false: content no kind recognised
 	findings, evalErr := c.set.Engine.Run(ctx, len(sources), func(i int) (*document.Document, error) {
 		doc, perr := input.LoadDocument(sources[i], loadOpts)
 		if perr != nil {
+			inputs[i] = true
 			return nil, perr // a typed nil must not become a non-nil error
 		}
+		if doc == nil {
+			return nil, nil
+		}
+		inputs[i] = true
 		contents[i] = doc.Source
 		bases.resolve(ctx, doc)
 		return doc, nil
@@ -61,7 +67,11 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 			res.Sources[s.Path] = contents[i]
 		}
 	}
-	res.Checked = len(sources)
+	for _, ok := range inputs {
+		if ok {
+			res.Checked++
+		}
+	}
 	res.Findings = c.finish(findings, res.Sources, "")
 	res.Err = errors.Join(discoverErr, evalErr, basesErr)
 	return res

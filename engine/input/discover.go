@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/repopath"
 )
 
 // skippedDirs are never walked into: they hold other people's code.
@@ -25,7 +25,16 @@ type Source struct {
 	Path string
 	// File is the path to open.
 	File string
+	// Kind is the file's kind; "" means its content decides when it is
+	// loaded.
 	Kind document.Kind
+	// Explicit marks a file named on the command line: when neither its
+	// name nor its content says its kind, a fallback kind applies instead
+	// of skipping it.
+	Explicit bool
+	// Target is the Dockerfile build stage checked for this file; ""
+	// means LoadOptions.Target.
+	Target string
 }
 
 // DiscoverOptions tunes Discover. The zero value is the default.
@@ -54,13 +63,13 @@ func Discover(paths []string, opts DiscoverOptions) ([]Source, error) {
 	var out []Source
 	var errs []error
 	seen := map[string]bool{}
-	add := func(file string, kind document.Kind) {
-		rel := displayPath(wd, file)
-		if seen[rel] || (opts.Exclude != nil && opts.Exclude(rel)) {
+	add := func(src Source) {
+		src.Path = repopath.Display(wd, src.File)
+		if seen[src.Path] || (opts.Exclude != nil && opts.Exclude(src.Path)) {
 			return
 		}
-		seen[rel] = true
-		out = append(out, Source{Path: rel, File: file, Kind: kind})
+		seen[src.Path] = true
+		out = append(out, src)
 	}
 	for _, given := range paths {
 		p := given
@@ -77,10 +86,7 @@ func Discover(paths []string, opts DiscoverOptions) ([]Source, error) {
 			if kind == "" {
 				kind = KindOf(p)
 			}
-			if kind == "" {
-				kind = explicitKind(p)
-			}
-			add(p, kind)
+			add(Source{File: p, Kind: kind, Explicit: true})
 			continue
 		}
 		err = filepath.WalkDir(p, func(file string, d fs.DirEntry, err error) error {
@@ -102,7 +108,9 @@ func Discover(paths []string, opts DiscoverOptions) ([]Source, error) {
 				return nil
 			}
 			if kind := KindOf(file); kind != "" {
-				add(file, kind)
+				add(Source{File: file, Kind: kind})
+			} else if wantsSniff(file) {
+				add(Source{File: file})
 			}
 			return nil
 		})
@@ -112,45 +120,6 @@ func Discover(paths []string, opts DiscoverOptions) ([]Source, error) {
 	}
 	slices.SortFunc(out, func(a, b Source) int { return strings.Compare(a.Path, b.Path) })
 	return out, errors.Join(errs...)
-}
-
-// KindOf detects a file's kind from its path, or "" when the name says
-// nothing.
-func KindOf(file string) document.Kind {
-	slash := filepath.ToSlash(file)
-	base := path.Base(slash)
-	lower := strings.ToLower(base)
-	switch {
-	case base == "Dockerfile", base == "Containerfile",
-		strings.HasPrefix(base, "Dockerfile."), strings.HasPrefix(base, "Containerfile."),
-		strings.HasSuffix(base, ".Dockerfile"), strings.HasSuffix(lower, ".dockerfile"):
-		return document.KindDockerfile
-	case (strings.HasSuffix(lower, ".yml") || strings.HasSuffix(lower, ".yaml")) &&
-		(path.Dir(slash) == ".github/workflows" || strings.HasSuffix(path.Dir(slash), "/.github/workflows")):
-		return document.KindWorkflow
-	}
-	return ""
-}
-
-// explicitKind is the kind of a file named on the command line whose name
-// says nothing: YAML is taken as a workflow, anything else as a Dockerfile.
-func explicitKind(file string) document.Kind {
-	lower := strings.ToLower(file)
-	if strings.HasSuffix(lower, ".yml") || strings.HasSuffix(lower, ".yaml") {
-		return document.KindWorkflow
-	}
-	return document.KindDockerfile
-}
-
-func displayPath(wd, file string) string {
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		return filepath.ToSlash(file)
-	}
-	if rel, err := filepath.Rel(wd, abs); err == nil && !strings.HasPrefix(rel, "..") {
-		return filepath.ToSlash(rel)
-	}
-	return filepath.ToSlash(abs)
 }
 
 func unwrapPathError(err error) error {

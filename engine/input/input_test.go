@@ -60,7 +60,9 @@ func TestDiscover(t *testing.T) {
 	for _, s := range got {
 		paths = append(paths, string(s.Kind)+":"+s.Path)
 	}
-	want := []string{"workflow:.github/workflows/ci.yml", "dockerfile:Dockerfile", "dockerfile:svc/api.Dockerfile", "dockerfile:svc/notes.txt"}
+	// An explicitly named file whose name says nothing is left for its
+	// content to decide when it is loaded.
+	want := []string{"workflow:.github/workflows/ci.yml", "dockerfile:Dockerfile", "dockerfile:svc/api.Dockerfile", ":svc/notes.txt"}
 	if diff := cmp.Diff(want, paths); diff != "" {
 		t.Errorf("discovered (-want +got):\n%s", diff)
 	}
@@ -115,5 +117,123 @@ func TestRepoReaderStaysInside(t *testing.T) {
 	}
 	if _, err := read("missing.yaml"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file: err = %v, want fs.ErrNotExist", err)
+	}
+}
+
+// TestLoadDetectsKind: a file whose name says nothing is recognised by its
+// content; an explicitly named one that nothing recognises falls back
+// (YAML to a workflow, anything else to a Dockerfile); a walked one is not
+// an input at all.
+func TestLoadDetectsKind(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	workflowBody := "name: ci\non: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\n"
+	tests := []struct {
+		name    string
+		src     Source
+		want    document.Kind // "" means not an input
+		wantErr string        // the parser of the kind expected refused it
+	}{
+		{"a workflow by content, named .txt", Source{File: write("pipeline.txt", workflowBody), Explicit: true}, document.KindWorkflow, ""},
+		{"explicit YAML falls back to a workflow", Source{File: write("values.yaml", "replicas: 3\n"), Explicit: true}, "", "invalid workflow"},
+		{"explicit other falls back to a Dockerfile", Source{File: write("notes.txt", "FROM alpine\n"), Explicit: true}, document.KindDockerfile, ""},
+		{"a forced kind wins over content", Source{File: write("pipeline2.txt", workflowBody), Kind: document.KindDockerfile, Explicit: true}, "", "unknown instruction"},
+		{"a walked file nothing recognises is skipped", Source{File: write("values2.yaml", "replicas: 3\n")}, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.src.Path = filepath.Base(tc.src.File)
+			doc, perr := LoadDocument(tc.src, LoadOptions{})
+			var got document.Kind
+			if doc != nil {
+				got = doc.Kind
+			}
+			if got != tc.want {
+				t.Errorf("kind %q, want %q", got, tc.want)
+			}
+			switch {
+			case tc.wantErr == "" && perr != nil:
+				t.Errorf("ParseError %v", perr)
+			case tc.wantErr != "" && (perr == nil || !strings.Contains(perr.Message, tc.wantErr)):
+				t.Errorf("ParseError %v, want one saying %q", perr, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestSniffedWalk: a kind that declares SniffExtensions gets walked files
+// with those extensions whose content it recognises, and only those.
+func TestSniffedWalk(t *testing.T) {
+	saved := fileKinds
+	t.Cleanup(func() { fileKinds = saved })
+	fileKinds = append([]FileKind{{
+		Kind:            "probe",
+		SniffExtensions: []string{".json"},
+		Sniff:           func(data []byte) bool { return strings.Contains(string(data), `"probe"`) },
+		Parse: func(p string, data []byte, _ ParseOptions) (*document.Document, error) {
+			return &document.Document{Kind: "probe", Path: p, Source: data}, nil
+		},
+	}}, saved...)
+
+	dir := t.TempDir()
+	for name, body := range map[string]string{"a/x.json": `{"probe": 1}`, "a/y.json": `{"other": 1}`, "a/z.txt": `"probe"`} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sources, err := Discover([]string{"."}, DiscoverOptions{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, src := range sources {
+		doc, perr := LoadDocument(src, LoadOptions{})
+		if perr != nil {
+			t.Fatalf("%s: %v", src.Path, perr)
+		}
+		if doc != nil {
+			got = append(got, string(doc.Kind)+":"+doc.Path)
+		}
+	}
+	if diff := cmp.Diff([]string{"probe:a/x.json"}, got); diff != "" {
+		t.Errorf("loaded (-want +got):\n%s", diff)
+	}
+}
+
+// TestFileKindsAreComplete: every kind of the table can be told apart,
+// parsed and documented.
+func TestFileKindsAreComplete(t *testing.T) {
+	schemas, err := document.Schemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[document.Kind]bool{}
+	for _, k := range FileKinds() {
+		if seen[k.Kind] {
+			t.Errorf("%s: listed twice", k.Kind)
+		}
+		seen[k.Kind] = true
+		if k.Summary == "" || k.Parse == nil || k.MatchPath == nil {
+			t.Errorf("%s: needs a Summary, MatchPath and Parse", k.Kind)
+		}
+		if _, ok := schemas[string(k.Kind)]; !ok {
+			t.Errorf("%s: no schema in engine/document/schemas", k.Kind)
+		}
+		if len(k.SniffExtensions) > 0 && k.Sniff == nil {
+			t.Errorf("%s: SniffExtensions without Sniff", k.Kind)
+		}
+	}
+	if last := fileKinds[len(fileKinds)-1]; last.Fallback == nil || !last.Fallback("anything") {
+		t.Errorf("the last kind must take every explicitly named file nothing else recognised")
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/devflow/dwf-policy/engine/document"
-	"github.com/devflow/dwf-policy/engine/input/dockerfile"
-	"github.com/devflow/dwf-policy/engine/input/workflow"
 )
 
 // DefaultMaxFileBytes caps every input file read from disk.
@@ -17,7 +15,8 @@ const DefaultMaxFileBytes = 4 << 20
 
 // LoadOptions tunes Load. The zero value is the default.
 type LoadOptions struct {
-	// Target is the Dockerfile stage that is built (`--target`).
+	// Target is the Dockerfile stage that is built (`--target`), for
+	// sources that name none of their own.
 	Target string
 	// MaxFileBytes caps each file; 0 means DefaultMaxFileBytes.
 	MaxFileBytes int
@@ -27,7 +26,10 @@ type LoadOptions struct {
 }
 
 // LoadDocument reads and parses one source. Every failure is a problem with
-// that file, returned as a *document.ParseError naming it.
+// that file, returned as a *document.ParseError naming it. A source whose
+// kind its content decides, and whose content no kind recognises, is not
+// an input: LoadDocument returns nil for it and no error, unless it was
+// named explicitly (then a fallback kind applies).
 func LoadDocument(src Source, opts LoadOptions) (*document.Document, *document.ParseError) {
 	limit := opts.MaxFileBytes
 	if limit <= 0 {
@@ -37,7 +39,20 @@ func LoadDocument(src Source, opts LoadOptions) (*document.Document, *document.P
 	if err != nil {
 		return nil, &document.ParseError{Path: src.Path, Message: err.Error()}
 	}
-	doc, err := Parse(src.Kind, src.Path, data, opts)
+	kind := src.Kind
+	if kind == "" {
+		kind = sniffKind(data)
+	}
+	if kind == "" && src.Explicit {
+		kind = fallbackKind(src.File)
+	}
+	if kind == "" {
+		return nil, nil
+	}
+	if src.Target != "" {
+		opts.Target = src.Target
+	}
+	doc, err := Parse(kind, src.Path, data, opts)
 	if err != nil {
 		pe, ok := err.(*document.ParseError)
 		if !ok {
@@ -50,13 +65,15 @@ func LoadDocument(src Source, opts LoadOptions) (*document.Document, *document.P
 
 // Parse turns bytes of a known kind into a document.
 func Parse(kind document.Kind, path string, data []byte, opts LoadOptions) (*document.Document, error) {
-	switch kind {
-	case document.KindDockerfile:
-		return dockerfile.Parse(path, data, dockerfile.Options{Target: opts.Target, MaxBytes: opts.MaxFileBytes})
-	case document.KindWorkflow:
-		return workflow.Parse(path, data, workflow.Options{ReadFile: repoReader(opts.RepoRoot, opts.MaxFileBytes), MaxBytes: opts.MaxFileBytes})
+	k, ok := LookupKind(string(kind))
+	if !ok {
+		return nil, &document.ParseError{Path: path, Message: fmt.Sprintf("input kind %q is not supported for files", kind)}
 	}
-	return nil, &document.ParseError{Path: path, Message: fmt.Sprintf("input kind %q is not supported for files yet", kind)}
+	return k.Parse(path, data, ParseOptions{
+		Target:   opts.Target,
+		MaxBytes: opts.MaxFileBytes,
+		ReadFile: repoReader(opts.RepoRoot, opts.MaxFileBytes),
+	})
 }
 
 // readCapped reads at most limit bytes and fails, naming the limit, when

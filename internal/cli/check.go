@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,6 +14,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/engine/input"
 	"github.com/devflow/dwf-policy/engine/policyset"
 	"github.com/devflow/dwf-policy/engine/report"
 )
@@ -63,8 +66,9 @@ and checks every Dockerfile (Dockerfile, Containerfile, *.Dockerfile,
 Dockerfile.*, *.dockerfile) and GitHub Actions workflow
 (.github/workflows/*.yml|yaml) it finds. Directories named .git, vendor and
 node_modules are skipped. Files named explicitly are checked whatever their
-name: YAML files as workflows, anything else as a Dockerfile, unless --kind
-says otherwise.
+name: when the name says nothing, the content decides (a workflow has
+top-level on: and jobs:), else YAML files are taken as workflows and
+anything else as a Dockerfile; --kind forces a kind.
 
 A file that cannot be parsed is reported as a DWF000 finding; the other files
 are still checked.
@@ -98,7 +102,7 @@ are checked without it, and the exit code is 2.`,
 	fl.outputFlags.register(cmd)
 	fl.policyFlags.register(cmd)
 	cmd.Flags().StringVar(&fl.target, "target", "", "check this Dockerfile build `STAGE` instead of the last one (like docker build --target)")
-	cmd.Flags().StringVar(&fl.kind, "kind", "", "treat explicitly named files as this kind: dockerfile or workflow")
+	cmd.Flags().StringVar(&fl.kind, "kind", "", "treat explicitly named files as this `KIND`: "+kindNames(", "))
 	cmd.Flags().BoolVar(&fl.resolveBases, "resolve-base-images", false, "fetch the config of the final stage's base image from its registry when the Dockerfile sets no USER or ENTRYPOINT, and use what it sets (network)")
 	fl.registry.register(cmd, " (with --resolve-base-images)")
 	return cmd
@@ -110,11 +114,12 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 		return err
 	}
 	var kind document.Kind
-	switch fl.kind {
-	case "", string(document.KindDockerfile), string(document.KindWorkflow):
-		kind = document.Kind(fl.kind)
-	default:
-		return usageError("--kind: unknown kind %q (want dockerfile or workflow)", fl.kind)
+	if fl.kind != "" {
+		k, ok := input.LookupKind(fl.kind)
+		if !ok {
+			return usageError("--kind: unknown kind %q (want %s)", fl.kind, kindNames(" or "))
+		}
+		kind = k.Kind
 	}
 	set, err := c.openPolicies(ctx, fl.policyFlags)
 	if err != nil {
@@ -132,6 +137,16 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 		ResolveBaseImages: fl.resolveBases,
 	})
 	return c.report(formatter, failOn, set, res, fl.outputFlags)
+}
+
+// kindNames lists the input kinds read from files, for --kind.
+func kindNames(sep string) string {
+	var names []string
+	for _, k := range input.FileKinds() {
+		names = append(names, string(k.Kind))
+	}
+	slices.Sort(names)
+	return strings.Join(names, sep)
 }
 
 // report prints what could not be checked, writes the report and decides
