@@ -250,11 +250,21 @@ func Read(data []byte, opts ReadOptions) (*Bundle, error) {
 	if len(b.Data) > 0 {
 		return nil, errors.New("data.json: data files are not supported in dwf-policy bundles: policies read settings from data.dwf.config (.dwf-policy.yaml)")
 	}
-	files := make(memFS, len(b.Modules))
+	// Entry names are as the archive spells them: `tar czf b.tgz -C dir .`
+	// writes ./x.rego. The file system holds each by its clean name.
+	files := make(map[string][]byte, len(b.Modules))
 	for _, m := range b.Modules {
-		files[strings.TrimPrefix(m.Path, "/")] = m.Raw
+		name := cleanName(m.Path)
+		if _, dup := files[name]; dup {
+			return nil, fmt.Errorf("the bundle holds %s twice", name)
+		}
+		files[name] = m.Raw
 	}
-	out := &Bundle{FS: files, Revision: b.Manifest.Revision, Signed: signed}
+	fsys, err := newMemFS(files)
+	if err != nil {
+		return nil, err
+	}
+	out := &Bundle{FS: fsys, Revision: b.Manifest.Revision, Signed: signed}
 	if b.Manifest.Roots != nil {
 		out.Roots = *b.Manifest.Roots
 	}
@@ -283,11 +293,21 @@ func scan(data []byte) (signed bool, err error) {
 		if total > maxExpandedBytes || h.Size > maxExpandedBytes {
 			return false, fmt.Errorf("the bundle expands to more than %d bytes", maxExpandedBytes)
 		}
-		if strings.TrimPrefix(path.Clean("/"+h.Name), "/") == ".signatures.json" {
+		if cleanName(h.Name) == ".signatures.json" {
 			signed = true
 		}
 	}
 	return signed, nil
+}
+
+// cleanName is an archive entry's name as a path in the bundle: relative,
+// clean, never above the bundle's root ("./a/../b.rego" is "b.rego",
+// "../../x.rego" is "x.rego").
+func cleanName(name string) string {
+	if c := strings.TrimPrefix(path.Clean("/"+name), "/"); c != "" {
+		return c
+	}
+	return "."
 }
 
 // signingAlg checks the algorithm against the private key, or picks it.

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -13,22 +14,63 @@ import (
 // memFS is a read-only file system of a bundle's files, keyed by clean
 // slash-separated paths; directories are implied by the paths. It is what
 // the engine walks for .rego files, like a directory on disk.
-type memFS map[string][]byte
+//
+// The directory listings are built once, in time linear in the total
+// length of the paths, so opening or listing anything is a map look-up
+// whatever the number of files or directories.
+type memFS struct {
+	files map[string][]byte
+	dirs  map[string][]fs.DirEntry // sorted by name; "." is always there
+}
 
 var (
-	_ fs.ReadDirFS  = memFS(nil)
-	_ fs.ReadFileFS = memFS(nil)
+	_ fs.ReadDirFS  = (*memFS)(nil)
+	_ fs.ReadFileFS = (*memFS)(nil)
 )
 
+// newMemFS indexes files, whose names must be valid fs paths (clean,
+// relative, without . or .. elements). A name that is also a directory of
+// another name is refused: a file system cannot hold both.
+func newMemFS(files map[string][]byte) (*memFS, error) {
+	m := &memFS{files: files, dirs: map[string][]fs.DirEntry{".": nil}}
+	for name, data := range files {
+		if !fs.ValidPath(name) || name == "." {
+			return nil, fmt.Errorf("%q is not a valid file name in a bundle", name)
+		}
+		// List the file in its directory, and each directory that did not
+		// exist yet in its parent: the walk up stops at the first directory
+		// that already existed, so each path element is visited once over
+		// all the files.
+		child := fs.FileInfoToDirEntry(info{name: path.Base(name), size: int64(len(data))})
+		for dir := path.Dir(name); ; dir = path.Dir(dir) {
+			_, existed := m.dirs[dir]
+			m.dirs[dir] = append(m.dirs[dir], child)
+			if existed {
+				break
+			}
+			child = fs.FileInfoToDirEntry(info{name: path.Base(dir), dir: true})
+		}
+	}
+	for name := range files {
+		if _, ok := m.dirs[name]; ok {
+			return nil, fmt.Errorf("%s is both a file and a directory in the bundle", name)
+		}
+	}
+	for _, entries := range m.dirs {
+		slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	}
+	return m, nil
+}
+
 // Open implements fs.FS.
-func (m memFS) Open(name string) (fs.File, error) {
+func (m *memFS) Open(name string) (fs.File, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
-	if data, ok := m[name]; ok {
+	if data, ok := m.files[name]; ok {
 		return &memFile{info: info{name: path.Base(name), size: int64(len(data))}, r: bytes.NewReader(data)}, nil
 	}
-	entries, ok := m.entries(name)
+	entries, ok := m.dirs[name]
 	if !ok {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
@@ -36,8 +78,8 @@ func (m memFS) Open(name string) (fs.File, error) {
 }
 
 // ReadFile implements fs.ReadFileFS.
-func (m memFS) ReadFile(name string) ([]byte, error) {
-	data, ok := m[name]
+func (m *memFS) ReadFile(name string) ([]byte, error) {
+	data, ok := m.files[name]
 	if !ok || !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
 	}
@@ -45,42 +87,12 @@ func (m memFS) ReadFile(name string) ([]byte, error) {
 }
 
 // ReadDir implements fs.ReadDirFS.
-func (m memFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	entries, ok := m.entries(name)
-	if !ok {
+func (m *memFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	entries, ok := m.dirs[name]
+	if !ok || !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
 	}
-	return entries, nil
-}
-
-// entries lists the directory dir, sorted by name; ok is false when no
-// file lies below dir.
-func (m memFS) entries(dir string) ([]fs.DirEntry, bool) {
-	prefix := dir + "/"
-	if dir == "." {
-		prefix = ""
-	}
-	seen := map[string]fs.DirEntry{}
-	for p, data := range m {
-		rest, found := strings.CutPrefix(p, prefix)
-		if !found {
-			continue
-		}
-		if child, _, isDir := strings.Cut(rest, "/"); isDir {
-			seen[child] = fs.FileInfoToDirEntry(info{name: child, dir: true})
-		} else {
-			seen[rest] = fs.FileInfoToDirEntry(info{name: rest, size: int64(len(data))})
-		}
-	}
-	if len(seen) == 0 && dir != "." {
-		return nil, false
-	}
-	out := make([]fs.DirEntry, 0, len(seen))
-	for _, e := range seen {
-		out = append(out, e)
-	}
-	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	return out, true
+	return slices.Clone(entries), nil
 }
 
 type info struct {
@@ -127,12 +139,12 @@ func (d *memDir) ReadDir(n int) ([]fs.DirEntry, error) {
 	rest := d.entries[d.off:]
 	if n <= 0 {
 		d.off = len(d.entries)
-		return rest, nil
+		return slices.Clone(rest), nil
 	}
 	if len(rest) == 0 {
 		return nil, io.EOF
 	}
 	rest = rest[:min(n, len(rest))]
 	d.off += len(rest)
-	return rest, nil
+	return slices.Clone(rest), nil
 }
