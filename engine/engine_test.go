@@ -33,6 +33,38 @@ package %[1]s
 `, pkg, id, body)
 }
 
+// imageRule returns an image rule package with the given custom.anchor.
+func imageRule(id, anchor string) string {
+	return fmt.Sprintf(`# METADATA
+# title: Test image rule %[1]s
+# custom:
+#   id: %[1]s
+#   severity: warning
+#   kind: image
+#   anchor: %[2]s
+package dwf.image.r_%[2]s
+
+deny contains {"msg": "x"} if true
+`, id, anchor)
+}
+
+// TestAnchorsFromMetadata: where an image finding lands on a Dockerfile is
+// read from custom.anchor; no anchor means the FROM.
+func TestAnchorsFromMetadata(t *testing.T) {
+	files := map[string]string{"u.rego": imageRule("ACME1", "user"), "e.rego": imageRule("ACME2", "entrypoint"), "f.rego": imageRule("ACME3", "from")}
+	files["n.rego"] = strings.Replace(imageRule("ACME4", "none"), "#   anchor: none\n", "", 1)
+	eng, err := newEngine(t, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]finding.Anchor{"ACME1": finding.AnchorUser, "ACME2": finding.AnchorEntrypoint, "ACME3": finding.AnchorFrom, "ACME4": ""}
+	for id, anchor := range want {
+		if r, _ := eng.Rule(id); r.Anchor != anchor {
+			t.Errorf("%s: anchor %q, want %q", id, r.Anchor, anchor)
+		}
+	}
+}
+
 func newEngine(t *testing.T, files map[string]string) (*Engine, error) {
 	t.Helper()
 	fsys := fstest.MapFS{}
@@ -77,6 +109,10 @@ func TestLoadErrors(t *testing.T) {
 			"p/a.rego:13: rego_type_error"},
 		{"syntax error names file and line", map[string]string{"a.rego": rule("dwf.dockerfile.a", "ACME1", `deny contains {"msg": "a"} if {`)},
 			"p/a.rego:14: rego_parse_error"},
+		{"anchor on a rule that is not about images", map[string]string{"a.rego": strings.Replace(rule("dwf.dockerfile.a", "ACME1", `deny contains {"msg": "a"} if true`), "#   kind: dockerfile", "#   kind: dockerfile\n#   anchor: user", 1)},
+			"custom.anchor is only for image rules"},
+		{"unknown anchor", map[string]string{"a.rego": imageRule("ACME1", "cmd")},
+			"custom.anchor cmd must be user, entrypoint or from"},
 		{"http.send refused in the sandbox", map[string]string{"a.rego": rule("dwf.dockerfile.a", "ACME1", `deny contains {"msg": "a"} if http.send({"method": "GET", "url": "http://127.0.0.1"})`)},
 			"undefined function http.send"},
 	}

@@ -28,7 +28,7 @@ type outputFlags struct {
 }
 
 func (o *outputFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&o.format, "format", "f", "text", "output format: text, json or sarif")
+	cmd.Flags().StringVarP(&o.format, "format", "f", "text", "output format: "+strings.Join(report.Formats(), ", "))
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	cmd.Flags().StringVar(&o.failOn, "fail-on", "error", "exit 1 when a finding is at or above this severity: error, warning, note or none")
 	cmd.Flags().BoolVar(&o.showSuppressed, "show-suppressed", false, "list suppressed findings in text output too")

@@ -7,7 +7,10 @@
 #   `go mod download`) without a `--mount=type=cache` starts from nothing on
 #   every build. Every stage counts, builder stages included: that is where
 #   builds happen. Options before the subcommand (`apt-get -y install`,
-#   `apk --no-cache add`) are understood. One finding per RUN.
+#   `apk --no-cache add`) are understood, and so are commands run through
+#   `sudo [-u USER]`, `env A=B`, `timeout N`, `nice`, `nohup`, `xargs`,
+#   `exec`, `command`, `time`, `stdbuf`, `sh -c`/`bash -c` or by absolute
+#   path (`/usr/bin/apt-get`). One finding per RUN.
 # schemas:
 #   - input: schema.dockerfile
 # custom:
