@@ -244,7 +244,7 @@ func readPlatform(ctx context.Context, ref string, src source, c child, subject 
 	spec := parseUser(cf.Config.User)
 	var res resolution
 	if spec.needsLookup() && !o.SkipLayers {
-		if res, err = resolve(ctx, src, m, spec, o); err != nil {
+		if res, err = resolve(ctx, src, m, cf.RootFS.DiffIDs, spec, o); err != nil {
 			return nil, err
 		}
 	}
@@ -343,7 +343,10 @@ type resolution struct {
 const resolutionFormat = 1
 
 // resolve looks the user up in the image's /etc/passwd and /etc/group.
-func resolve(ctx context.Context, src source, m *v1.Manifest, spec userSpec, o *Options) (resolution, error) {
+// Every layer it reads is read to its end and verified against the
+// manifest's layer digest and the config's diff ID (diffIDs); a mismatch is
+// an error wrapping ErrDigestMismatch, never a resolution.
+func resolve(ctx context.Context, src source, m *v1.Manifest, diffIDs []v1.Hash, spec userSpec, o *Options) (resolution, error) {
 	cache := newDiskCache(o.CacheDir, o.Stats)
 	var res resolution
 	if cache.record("users", m.Config.Digest, &res) && res.Format == resolutionFormat {
@@ -353,9 +356,15 @@ func resolve(ctx context.Context, src source, m *v1.Manifest, spec userSpec, o *
 	if spec.needsGroup() {
 		paths = append(paths, "etc/group")
 	}
+	if len(diffIDs) != len(m.Layers) {
+		return resolution{}, fmt.Errorf("resolving user %q: %w: the manifest lists %d layers, the config's rootfs %d diff IDs",
+			spec.raw, ErrDigestMismatch, len(m.Layers), len(diffIDs))
+	}
 	openers := make([]layerOpener, len(m.Layers))
 	for i, l := range m.Layers {
-		openers[i] = func(ctx context.Context) (io.ReadCloser, error) { return src.layer(ctx, l) }
+		openers[i] = func(ctx context.Context) (io.ReadCloser, error) {
+			return openVerifiedLayer(ctx, func() (io.ReadCloser, error) { return src.layer(ctx, l) }, l, diffIDs[i], o.MaxLayerBytes)
+		}
 	}
 	files, n, err := findFiles(ctx, openers, paths, o.MaxPasswdBytes)
 	o.Stats.LayersRead.Add(int64(n))

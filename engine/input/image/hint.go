@@ -24,6 +24,8 @@ func Hint(err error, timeout time.Duration) string {
 		return "hint: check the repository and tag; some registries also answer 404 when the credentials may not read the repository"
 	case errors.Is(err, ErrTimeout):
 		return fmt.Sprintf("hint: the registry did not answer within --timeout %s; check the network or proxy, or raise --timeout", timeout)
+	case errors.Is(err, ErrDigestMismatch):
+		return "hint: the bytes received are not the ones the image's digests name: the registry, a mirror or the file was tampered with or corrupted; do not use this image until it loads"
 	case errors.Is(err, ErrPlatformNotFound):
 		return "hint: --platform names a platform the image does not have"
 	case errors.Is(err, ErrRegistry):

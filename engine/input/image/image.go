@@ -9,7 +9,10 @@
 // tags to digests, reads every platform of an index (or those asked for),
 // their configs, and resolves the configured user through /etc/passwd and
 // /etc/group read from the layers, top layer first, honouring whiteouts and
-// reading only the layers needed.
+// opening only the layers needed. Every layer opened is read to its end and
+// verified against the manifest's layer digest and the config's diff ID, as
+// manifests and configs are against theirs: content that does not match is
+// an error wrapping ErrDigestMismatch, never a document.
 //
 // Network access happens only here and only when asked: requests carry the
 // caller's context and a deadline, failed requests are retried a bounded
@@ -64,6 +67,11 @@ type Options struct {
 	// http.DefaultTransport with a response header timeout. Tests pass the
 	// transport of an httptest server.
 	Transport http.RoundTripper
+	// MaxLayerBytes caps the bytes read from one layer, compressed and
+	// uncompressed alike, when looking for /etc/passwd and /etc/group: a
+	// layer is read to its end to verify it against its digests, and a
+	// larger one is an error. 0 means DefaultMaxLayerBytes.
+	MaxLayerBytes int64
 	// MaxPasswdBytes caps the size of /etc/passwd and /etc/group; a larger
 	// file is reported in the document (user.lookup_error), not read.
 	// 0 means DefaultMaxPasswdBytes.
@@ -89,6 +97,7 @@ type Options struct {
 const (
 	DefaultTimeout        = 2 * time.Minute
 	DefaultMaxPasswdBytes = 1 << 20
+	DefaultMaxLayerBytes  = 4 << 30
 	defaultConcurrency    = 4
 	defaultRetries        = 2
 	defaultRetryDelay     = 500 * time.Millisecond
@@ -154,6 +163,9 @@ func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
+	if o.MaxLayerBytes <= 0 {
+		o.MaxLayerBytes = DefaultMaxLayerBytes
+	}
 	if o.MaxPasswdBytes <= 0 {
 		o.MaxPasswdBytes = DefaultMaxPasswdBytes
 	}
@@ -198,7 +210,7 @@ func (o *Options) wrap(ctx context.Context, ref string, err error) error {
 
 // classify finds the cause of a failed request.
 func classify(ctx context.Context, err error) error {
-	for _, known := range []error{ErrInsecure, ErrPlatformNotFound, ErrUnauthorized, ErrNotFound, ErrRegistry, ErrTimeout} {
+	for _, known := range []error{ErrDigestMismatch, ErrInsecure, ErrPlatformNotFound, ErrUnauthorized, ErrNotFound, ErrRegistry, ErrTimeout} {
 		if errors.Is(err, known) {
 			return known
 		}

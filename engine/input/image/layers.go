@@ -44,7 +44,8 @@ func (q *fileQuery) settled() bool { return q.done || q.redirect != "" }
 
 // findFiles looks up paths (such as "etc/passwd") in an image's final
 // filesystem. layers are bottom first, as in a manifest; they are read top
-// layer first, and reading stops at the first layer that decides every path:
+// layer first, each one to its end (so that a verifying opener can check
+// it), and no layer is opened below the first one that decides every path:
 // one that contains the file, deletes it with a whiteout (".wh.passwd"), or
 // hides the layers below with an opaque directory (".wh..wh..opq") or by
 // replacing a parent directory. Files larger than maxBytes are reported as
@@ -111,6 +112,11 @@ func scanLayers(ctx context.Context, layers []layerOpener, queries []*fileQuery,
 		}
 		opened++
 		err = scanLayer(ctx, rc, pending, maxBytes)
+		if err == nil {
+			// Read to the end: a layer's integrity is known only once
+			// all of it has been read (see verifiedLayer).
+			_, err = io.Copy(io.Discard, rc)
+		}
 		_ = rc.Close()
 		if err != nil {
 			return opened, fmt.Errorf("reading layer %d: %w", i, err)

@@ -16,7 +16,6 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/devflow/dwf-policy/engine/document"
@@ -218,8 +217,11 @@ func (s *layoutSource) root(context.Context) (v1.Descriptor, []byte, error) {
 			// Not a top-level entry: a manifest inside an index, by digest.
 			name, _ := blobPath(s.pin)
 			b, err := s.read(name, maxManifestBytes)
-			if err != nil || !matches(b, s.pin) {
+			if err != nil {
 				return v1.Descriptor{}, nil, fmt.Errorf("%w: no manifest %s in the layout", ErrNotFound, s.pin)
+			}
+			if !matches(b, s.pin) {
+				return v1.Descriptor{}, nil, fmt.Errorf("reading manifest %s: %w", s.pin, ErrDigestMismatch)
 			}
 			return v1.Descriptor{Digest: s.pin, Size: int64(len(b)), MediaType: sniffMediaType(b)}, b, nil
 		}
@@ -256,7 +258,7 @@ func (s *layoutSource) layer(_ context.Context, d v1.Descriptor) (io.ReadCloser,
 	if !ok {
 		return nil, fmt.Errorf("layer digest %q is not valid", d.Digest)
 	}
-	return uncompressed(func() (io.ReadCloser, error) { return s.store.open(name) }, d)
+	return s.store.open(name)
 }
 
 func (s *layoutSource) blob(d v1.Descriptor, limit int64, what string) ([]byte, error) {
@@ -269,7 +271,7 @@ func (s *layoutSource) blob(d v1.Descriptor, limit int64, what string) ([]byte, 
 		return nil, fmt.Errorf("reading %s %s: %w", what, d.Digest, err)
 	}
 	if !matches(b, d.Digest) {
-		return nil, &document.ParseError{Path: s.ref, Message: fmt.Sprintf("%s %s does not match its digest", what, d.Digest)}
+		return nil, fmt.Errorf("reading %s %s: %w", what, d.Digest, ErrDigestMismatch)
 	}
 	return b, nil
 }
@@ -291,18 +293,9 @@ func blobPath(h v1.Hash) (string, bool) {
 	return "blobs/" + h.Algorithm + "/" + h.Hex, true
 }
 
-// uncompressed opens a layer and decompresses it according to its first
-// bytes (gzip, zstd or none), whatever the media type claims.
-func uncompressed(open func() (io.ReadCloser, error), d v1.Descriptor) (io.ReadCloser, error) {
-	l, err := partial.CompressedToLayer(openerLayer{open: open, d: d})
-	if err != nil {
-		return nil, err
-	}
-	return l.Uncompressed()
-}
-
 // openerLayer is a partial.CompressedLayer over a function that opens the
-// blob.
+// blob; openVerifiedLayer uses it to decompress a layer according to its
+// first bytes (gzip, zstd or none), whatever the media type claims.
 type openerLayer struct {
 	open func() (io.ReadCloser, error)
 	d    v1.Descriptor
@@ -430,7 +423,7 @@ func (s *dockerSaveSource) layer(_ context.Context, d v1.Descriptor) (io.ReadClo
 	if !ok {
 		return nil, fmt.Errorf("layer %s: %w", d.Digest, fs.ErrNotExist)
 	}
-	return uncompressed(func() (io.ReadCloser, error) { return s.store.open(file) }, d)
+	return s.store.open(file)
 }
 
 func sha256Hash(b []byte) v1.Hash {

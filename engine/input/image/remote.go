@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -23,7 +24,8 @@ type source interface {
 	manifest(ctx context.Context, d v1.Descriptor) ([]byte, error)
 	// config returns the raw config blob d describes.
 	config(ctx context.Context, d v1.Descriptor) ([]byte, error)
-	// layer opens the uncompressed tar stream of the layer d describes.
+	// layer opens the blob of the layer d describes, as stored (usually
+	// compressed); openVerifiedLayer decompresses and verifies it.
 	layer(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error)
 	// meta describes where the image comes from.
 	meta() sourceMeta
@@ -121,7 +123,7 @@ func (s *registrySource) manifest(ctx context.Context, d v1.Descriptor) ([]byte,
 		return nil, fmt.Errorf("fetching manifest %s: %w", d.Digest, err)
 	}
 	if !matches(desc.Manifest, d.Digest) {
-		return nil, fmt.Errorf("fetching manifest %s: content does not match its digest", d.Digest)
+		return nil, fmt.Errorf("fetching manifest %s: %w", d.Digest, ErrDigestMismatch)
 	}
 	s.cache.putBlob("manifests", d.Digest, desc.Manifest)
 	return desc.Manifest, nil
@@ -140,12 +142,12 @@ func (s *registrySource) config(ctx context.Context, d v1.Descriptor) ([]byte, e
 		return nil, fmt.Errorf("fetching config %s: %w", d.Digest, err)
 	}
 	defer rc.Close()
-	b, err := readCapped(rc, maxConfigBytes)
+	b, err := readCapped(mismatchReader{rc, "config " + d.Digest.String()}, maxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("fetching config %s: %w", d.Digest, err)
 	}
 	if !matches(b, d.Digest) {
-		return nil, fmt.Errorf("fetching config %s: content does not match its digest", d.Digest)
+		return nil, fmt.Errorf("fetching config %s: %w", d.Digest, ErrDigestMismatch)
 	}
 	s.cache.putBlob("configs", d.Digest, b)
 	return b, nil
@@ -156,11 +158,27 @@ func (s *registrySource) layer(ctx context.Context, d v1.Descriptor) (io.ReadClo
 	if err != nil {
 		return nil, fmt.Errorf("fetching layer %s: %w", d.Digest, err)
 	}
-	rc, err := l.Uncompressed()
+	rc, err := l.Compressed()
 	if err != nil {
 		return nil, fmt.Errorf("fetching layer %s: %w", d.Digest, err)
 	}
-	return rc, nil
+	return mismatchReader{rc, "layer " + d.Digest.String()}, nil
+}
+
+// mismatchReader marks the errors of go-containerregistry's own digest and
+// size verification, which it applies to every blob it streams, with
+// ErrDigestMismatch. Its error type is internal, so the message is matched.
+type mismatchReader struct {
+	io.ReadCloser
+	what string
+}
+
+func (r mismatchReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && strings.HasPrefix(err.Error(), "error verifying ") {
+		err = fmt.Errorf("%s: %w: %v", r.what, ErrDigestMismatch, err)
+	}
+	return n, err
 }
 
 // guardTransport counts every request that goes out and refuses plain HTTP
