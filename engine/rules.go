@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"net/url"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -139,38 +143,119 @@ func NewCompiler(caps *ast.Capabilities) (*ast.Compiler, error) {
 	return newBaseCompiler(caps).WithSchemas(ss).WithUseTypeCheckAnnotations(true), nil
 }
 
-// newBaseCompiler is the compiler without the input schemas.
+// newBaseCompiler is the compiler without the input schemas. Whatever the
+// capabilities, policies get no builtin that reads host files, and a
+// schema in their METADATA may not refer outside itself.
 func newBaseCompiler(caps *ast.Capabilities) *ast.Compiler {
 	if caps == nil {
 		caps = SandboxCapabilities()
+	} else {
+		caps = withoutHostFileBuiltins(caps)
 	}
-	return ast.NewCompiler().WithCapabilities(caps).WithDefaultRegoVersion(ast.RegoV1)
+	return ast.NewCompiler().WithCapabilities(caps).WithDefaultRegoVersion(ast.RegoV1).
+		WithStageAfterID(ast.StageSetAnnotationSet, ast.CompilerStageDefinition{
+			Name: "CheckSchemaReferences", MetricName: "compile_stage_check_schema_references", Stage: checkSchemaReferences,
+		})
 }
 
 // sandboxed reports whether a builtin is refused in the sandbox: policies
-// decide over the document they are given, they do not reach the network or
-// the environment of the process running them.
+// decide over the document they are given, they do not reach the network,
+// the environment or the files of the process running them.
 func sandboxed(name string) bool {
 	switch name {
 	case "http.send", "opa.runtime", "providers.aws.sign_req":
 		return true
 	}
-	return strings.HasPrefix(name, "net.")
+	return strings.HasPrefix(name, "net.") || ReadsHostFiles(name)
+}
+
+// ReadsHostFiles reports whether a builtin is refused to policies whatever
+// the capabilities, because it reads host files: json.verify_schema and
+// json.match_schema resolve a schema's "$ref": "file:///..." by reading the
+// file (OPA's schema loader limits remote references to allow_net but has
+// no switch for files), so a policy could learn whether a file exists, read
+// it through validation errors, or exhaust memory on /dev/zero. They are
+// refused even with --allow-net, which allows the network, not the file
+// system (so a hint to pass --allow-net must not name them).
+func ReadsHostFiles(name string) bool {
+	return name == "json.verify_schema" || name == "json.match_schema"
 }
 
 // SandboxCapabilities returns OPA's capabilities without the builtins that
-// reach the network or the environment.
+// reach the network, the environment or host files.
 func SandboxCapabilities() *ast.Capabilities {
 	caps := ast.CapabilitiesForThisVersion()
-	kept := make([]*ast.Builtin, 0, len(caps.Builtins))
-	for _, b := range caps.Builtins {
-		if !sandboxed(b.Name) {
-			kept = append(kept, b)
-		}
-	}
-	caps.Builtins = kept
+	caps.Builtins = slices.DeleteFunc(caps.Builtins, func(b *ast.Builtin) bool { return sandboxed(b.Name) })
 	caps.AllowNet = []string{}
 	return caps
+}
+
+// withoutHostFileBuiltins returns a copy of caps without the builtins that
+// read host files.
+func withoutHostFileBuiltins(caps *ast.Capabilities) *ast.Capabilities {
+	out := *caps
+	out.Builtins = slices.DeleteFunc(slices.Clone(caps.Builtins), func(b *ast.Builtin) bool { return ReadsHostFiles(b.Name) })
+	return &out
+}
+
+// checkSchemaReferences refuses a schema written inline in a policy's
+// METADATA (schemas: - input: {...}) that refers outside itself. The type
+// checker compiles such a schema with OPA's schema loader, which reads a
+// "$ref", "$schema" or base "$id" naming a file:// URI from the host (and
+// fetches http(s) ones when allow_net permits); a policy is not trusted to
+// read host files, so only references within the schema ("#/...") are
+// allowed. Schemas the engine itself puts in the compiler's schema set are
+// not annotations and are not affected.
+func checkSchemaReferences(c *ast.Compiler) *ast.Error {
+	for _, m := range c.Modules {
+		for _, a := range m.Annotations {
+			for _, s := range a.Schemas {
+				if s.Definition == nil {
+					continue
+				}
+				if bad, ok := externalSchemaReference(*s.Definition); ok {
+					return ast.NewError(ast.TypeErr, a.Location,
+						"schema for %v: %s refers outside the schema; policies may only use references within it (\"#/...\")", s.Path, bad)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// externalSchemaReference finds a reference in a JSON schema that leaves
+// it: a "$ref" that is not a fragment ("#..."), or a "$schema", "$id" or
+// "id" naming a file:// URI. It returns the keyword, not the value: the
+// value may name a host file, which an error should not echo.
+func externalSchemaReference(v any) (string, bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			child := v[k]
+			if str, isStr := child.(string); isStr {
+				switch k {
+				case "$ref":
+					if !strings.HasPrefix(str, "#") {
+						return `"$ref"`, true
+					}
+				case "$schema", "$id", "id":
+					if u, err := url.Parse(str); err != nil || strings.EqualFold(u.Scheme, "file") {
+						return strconv.Quote(k), true
+					}
+				}
+			}
+			if bad, ok := externalSchemaReference(child); ok {
+				return bad, true
+			}
+		}
+	case []any:
+		for _, child := range v {
+			if bad, ok := externalSchemaReference(child); ok {
+				return bad, true
+			}
+		}
+	}
+	return "", false
 }
 
 // ruleInfo is a catalogue entry plus what the engine needs to know about the
