@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -83,10 +84,14 @@ func Tar(t testing.TB, files ...File) []byte {
 	return buf.Bytes()
 }
 
-// Layer compresses files with gzip or zstd under the matching OCI media type.
+// Layer compresses files with gzip or zstd, or leaves them uncompressed
+// (compression.None), under the matching OCI media type.
 func Layer(t testing.TB, comp compression.Compression, files ...File) v1.Layer {
 	t.Helper()
 	b := Tar(t, files...)
+	if comp == compression.None {
+		return static.NewLayer(b, types.OCIUncompressedLayer)
+	}
 	mt := types.OCILayer
 	if comp == compression.ZStd {
 		mt = types.OCILayerZStd
