@@ -19,12 +19,12 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // TestGoldenDocument pins the whole document of a realistic workflow, so
 // any change to what policies see is reviewed in the golden diff.
 func TestGoldenDocument(t *testing.T) {
-	dir := filepath.Join(fixtureRoot, "realistic")
+	dir := goldenDir
 	src, err := os.ReadFile(filepath.Join(dir, "ci.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := Parse(".github/workflows/ci.yml", src, Options{ReadFile: readFileIn(filepath.Join(fixtureRoot, "repo"))})
+	doc, err := Parse(".github/workflows/ci.yml", src, Options{ReadFile: readFileIn(filepath.Join(rootsDir, "repo"))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,11 +72,11 @@ func TestGoldenDocument(t *testing.T) {
 }
 
 func BenchmarkParse(b *testing.B) {
-	src, err := os.ReadFile(filepath.Join(fixtureRoot, "realistic", "ci.yml"))
+	src, err := os.ReadFile(filepath.Join(goldenDir, "ci.yml"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts := Options{ReadFile: readFileIn(filepath.Join(fixtureRoot, "repo"))}
+	opts := Options{ReadFile: readFileIn(filepath.Join(rootsDir, "repo"))}
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -124,7 +124,7 @@ func TestActionSettings(t *testing.T) {
 		{"          trivy-config: trivy-report.yaml\n", "env:\n  TRIVY_EXIT_CODE: 1\n", `trivy-action image exit_code="1"/workflow_env severity=""/default scanners=""/default format="sarif"/config`},
 	} {
 		t.Run(tc.with+tc.env, func(t *testing.T) {
-			got := scans(t, wf(tc.with, tc.env), Options{ReadFile: readFileIn(fixtureRoot + "/repo")})
+			got := scans(t, wf(tc.with, tc.env), Options{ReadFile: readFileIn(rootsDir + "/repo")})
 			if len(got) != 1 {
 				t.Fatalf("got %d scans", len(got))
 			}
