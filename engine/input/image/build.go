@@ -329,10 +329,14 @@ func (s userSpec) needsLookup() bool {
 func (s userSpec) needsGroup() bool { return s.group != "" && s.gid == nil }
 
 // resolution is what /etc/passwd and /etc/group say about a config's user.
-// It is cached by config digest: the config fixes both the user and, by its
-// diff IDs, every layer's content.
+// It is cached under recordKey, and records the digests it was derived from
+// (the config fixes the user and, by its diff IDs, every layer's content;
+// the layer digests name the blobs that were read), which a cache hit must
+// match again.
 type resolution struct {
 	Format      int          `json:"format"`
+	Config      v1.Hash      `json:"config"`
+	Layers      []v1.Hash    `json:"layers"`
 	PasswdFound bool         `json:"passwd_found"`
 	Passwd      *passwdEntry `json:"passwd,omitempty"` // the entry matching the user
 	GroupFound  bool         `json:"group_found"`
@@ -340,7 +344,31 @@ type resolution struct {
 	Error       string       `json:"error,omitempty"`
 }
 
-const resolutionFormat = 1
+const resolutionFormat = 2
+
+// recordKey is the cache key of the user resolved for manifest m: a digest
+// of its config digest and all its layer digests.
+func recordKey(m *v1.Manifest) v1.Hash {
+	var b strings.Builder
+	b.WriteString("dwf-policy users\n" + m.Config.Digest.String() + "\n")
+	for _, l := range m.Layers {
+		b.WriteString(l.Digest.String() + "\n")
+	}
+	return sha256Hash([]byte(b.String()))
+}
+
+// boundTo reports whether a cached resolution was derived from m.
+func (r resolution) boundTo(m *v1.Manifest) bool {
+	if r.Format != resolutionFormat || r.Config != m.Config.Digest || len(r.Layers) != len(m.Layers) {
+		return false
+	}
+	for i, l := range m.Layers {
+		if r.Layers[i] != l.Digest {
+			return false
+		}
+	}
+	return true
+}
 
 // resolve looks the user up in the image's /etc/passwd and /etc/group.
 // Every layer it reads is read to its end and verified against the
@@ -348,8 +376,9 @@ const resolutionFormat = 1
 // an error wrapping ErrDigestMismatch, never a resolution.
 func resolve(ctx context.Context, src source, m *v1.Manifest, diffIDs []v1.Hash, spec userSpec, o *Options) (resolution, error) {
 	cache := newDiskCache(o.CacheDir, o.Stats)
+	key := recordKey(m)
 	var res resolution
-	if cache.record("users", m.Config.Digest, &res) && res.Format == resolutionFormat {
+	if cache.record("users", key, &res, func() bool { return res.boundTo(m) }) {
 		return res, nil
 	}
 	paths := []string{"etc/passwd"}
@@ -371,7 +400,10 @@ func resolve(ctx context.Context, src source, m *v1.Manifest, diffIDs []v1.Hash,
 	if err != nil {
 		return resolution{}, fmt.Errorf("resolving user %q: %w", spec.raw, err)
 	}
-	res = resolution{Format: resolutionFormat}
+	res = resolution{Format: resolutionFormat, Config: m.Config.Digest}
+	for _, l := range m.Layers {
+		res.Layers = append(res.Layers, l.Digest)
+	}
 	var problems []string
 	pw := files["etc/passwd"]
 	res.PasswdFound = pw.Found
@@ -408,8 +440,10 @@ func resolve(ctx context.Context, src source, m *v1.Manifest, diffIDs []v1.Hash,
 		}
 	}
 	res.Error = strings.Join(problems, "; ")
-	if res.Error == "" { // errors depend on the caps in force: not cached
-		cache.putRecord("users", m.Config.Digest, res)
+	// Stored only now that every layer read has been verified (findFiles
+	// failed otherwise); errors depend on the caps in force: not cached.
+	if res.Error == "" {
+		cache.putRecord("users", key, res)
 	}
 	return res, nil
 }

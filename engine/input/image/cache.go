@@ -5,6 +5,7 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"hash"
 	"os"
 	"path/filepath"
@@ -12,17 +13,24 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// diskCache stores immutable, content-addressed data under a directory:
+// diskCache stores immutable data under a directory:
 //
 //	DIR/v1/manifests/sha256/<hex>   raw manifests and indexes, by their digest
 //	DIR/v1/configs/sha256/<hex>     raw image configs, by their digest
-//	DIR/v1/users/sha256/<hex>.json  resolved /etc/passwd and /etc/group facts, by config digest
+//	DIR/v1/users/sha256/<hex>.json  resolved /etc/passwd and /etc/group facts,
+//	                                by a digest of the config and layer digests
 //
-// Blobs are verified against their digest when read, so a corrupt or
-// truncated entry is a miss, never a wrong answer. Writes go to a temporary
-// file that is renamed into place, so readers never see half an entry.
-// Errors are never fatal: the cache only saves requests. A nil *diskCache
-// caches nothing.
+// Every entry is untrusted input: a shared CI cache may have been written by
+// anyone. An entry that is not a regular file (a symlink, a FIFO, a device),
+// that is larger than the cap for its kind, or that does not decode is a
+// miss, never a wrong answer or a hang. Blobs are verified against their
+// digest when read. Records (derived facts, which no digest can verify) are
+// written only after the layers they come from were verified, carry the
+// digests they were derived from, which are checked again on read, and are
+// believed only when the file is owned by the current user and writable by
+// no one else. Writes go to a temporary file that is renamed into place, so
+// readers never see half an entry. Errors are never fatal: the cache only
+// saves requests. A nil *diskCache caches nothing.
 type diskCache struct {
 	dir   string
 	stats *Stats
@@ -45,6 +53,20 @@ func (c *diskCache) path(kind string, h v1.Hash, ext string) (string, bool) {
 	return filepath.Join(c.dir, cacheFormat, kind, h.Algorithm, h.Hex+ext), true
 }
 
+// maxRecordBytes caps a record: a resolved user is a few hundred bytes.
+const maxRecordBytes = 64 << 10
+
+// entryLimit is the largest entry of a kind that is read.
+func entryLimit(kind string) int64 {
+	switch kind {
+	case "manifests":
+		return maxManifestBytes
+	case "configs":
+		return maxConfigBytes
+	}
+	return maxRecordBytes
+}
+
 // blob returns the cached bytes whose digest is h.
 func (c *diskCache) blob(kind string, h v1.Hash) ([]byte, bool) {
 	if c == nil {
@@ -54,13 +76,47 @@ func (c *diskCache) blob(kind string, h v1.Hash) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	b, err := os.ReadFile(p)
+	b, err := readEntry(p, entryLimit(kind), false)
 	if err != nil || !matches(b, h) {
 		c.stats.CacheMisses.Add(1)
 		return nil, false
 	}
 	c.stats.CacheHits.Add(1)
 	return b, true
+}
+
+// readEntry reads the cache entry at p, refusing anything but a regular
+// file of at most limit bytes: symlinks are not followed (Lstat, then
+// O_NOFOLLOW and a check that the file opened is the one examined), and a
+// FIFO or device is never opened for a blocking read. When private is set,
+// the file must also be owned by the current user and writable by no one
+// else (see entryPrivate).
+func readEntry(p string, limit int64, private bool) ([]byte, error) {
+	before, err := os.Lstat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !before.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", p)
+	}
+	f, err := os.OpenFile(p, os.O_RDONLY|openEntryFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !fi.Mode().IsRegular() || !os.SameFile(before, fi):
+		return nil, fmt.Errorf("%s: not a regular file", p)
+	case fi.Size() > limit:
+		return nil, fmt.Errorf("%s: larger than %d bytes", p, limit)
+	case private && !entryPrivate(fi):
+		return nil, fmt.Errorf("%s: not owned by the current user or writable by others", p)
+	}
+	return readCapped(f, limit)
 }
 
 // putBlob stores b, whose digest is h.
@@ -73,8 +129,9 @@ func (c *diskCache) putBlob(kind string, h v1.Hash, b []byte) {
 	}
 }
 
-// record decodes the JSON entry stored for key into v.
-func (c *diskCache) record(kind string, key v1.Hash, v any) bool {
+// record decodes the JSON entry stored for key into v; valid, when not
+// nil, must accept what was decoded for it to be a hit.
+func (c *diskCache) record(kind string, key v1.Hash, v any, valid func() bool) bool {
 	if c == nil {
 		return false
 	}
@@ -82,8 +139,8 @@ func (c *diskCache) record(kind string, key v1.Hash, v any) bool {
 	if !ok {
 		return false
 	}
-	b, err := os.ReadFile(p)
-	if err != nil || json.Unmarshal(b, v) != nil {
+	b, err := readEntry(p, maxRecordBytes, true)
+	if err != nil || json.Unmarshal(b, v) != nil || (valid != nil && !valid()) {
 		c.stats.CacheMisses.Add(1)
 		return false
 	}

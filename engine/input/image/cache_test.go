@@ -45,18 +45,18 @@ func TestDiskCache(t *testing.T) {
 
 	// Records.
 	type rec struct{ A int }
-	if c.record("users", h, &rec{}) {
+	if c.record("users", h, &rec{}, nil) {
 		t.Error("hit for a missing record")
 	}
 	c.putRecord("users", h, rec{A: 7})
 	var got rec
-	if !c.record("users", h, &got) || got.A != 7 {
+	if !c.record("users", h, &got, nil) || got.A != 7 {
 		t.Errorf("record = %v", got)
 	}
 	if err := os.WriteFile(filepath.Join(dir, cacheFormat, "users", "sha256", h.Hex+".json"), []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if c.record("users", h, &got) {
+	if c.record("users", h, &got, nil) {
 		t.Error("hit for a corrupt record")
 	}
 
