@@ -101,11 +101,6 @@ var ruleDirRE = regexp.MustCompile(`^DWF\d{3}$`)
 var withoutFixtures = map[string]string{
 	"DWF001": "an expired exception needs a configuration and a clock; engine/check and internal/cli test it",
 	"DWF002": "unused suppressions are tested with the suppression logic in engine/suppress and internal/cli",
-	"DWF301": "image fixtures follow",
-	"DWF302": "image fixtures follow",
-	"DWF303": "image fixtures follow",
-	"DWF304": "image fixtures follow",
-	"DWF305": "image fixtures follow",
 }
 
 // knownBugs are fixtures that fail because of a bug in a parser or a rule,
