@@ -38,17 +38,30 @@ func NewReader() *Reader {
 // each followed by the commands of its `sh -c` script. env expands
 // variables in words (nil: none). The error is the first parse error, of
 // the script or of a nested one; a nested script that does not parse adds
-// no commands.
+// no commands. A script nested too deeply to parse safely (CheckNesting),
+// the script itself or a nested one, is not parsed: the error is then a
+// *NestingError and no commands are returned.
 func (r *Reader) Commands(script string, env func(name string) (string, bool)) ([]Simple, error) {
 	r.exp.Env = env
-	return r.commands(script, 0)
+	cmds, err := r.commands(script, 0)
+	if _, deep := err.(*NestingError); deep {
+		return nil, err
+	}
+	return cmds, err
 }
 
 func (r *Reader) commands(script string, depth int) ([]Simple, error) {
+	if err := CheckNesting(script); err != nil {
+		return nil, err
+	}
 	f, err := r.parser.Parse(strings.NewReader(script), "")
 	if err != nil {
 		return nil, err
 	}
+	// words are sliced from the script they were parsed from
+	outerSrc := r.exp.Src
+	r.exp.Src = script
+	defer func() { r.exp.Src = outerSrc }()
 	var out []Simple
 	var nested error
 	syntax.Walk(f, func(n syntax.Node) bool {
@@ -63,9 +76,9 @@ func (r *Reader) commands(script string, depth int) ([]Simple, error) {
 		c, _ := Unwrap(words)
 		words = words[c.Index:]
 		out = append(out, Simple{Name: c.Name, Words: words, Depth: depth})
-		if inner, ok := ScriptArg(words); ok && depth < MaxDepth {
+		if inner, ok := ScriptArg(words); ok && depth < MaxDepth && !isNesting(nested) {
 			cmds, err := r.commands(inner, depth+1)
-			if err != nil && nested == nil {
+			if err != nil && (nested == nil || isNesting(err)) {
 				nested = err
 			}
 			out = append(out, cmds...)
@@ -73,4 +86,9 @@ func (r *Reader) commands(script string, depth int) ([]Simple, error) {
 		return true
 	})
 	return out, nested
+}
+
+func isNesting(err error) bool {
+	_, ok := err.(*NestingError)
+	return ok
 }

@@ -164,6 +164,9 @@ func (b *builder) build(root *parser.Node, target string) error {
 			}
 		case "run":
 			b.run(cur, n, args, loc)
+			if b.scripts.tooDeep != nil {
+				return &document.ParseError{Path: b.path, Location: loc, Message: "cannot read the RUN script: " + b.scripts.tooDeep.Error()}
+			}
 		}
 		if b.exp.err != nil {
 			return &document.ParseError{Path: b.path, Location: loc, Message: b.exp.err.Error()}

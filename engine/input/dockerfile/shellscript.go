@@ -1,6 +1,8 @@
 package dockerfile
 
 import (
+	"errors"
+
 	"github.com/devflow/dwf-policy/engine/analysis/shell"
 )
 
@@ -21,6 +23,10 @@ type shellCommand struct {
 type scriptReader struct {
 	reader *shell.Reader
 	env    func(string) (string, bool)
+	// tooDeep is set when a script is nested too deeply to parse safely
+	// (shell.CheckNesting); the builder turns it into a ParseError at the
+	// RUN.
+	tooDeep error
 }
 
 func newScriptReader() *scriptReader {
@@ -30,12 +36,19 @@ func newScriptReader() *scriptReader {
 // commands parses script and returns its simple commands, descending into
 // `sh -c` scripts (shell.Reader bounds the nesting; depth is the level
 // script itself sits at, 0 for a RUN). The error is the shell parser's, for
-// parse_error.
+// parse_error; a script nested too deeply to parse sets tooDeep instead.
 func (s *scriptReader) commands(script string, depth int) ([]shellCommand, error) {
 	if depth >= shell.MaxDepth {
 		return nil, nil
 	}
 	cmds, err := s.reader.Commands(script, s.env)
+	var deep *shell.NestingError
+	if errors.As(err, &deep) {
+		if s.tooDeep == nil {
+			s.tooDeep = err
+		}
+		return nil, nil
+	}
 	out := make([]shellCommand, 0, len(cmds))
 	for _, c := range cmds {
 		if c.Depth+depth <= shell.MaxDepth {

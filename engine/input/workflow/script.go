@@ -63,9 +63,13 @@ func maskExpressions(s string) string {
 }
 
 // parseScript parses src as bash with p (a new parser when nil; a parser
-// may be reused for one script after another).
+// may be reused for one script after another). A script nested too deeply
+// to parse safely is not parsed: err is then a *shell.NestingError.
 func parseScript(p *syntax.Parser, src string, pm posMap) *script {
 	sc := &script{src: src, masked: maskExpressions(src), lines: strings.Split(src, "\n"), pm: pm}
+	if sc.err = shell.CheckNesting(sc.masked); sc.err != nil {
+		return sc
+	}
 	if p == nil {
 		p = newShellParser()
 	}

@@ -96,7 +96,11 @@ func Parse(name string, src []byte, opts Options) (doc *document.Document, err e
 		return nil, syntaxError(name, t, &root, fatal(errs))
 	}
 	b := &builder{t: t, opts: opts, path: name, configs: map[string]*trivyConfig{}}
-	return &document.Document{Kind: document.KindWorkflow, Path: name, Source: src, Input: b.workflow(&root)}, nil
+	in := b.workflow(&root)
+	if b.fatal != nil {
+		return nil, b.fatal
+	}
+	return &document.Document{Kind: document.KindWorkflow, Path: name, Source: src, Input: in}, nil
 }
 
 // parserProblems are the problems libyaml's parser (as opposed to its
@@ -255,6 +259,9 @@ type builder struct {
 	path    string
 	configs map[string]*trivyConfig
 	shell   *syntax.Parser
+	// fatal is the first problem that makes the whole file a ParseError
+	// (a run: script nested too deeply to parse).
+	fatal *document.ParseError
 }
 
 // pairs iterates over a mapping's key/value nodes; the value is not
@@ -809,6 +816,14 @@ func (b *builder) run(k, v, shellVal, wdVal *yaml.Node, jd runDefaults, windows 
 		b.shell = newShellParser()
 	}
 	s := parseScript(b.shell, script, newPosMap(b.t, d))
+	var deep *shell.NestingError
+	if errors.As(s.err, &deep) {
+		if b.fatal == nil {
+			b.fatal = &document.ParseError{Path: b.path, Location: b.t.keyLoc(k), Message: "cannot read the run: script: " + s.err.Error()}
+		}
+		out["parse_error"] = s.err.Error()
+		return out
+	}
 	if s.err != nil {
 		out["parse_error"] = s.err.Error()
 		return out
