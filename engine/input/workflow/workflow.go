@@ -38,11 +38,18 @@ const DefaultMaxBytes = 5 << 20
 // maxConfigBytes caps a trivy.yaml read through Options.ReadFile.
 const maxConfigBytes = 1 << 20
 
-// maxAliasExpansion bounds how many nodes YAML aliases may add to a
-// document beyond twice its own size. actionlint expands aliases while it
-// walks the tree, so a few hundred bytes of nested aliases (a "billion
-// laughs" document) would otherwise take gigabytes.
-const maxAliasExpansion = 100_000
+// Aliases are capped by the bytes they expand to: actionlint expands them
+// while it walks the tree and the builder reads every expanded `run:`
+// script again, so a few hundred bytes of nested aliases (a "billion
+// laughs" document), or one large script aliased thousands of times, would
+// otherwise take gigabytes and minutes. The expanded document may be
+// max(minAliasBytes, aliasBytesFactor × its size) bytes, counting each
+// node's value and aliasNodeBytes per node.
+const (
+	minAliasBytes    = 1 << 20
+	aliasBytesFactor = 16
+	aliasNodeBytes   = 8
+)
 
 // Options configures Parse. The zero value reads no files and caps input at
 // DefaultMaxBytes.
@@ -88,9 +95,10 @@ func Parse(name string, src []byte, opts Options) (doc *document.Document, err e
 		return nil, pe
 	}
 	t := newText(src)
-	if n := aliasBomb(&root); n != nil {
+	if n := aliasBomb(&root, aliasLimit(len(src))); n != nil {
 		return nil, &document.ParseError{Path: name, Location: t.loc(n),
-			Message: fmt.Sprintf("YAML aliases expand the document by more than %d nodes; refusing to expand it", maxAliasExpansion)}
+			Message: fmt.Sprintf("YAML aliases expand the document to more than %d bytes, the limit for a %d-byte workflow (max(%d, %d × its size)); refusing to expand it",
+				aliasLimit(len(src)), len(src), minAliasBytes, aliasBytesFactor)}
 	}
 	if _, errs := actionlint.Parse(src); len(fatal(errs)) > 0 {
 		return nil, syntaxError(name, t, &root, fatal(errs))
@@ -181,64 +189,53 @@ func scalarAt(n *yaml.Node, line, col int) *yaml.Node {
 	return found
 }
 
-// aliasBomb returns the alias node at which expanding every alias would
-// add more than maxAliasExpansion nodes beyond twice the document's own
-// size, or nil. Sizes of anchored nodes are memoised, so this is linear in
-// the document.
-func aliasBomb(root *yaml.Node) *yaml.Node {
+// aliasLimit is the most bytes a document of n bytes may expand to.
+func aliasLimit(n int) int { return max(minAliasBytes, aliasBytesFactor*n) }
+
+// aliasBomb returns the alias at which the document, its aliases expanded
+// in document order, passes limit bytes (each node's value plus
+// aliasNodeBytes), or nil. Expanded sizes of anchored nodes are memoised
+// (and saturate at the limit), so this is linear in the document.
+func aliasBomb(root *yaml.Node, limit int) *yaml.Node {
 	const inProgress = -1
 	memo := map[*yaml.Node]int{}
-	own := 0
+	total := 0
 	var culprit *yaml.Node
-	var size func(n *yaml.Node, counting bool) int
-	size = func(n *yaml.Node, counting bool) int {
-		if n == nil {
+	var size func(n *yaml.Node) int
+	size = func(n *yaml.Node) int {
+		if n == nil || culprit != nil {
 			return 0
 		}
-		if counting {
-			own++
-		}
+		s := aliasNodeBytes
 		if n.Kind == yaml.AliasNode {
-			t := n.Alias
-			if t == nil {
-				return 1
+			if m, ok := memo[n.Alias]; ok && m != inProgress {
+				s = m // a recursive alias is rejected by actionlint
 			}
-			s, ok := memo[t]
-			if !ok || s == inProgress {
-				return 1 // resolved below when the anchor itself is walked; recursion is rejected by actionlint
+			if total = min(total+s, limit+1); total > limit {
+				culprit = n
 			}
 			return s
 		}
 		if n.Anchor != "" {
 			memo[n] = inProgress
 		}
-		total := 1
+		s += len(n.Value)
+		total = min(total+s, limit+1)
 		for _, c := range n.Content {
-			s := size(c, counting)
-			if c.Kind == yaml.AliasNode && s > maxAliasExpansion && culprit == nil {
-				culprit = c
-			}
-			total += s
-			if total > 1<<40 {
-				total = 1 << 40
-			}
+			s = min(s+size(c), limit+1)
 		}
 		if n.Anchor != "" {
-			memo[n] = total
+			memo[n] = s
 		}
-		return total
+		return s
 	}
-	expanded := size(root, true)
-	if culprit != nil || expanded > 2*own+maxAliasExpansion {
-		if culprit == nil {
-			culprit = firstAlias(root)
-		}
-		if culprit == nil {
+	size(root)
+	if culprit == nil && total > limit {
+		if culprit = firstAlias(root); culprit == nil {
 			culprit = root
 		}
-		return culprit
 	}
-	return nil
+	return culprit
 }
 
 func firstAlias(n *yaml.Node) *yaml.Node {
