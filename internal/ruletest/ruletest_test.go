@@ -407,7 +407,7 @@ func prepare(t *testing.T) *suite {
 	t.Helper()
 	s := &suite{fixtures: loadFixtures(t), spaces: map[string]*workspace{}}
 	tmp := t.TempDir()
-	for i, fx := range s.fixtures {
+	for _, fx := range s.fixtures {
 		ws, ok := s.spaces[fx.space()]
 		if !ok {
 			ws = &workspace{dir: filepath.Join(tmp, strconv.Itoa(len(s.spaces)))}
@@ -418,7 +418,7 @@ func prepare(t *testing.T) *suite {
 			if fx.Form != repoForm {
 				rootDir := filepath.Join(fixtureDir, rootsDir, fx.Opts.Root)
 				if err := copyTree(rootDir, ws.dir, nil); err != nil {
-					t.Fatalf("%s: `# root: %s`: %v", s.fixtures[i].Src, fx.Opts.Root, err)
+					t.Fatalf("%s: `# root: %s`: %v", fx.Src, fx.Opts.Root, err)
 				}
 			}
 		}
