@@ -3,6 +3,7 @@ package image
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -16,8 +17,19 @@ import (
 	"github.com/devflow/dwf-policy/engine/document"
 )
 
-// maxIndexDepth bounds nested indexes (an index whose entries are indexes).
-const maxIndexDepth = 3
+// Limits on what an image index may make Load do. An index is a few
+// hundred bytes that can name any number of manifests and nested indexes;
+// real ones list a few platforms and their attestations.
+const (
+	// maxIndexDepth bounds nested indexes: the root index and two levels
+	// of indexes inside it.
+	maxIndexDepth = 3
+	// maxIndexManifests bounds the entries of an image's index and all its
+	// nested indexes together, whatever they are.
+	maxIndexManifests = 1000
+	// maxListedPlatforms bounds the platforms named in one message.
+	maxListedPlatforms = 16
+)
 
 // child is one image manifest to read: the root itself, or an index entry.
 type child struct {
@@ -48,7 +60,8 @@ func build(ctx context.Context, ref string, src source, o *Options) (map[string]
 	switch {
 	case mt.IsIndex():
 		isIndex = true
-		if children, err = indexChildren(ctx, ref, src, raw, 0); err != nil {
+		total := 0
+		if children, err = indexChildren(ctx, ref, src, raw, 1, &total); err != nil {
 			return nil, err
 		}
 	case mt.IsImage():
@@ -68,23 +81,42 @@ func build(ctx context.Context, ref string, src source, o *Options) (map[string]
 		}
 	}
 
+	// At most o.Concurrency workers; the first error, or the end of ctx,
+	// stops them all.
 	results := make([]*platformDoc, len(todo))
 	errs := make([]error, len(todo))
-	sem := make(chan struct{}, o.Concurrency)
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	next := make(chan int)
 	var wg sync.WaitGroup
-	for i, c := range todo {
+	for range min(o.Concurrency, len(todo)) {
 		wg.Go(func() {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = ctx.Err()
-				return
+			for i := range next {
+				results[i], errs[i] = readPlatform(wctx, ref, src, todo[i], subject, want, o)
+				if errs[i] != nil {
+					stop()
+				}
 			}
-			defer func() { <-sem }()
-			results[i], errs[i] = readPlatform(ctx, ref, src, c, subject, want, o)
 		})
 	}
+feed:
+	for i := range todo {
+		select {
+		case next <- i:
+		case <-wctx.Done():
+			break feed
+		}
+	}
+	close(next)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+	}
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
@@ -132,6 +164,10 @@ func build(ctx context.Context, ref string, src source, o *Options) (map[string]
 		if !slices.ContainsFunc(results, func(r *platformDoc) bool { return r.doc != nil && platformMatches(w, r.platform) }) {
 			var have []string
 			for _, p := range all {
+				if len(have) == maxListedPlatforms {
+					have = append(have, fmt.Sprintf("%d more", len(all)-maxListedPlatforms))
+					break
+				}
 				have = append(have, platformString(p))
 			}
 			return nil, fmt.Errorf("%w: no %s image (the image has %s)", ErrPlatformNotFound, platformString(w), strings.Join(have, ", "))
@@ -155,26 +191,37 @@ func build(ctx context.Context, ref string, src source, o *Options) (map[string]
 }
 
 // indexChildren lists the image manifests of an index, descending into
-// nested indexes and skipping attestations and other artifacts.
-func indexChildren(ctx context.Context, ref string, src source, raw []byte, depth int) ([]child, error) {
+// nested indexes and skipping attestations and other artifacts. depth is
+// the index's level (the root index is 1); total counts the entries of every
+// index read so far, against maxIndexManifests.
+func indexChildren(ctx context.Context, ref string, src source, raw []byte, depth int, total *int) ([]child, error) {
 	idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, &document.ParseError{Path: ref, Message: fmt.Sprintf("index is not valid: %v", err)}
 	}
+	if *total += len(idx.Manifests); *total > maxIndexManifests {
+		return nil, fmt.Errorf("the image index and its nested indexes list more than %d manifests, the limit", maxIndexManifests)
+	}
 	var out []child
 	for _, m := range idx.Manifests {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		if isAttestation(m) || (m.ArtifactType != "" && !types.MediaType(m.ArtifactType).IsConfig()) {
 			continue
 		}
 		switch {
 		case m.MediaType.IsImage():
 			out = append(out, child{desc: m})
-		case m.MediaType.IsIndex() && depth+1 < maxIndexDepth:
+		case m.MediaType.IsIndex():
+			if depth >= maxIndexDepth {
+				return nil, fmt.Errorf("the image index nests indexes more than %d levels deep, the limit", maxIndexDepth)
+			}
 			b, err := src.manifest(ctx, m)
 			if err != nil {
 				return nil, err
 			}
-			nested, err := indexChildren(ctx, ref, src, b, depth+1)
+			nested, err := indexChildren(ctx, ref, src, b, depth+1, total)
 			if err != nil {
 				return nil, err
 			}

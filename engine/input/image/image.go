@@ -65,7 +65,12 @@ type Options struct {
 	Timeout time.Duration
 	// Transport carries the HTTP requests; nil means a transport like
 	// http.DefaultTransport with a response header timeout. Tests pass the
-	// transport of an httptest server.
+	// transport of an httptest server. An *http.Transport is cloned for
+	// each Load and its dialer guarded: hosts other than the reference's
+	// registry, the InsecureRegistries and the proxy (a token realm, a
+	// redirect) may not connect to loopback, link-local or (unless the
+	// registry itself is private) private addresses, whatever name leads
+	// there. Any other RoundTripper is used as it is.
 	Transport http.RoundTripper
 	// MaxLayerBytes caps the bytes read from one layer, compressed and
 	// uncompressed alike, when looking for /etc/passwd and /etc/group: a
@@ -76,7 +81,9 @@ type Options struct {
 	// file is reported in the document (user.lookup_error), not read.
 	// 0 means DefaultMaxPasswdBytes.
 	MaxPasswdBytes int64
-	// Concurrency bounds the platforms fetched at once; 0 means 4.
+	// Concurrency bounds the platforms fetched at once; 0 means 4. An
+	// index may list at most 1000 manifests, nested indexes (at most 3
+	// levels) included.
 	Concurrency int
 	// Retries is how many times a request that failed with a temporary error
 	// (a 5xx or 429 status, a reset connection) is retried; 0 means 2,
@@ -130,7 +137,17 @@ var (
 	ErrTimeout          = errors.New("timed out")
 	ErrInsecure         = errors.New("plain HTTP refused: pass the registry to --insecure-registry to allow it")
 	ErrPlatformNotFound = errors.New("platform not found")
+	// ErrResolve: the registry's host name (or a host it sent the client
+	// to) does not resolve.
+	ErrResolve = errors.New("cannot resolve")
 )
+
+// deadlineError is the ErrTimeout of a Load that ran out of its Timeout, as
+// opposed to one request that timed out sooner.
+type deadlineError struct{ after time.Duration }
+
+func (e *deadlineError) Error() string        { return fmt.Sprintf("%v after %s", ErrTimeout, e.after) }
+func (e *deadlineError) Is(target error) bool { return target == ErrTimeout }
 
 // Load reads the image that ref names and returns one document for it; an
 // index yields one document whose "platforms" array holds every selected
@@ -140,7 +157,7 @@ var (
 // values above where one applies.
 func Load(ctx context.Context, ref string, opts Options) ([]*document.Document, error) {
 	o := opts.withDefaults()
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, o.Timeout, &deadlineError{o.Timeout})
 	defer cancel()
 
 	src, err := openSource(ctx, ref, &o)
@@ -191,26 +208,51 @@ func (o Options) withDefaults() Options {
 }
 
 // wrap turns err into the error Load returns: parse errors as they are,
-// everything else prefixed with the reference and classified.
+// everything else prefixed with the reference and classified. A timeout
+// names the limit that fired: the Load's Timeout, or the registry's
+// response header timeout, or (dial, TLS handshake) the cause's own words.
 func (o *Options) wrap(ctx context.Context, ref string, err error) error {
 	if pe, ok := errors.AsType[*document.ParseError](err); ok {
 		return pe
 	}
-	if cause := classify(ctx, err); cause != nil {
-		if errors.Is(err, cause) {
-			return fmt.Errorf("loading image %s: %w", ref, err)
-		}
-		if cause == ErrTimeout {
-			return fmt.Errorf("loading image %s: %w after %s: %w", ref, cause, o.Timeout, err)
-		}
-		return fmt.Errorf("loading image %s: %w: %w", ref, cause, err)
+	cause := classify(ctx, err)
+	switch {
+	case cause == nil:
+		return fmt.Errorf("loading image %s: %w", ref, err)
+	case errors.Is(err, cause):
+		return fmt.Errorf("loading image %s: %w", ref, err)
+	case cause == ErrResolve:
+		dnsErr, _ := errors.AsType[*net.DNSError](err)
+		return fmt.Errorf("loading image %s: %w %s: %w", ref, ErrResolve, dnsErr.Name, err)
+	case cause == ErrTimeout && loadDeadline(ctx):
+		return fmt.Errorf("loading image %s: %w: %w", ref, &deadlineError{o.Timeout}, err)
+	case cause == ErrTimeout && strings.Contains(err.Error(), "timeout awaiting response headers") && o.headerTimeout() > 0:
+		return fmt.Errorf("loading image %s: %w: the registry sent no response headers within %s: %w", ref, ErrTimeout, o.headerTimeout(), err)
 	}
-	return fmt.Errorf("loading image %s: %w", ref, err)
+	return fmt.Errorf("loading image %s: %w: %w", ref, cause, err)
+}
+
+// headerTimeout is the response header timeout of the transport in use,
+// or 0 when it is not known.
+func (o *Options) headerTimeout() time.Duration {
+	switch t := o.Transport.(type) {
+	case nil:
+		return responseHeaderTimeout
+	case *http.Transport:
+		return t.ResponseHeaderTimeout
+	}
+	return 0
+}
+
+// loadDeadline reports whether the Load's own Timeout has passed.
+func loadDeadline(ctx context.Context) bool {
+	_, ok := errors.AsType[*deadlineError](context.Cause(ctx))
+	return ok
 }
 
 // classify finds the cause of a failed request.
 func classify(ctx context.Context, err error) error {
-	for _, known := range []error{ErrDigestMismatch, ErrInsecure, ErrPlatformNotFound, ErrUnauthorized, ErrNotFound, ErrRegistry, ErrTimeout} {
+	for _, known := range []error{ErrDigestMismatch, ErrAddressRefused, ErrInsecure, ErrPlatformNotFound, ErrUnauthorized, ErrNotFound, ErrRegistry, ErrTimeout, ErrResolve} {
 		if errors.Is(err, known) {
 			return known
 		}
@@ -236,8 +278,11 @@ func classify(ctx context.Context, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return ErrNotFound
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if loadDeadline(ctx) || errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return ErrTimeout
+	}
+	if _, ok := errors.AsType[*net.DNSError](err); ok {
+		return ErrResolve
 	}
 	if nerr, ok := errors.AsType[net.Error](err); ok && nerr.Timeout() {
 		return ErrTimeout

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -48,6 +47,8 @@ type registrySource struct {
 	ref    name.Reference
 	puller *remote.Puller
 	cache  *diskCache
+	// release closes the idle connections of the Load's own transport.
+	release func()
 }
 
 func newRegistrySource(ref string, o *Options) (*registrySource, error) {
@@ -60,12 +61,9 @@ func newRegistrySource(ref string, o *Options) (*registrySource, error) {
 			return nil, fmt.Errorf("parsing reference: %w", err)
 		}
 	}
-	inner := o.Transport
-	if inner == nil {
-		inner = defaultTransport
-	}
+	tr, release := guardedTransport(o.Transport, newAddrGuard(o, r.Context().RegistryStr()))
 	puller, err := remote.NewPuller(
-		remote.WithTransport(&guardTransport{inner: inner, opts: o}),
+		remote.WithTransport(&guardTransport{inner: tr, opts: o}),
 		remote.WithAuthFromKeychain(o.Keychain),
 		remote.WithRetryBackoff(o.retryBackoff()),
 		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests,
@@ -74,9 +72,10 @@ func newRegistrySource(ref string, o *Options) (*registrySource, error) {
 		remote.WithUserAgent("dwf-policy"),
 	)
 	if err != nil {
+		release()
 		return nil, fmt.Errorf("configuring registry client: %w", err)
 	}
-	return &registrySource{ref: r, puller: puller, cache: newDiskCache(o.CacheDir, o.Stats)}, nil
+	return &registrySource{ref: r, puller: puller, cache: newDiskCache(o.CacheDir, o.Stats), release: release}, nil
 }
 
 func (s *registrySource) meta() sourceMeta {
@@ -94,7 +93,7 @@ func (s *registrySource) meta() sourceMeta {
 	return m
 }
 
-func (s *registrySource) close() {}
+func (s *registrySource) close() { s.release() }
 
 func (s *registrySource) root(ctx context.Context) (v1.Descriptor, []byte, error) {
 	// A reference by digest names immutable content: a cached manifest
@@ -181,10 +180,12 @@ func (r mismatchReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// guardTransport counts every request that goes out and refuses plain HTTP
-// to hosts not listed as insecure. go-containerregistry itself falls back to
-// HTTP for loopback and private addresses; the guard makes HTTPS the rule
-// everywhere unless the user says otherwise.
+// guardTransport counts every request that goes out, refuses plain HTTP
+// to hosts not listed as insecure, and ends redirect chains after
+// maxRedirects hops. go-containerregistry itself falls back to HTTP for
+// loopback and private addresses; the guard makes HTTPS the rule everywhere
+// unless the user says otherwise. Which addresses may be dialed at all is
+// addrGuard's job, in the transport underneath.
 type guardTransport struct {
 	inner http.RoundTripper
 	opts  *Options
@@ -194,22 +195,12 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" && !t.opts.insecure(req.URL.Host) {
 		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), ErrInsecure)
 	}
+	if redirectHops(req) >= maxRedirects {
+		return nil, fmt.Errorf("%s %s: stopped after %d redirects", req.Method, req.URL.Redacted(), maxRedirects)
+	}
 	t.opts.Stats.Requests.Add(1)
 	return t.inner.RoundTrip(req)
 }
-
-// defaultTransport is remote.DefaultTransport with a bound on how long a
-// registry may take to start answering. It is shared so that connections
-// are reused across Loads; it holds no other state.
-var defaultTransport http.RoundTripper = func() http.RoundTripper {
-	t, ok := remote.DefaultTransport.(*http.Transport)
-	if !ok {
-		return remote.DefaultTransport
-	}
-	t = t.Clone()
-	t.ResponseHeaderTimeout = 30 * time.Second
-	return t
-}()
 
 // readCapped reads r fully, failing when it holds more than limit bytes.
 func readCapped(r io.Reader, limit int64) ([]byte, error) {
