@@ -157,7 +157,9 @@ func (e *deadlineError) Is(target error) bool { return target == ErrTimeout }
 // values above where one applies.
 func Load(ctx context.Context, ref string, opts Options) ([]*document.Document, error) {
 	o := opts.withDefaults()
-	ctx, cancel := context.WithTimeoutCause(ctx, o.Timeout, &deadlineError{o.Timeout})
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	ctx = context.WithValue(ctx, parentKey{}, parent)
 	defer cancel()
 
 	src, err := openSource(ctx, ref, &o)
@@ -244,10 +246,17 @@ func (o *Options) headerTimeout() time.Duration {
 	return 0
 }
 
-// loadDeadline reports whether the Load's own Timeout has passed.
+// parentKey holds, in a Load's context, the context Load was called with.
+type parentKey struct{}
+
+// loadDeadline reports whether the Load's own Timeout has passed, rather
+// than its caller's deadline.
 func loadDeadline(ctx context.Context) bool {
-	_, ok := errors.AsType[*deadlineError](context.Cause(ctx))
-	return ok
+	if ctx.Err() != context.DeadlineExceeded {
+		return false
+	}
+	parent, _ := ctx.Value(parentKey{}).(context.Context)
+	return parent == nil || parent.Err() == nil
 }
 
 // classify finds the cause of a failed request.
