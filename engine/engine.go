@@ -16,9 +16,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/finding"
@@ -52,6 +54,13 @@ type Options struct {
 	// Capabilities restricts the builtins policies may call; nil means the
 	// default sandbox (see SandboxCapabilities).
 	Capabilities *ast.Capabilities
+	// EvalTimeout bounds the evaluation of one document; 0 means
+	// DefaultEvalTimeout. A document past it is an error naming the rules
+	// that do not finish; the other documents are still evaluated.
+	EvalTimeout time.Duration
+	// MemoryBudget stops every evaluation when the live heap passes it, in
+	// bytes; 0 means DefaultMemoryBudget, a negative value no budget.
+	MemoryBudget int64
 }
 
 // Engine holds compiled policies and prepared queries. It is safe for
@@ -61,6 +70,11 @@ type Engine struct {
 	byPackage   map[string]*finding.Rule // "dockerfile.non_root_user" -> rule
 	queries     map[document.Kind]rego.PreparedEvalQuery
 	parallelism int
+	// compiler and store stay for the slow-rule search after a deadline.
+	compiler     *ast.Compiler
+	store        storage.Store
+	evalTimeout  time.Duration
+	memoryBudget int64
 	// repoKinds are the kinds the repository document carries; nil means
 	// every kind (some repository rule did not declare custom.inputs).
 	repoKinds map[document.Kind]bool
@@ -90,9 +104,19 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	store := NewStore(opts.Config)
 
 	e := &Engine{
-		byPackage:   make(map[string]*finding.Rule, len(rules)),
-		queries:     make(map[document.Kind]rego.PreparedEvalQuery),
-		parallelism: opts.Parallelism,
+		byPackage:    make(map[string]*finding.Rule, len(rules)),
+		queries:      make(map[document.Kind]rego.PreparedEvalQuery),
+		parallelism:  opts.Parallelism,
+		compiler:     compiler,
+		store:        store,
+		evalTimeout:  opts.EvalTimeout,
+		memoryBudget: opts.MemoryBudget,
+	}
+	if e.evalTimeout <= 0 {
+		e.evalTimeout = DefaultEvalTimeout
+	}
+	if e.memoryBudget == 0 {
+		e.memoryBudget = DefaultMemoryBudget
 	}
 	if e.parallelism <= 0 {
 		e.parallelism = runtime.GOMAXPROCS(0)
@@ -178,6 +202,8 @@ func (e *Engine) Evaluate(ctx context.Context, docs []*document.Document) ([]fin
 // *document.ParseError from load becomes a DWF000 finding; any other error
 // is joined into the returned error and the other inputs still run.
 func (e *Engine) Run(ctx context.Context, n int, load func(i int) (*document.Document, error)) ([]finding.Finding, error) {
+	ctx, stop := memoryGuard(ctx, e.memoryBudget)
+	defer stop()
 	per := make([][]finding.Finding, n)
 	errs := make([]error, n)
 	// Converted inputs are kept only when repository rules need to see
@@ -220,7 +246,7 @@ func (e *Engine) Run(ctx context.Context, n int, load func(i int) (*document.Doc
 	}
 	for i := range n {
 		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
+			errs = append(errs, stopped(ctx, e.memoryBudget))
 			break
 		}
 		jobs <- i
@@ -284,6 +310,8 @@ func (e *Engine) EvaluateOne(ctx context.Context, doc *document.Document) ([]fin
 	if _, ok := e.queries[doc.Kind]; !ok {
 		return nil, nil
 	}
+	ctx, stop := memoryGuard(ctx, e.memoryBudget)
+	defer stop()
 	input, err := ast.InterfaceToValue(doc.Input)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating %s: converting input: %w", doc.Path, err)
@@ -297,9 +325,9 @@ func (e *Engine) evaluate(ctx context.Context, doc *document.Document, input ast
 	if !ok {
 		return nil, nil
 	}
-	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input))
+	rs, err := e.evalLimited(ctx, pq, doc, input)
 	if err != nil {
-		return nil, fmt.Errorf("evaluating %s: %w", doc.Path, err)
+		return nil, err
 	}
 	out := make([]finding.Finding, 0, len(rs))
 	for _, r := range rs {

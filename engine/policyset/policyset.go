@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -47,6 +48,10 @@ type Options struct {
 	// AllowNet lets policies use network and environment builtins
 	// (--allow-net); the default is the sandbox.
 	AllowNet bool
+	// EvalTimeout and MemoryBudget bound evaluation (see engine.Options);
+	// zero values are the engine's defaults.
+	EvalTimeout  time.Duration
+	MemoryBudget int64
 }
 
 // Source is one tree of policies and the file it came from.
@@ -59,6 +64,7 @@ type Source struct {
 
 // Set is an opened, compiled policy set. It is safe for concurrent use.
 type Set struct {
+	opts Options
 	// WorkDir is the directory paths were resolved against.
 	WorkDir string
 	// Config is the configuration read; nil when there is none.
@@ -99,7 +105,7 @@ func Load(opts Options) (*Set, error) {
 			return nil, fmt.Errorf("finding working directory: %w", err)
 		}
 	}
-	s := &Set{WorkDir: wd}
+	s := &Set{WorkDir: wd, opts: opts}
 	if opts.AllowNet {
 		s.Capabilities = ast.CapabilitiesForThisVersion()
 	}
@@ -198,7 +204,13 @@ func (s *Set) PolicySources() []engine.PolicySource {
 // compile compiles the policies with the configuration's values and
 // severity overrides, and checks the rule IDs the configuration names.
 func (s *Set) compile(ctx context.Context) error {
-	opts := engine.Options{Policies: s.PolicySources(), Config: s.Config.Data(), Capabilities: s.Capabilities}
+	opts := engine.Options{
+		Policies:     s.PolicySources(),
+		Config:       s.Config.Data(),
+		Capabilities: s.Capabilities,
+		EvalTimeout:  s.opts.EvalTimeout,
+		MemoryBudget: s.opts.MemoryBudget,
+	}
 	if s.Config != nil {
 		opts.Severities = s.Config.Rules
 	}

@@ -3,10 +3,13 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/engine/config"
 	"github.com/devflow/dwf-policy/engine/policyset"
 )
@@ -18,6 +21,8 @@ type policyFlags struct {
 	policies        []string
 	allowNet        bool
 	verificationKey string
+	evalTimeout     time.Duration
+	memoryBudgetMiB int64
 }
 
 func (p *policyFlags) register(cmd *cobra.Command) {
@@ -25,16 +30,26 @@ func (p *policyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&p.policies, "policy", nil, "also load the custom policies in `DIR`, or an OPA bundle FILE.tar.gz (repeatable)")
 	cmd.Flags().BoolVar(&p.allowNet, "allow-net", false, "let policies use network and environment builtins (http.send, net.*, opa.runtime)")
 	cmd.Flags().StringVar(&p.verificationKey, "verification-key", "", "accept only bundles signed with the private key of this PEM public key `FILE`")
+	cmd.Flags().DurationVar(&p.evalTimeout, "eval-timeout", engine.DefaultEvalTimeout, "give up on one input when its rules take longer than this, naming the slow rules")
+	cmd.Flags().Int64Var(&p.memoryBudgetMiB, "memory-budget", engine.DefaultMemoryBudget>>20, "stop when the policies' live heap passes this many `MiB`")
 }
 
-func (p policyFlags) options(wd string) policyset.Options {
+func (p policyFlags) options(wd string) (policyset.Options, error) {
+	if p.evalTimeout <= 0 {
+		return policyset.Options{}, fmt.Errorf("--eval-timeout: must be positive, got %s", p.evalTimeout)
+	}
+	if p.memoryBudgetMiB <= 0 {
+		return policyset.Options{}, fmt.Errorf("--memory-budget: must be a positive number of MiB, got %d", p.memoryBudgetMiB)
+	}
 	return policyset.Options{
 		WorkDir:             wd,
 		ConfigFile:          p.config,
 		Policies:            p.policies,
 		VerificationKeyFile: p.verificationKey,
 		AllowNet:            p.allowNet,
-	}
+		EvalTimeout:         p.evalTimeout,
+		MemoryBudget:        p.memoryBudgetMiB << 20,
+	}, nil
 }
 
 // openPolicies opens and compiles the policy set the flags name. Every
@@ -44,7 +59,11 @@ func (c Command) openPolicies(ctx context.Context, fl policyFlags) (*policyset.S
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: err}
 	}
-	set, err := policyset.Open(ctx, fl.options(wd))
+	opts, err := fl.options(wd)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	set, err := policyset.Open(ctx, opts)
 	if err != nil {
 		return nil, usageError("%v", err)
 	}

@@ -199,3 +199,35 @@ func TestBuiltinRegoTestsPass(t *testing.T) {
 		t.Errorf("dwf-policy test without policies: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
+
+// TestEvalLimits: a custom rule past --eval-timeout is an error naming it
+// (exit 2), and the other files are still reported; bad limits are usage
+// errors.
+func TestEvalLimits(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"policy/slow.rego": `# METADATA
+# title: Slow
+# custom:
+#   id: ACME9
+#   severity: warning
+#   kind: dockerfile
+package dwf.dockerfile.slow
+
+deny contains {"msg": "never"} if count({i | some i in numbers.range(1, 20000); some j in numbers.range(1, 20000); i * j == -1}) > 0
+`,
+		"a/Dockerfile": "FROM alpine:3.20\nUSER dwfuser\n",
+	})
+	out, stderr, code := run(t, dir, "check", "--policy", "policy", "--eval-timeout", "100ms", "a/Dockerfile")
+	if code != ExitError || !strings.Contains(stderr, "rule ACME9 (dwf.dockerfile.slow) did not finish within the 100ms evaluation deadline") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(out, "1 file") {
+		t.Errorf("the report is still written: %q", out)
+	}
+	for _, args := range [][]string{{"--eval-timeout", "0s"}, {"--memory-budget", "0"}} {
+		if _, stderr, code := run(t, dir, append([]string{"check"}, args...)...); code != ExitError || !strings.Contains(stderr, args[0]+": must be") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+}
