@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"net/url"
@@ -46,17 +47,11 @@ func loadModules(sources []PolicySource, withTests bool) (map[string]*ast.Module
 				return nil
 			}
 			name := path.Join(src.Name, p)
-			info, err := d.Info()
+			raw, err := readPolicyFile(src.FS, p)
 			if err != nil {
-				return err
-			}
-			if info.Size() > maxPolicyFileBytes {
-				errs = append(errs, fmt.Errorf("%s: policy file larger than %d bytes", name, maxPolicyFileBytes))
+				// One unreadable file is reported; the others are still read.
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
 				return nil
-			}
-			raw, err := fs.ReadFile(src.FS, p)
-			if err != nil {
-				return err
 			}
 			files = append(files, file{name, raw})
 			return nil
@@ -90,7 +85,7 @@ func loadModules(sources []PolicySource, withTests bool) (map[string]*ast.Module
 	modules := make(map[string]*ast.Module, len(files))
 	for i, f := range files {
 		if parseErrs[i] != nil {
-			errs = append(errs, parseErrs[i])
+			errs = append(errs, shortenExcerpts(parseErrs[i]))
 			continue
 		}
 		modules[f.name] = parsed[i]
@@ -99,6 +94,56 @@ func loadModules(sources []PolicySource, withTests bool) (map[string]*ast.Module
 		return nil, fmt.Errorf("parsing policies: %w", errors.Join(errs...))
 	}
 	return modules, nil
+}
+
+// readPolicyFile reads one policy file, capped on what is read: the file
+// system decides what may be opened (a policy directory opened through
+// engine/repofile refuses FIFOs, devices and links out of the repository).
+func readPolicyFile(fsys fs.FS, p string) ([]byte, error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxPolicyFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > maxPolicyFileBytes {
+		return nil, fmt.Errorf("policy file larger than %d bytes", maxPolicyFileBytes)
+	}
+	return raw, nil
+}
+
+// maxExcerpt bounds the source a parse error quotes. A "policy" may be a
+// link to a file full of secrets with no line breaks (/proc/self/environ);
+// the error must point at the problem, not print the file.
+const maxExcerpt = 60
+
+// shortenExcerpts cuts the source line OPA quotes under each parse error to
+// a short window around the error's column.
+func shortenExcerpts(err error) error {
+	var errs ast.Errors
+	if !errors.As(err, &errs) {
+		return err
+	}
+	for _, e := range errs {
+		if len(e.Message) > 2*maxExcerpt {
+			e.Message = e.Message[:2*maxExcerpt] + "…"
+		}
+		d, ok := e.Details.(*ast.ParserErrorDetail)
+		if !ok || len(d.Line) <= maxExcerpt {
+			continue
+		}
+		start := max(0, min(d.Idx-maxExcerpt/2, len(d.Line)-maxExcerpt))
+		line := d.Line[start : start+maxExcerpt]
+		e.Details = &ast.ParserErrorDetail{Line: line, Idx: d.Idx - start}
+	}
+	return errs
 }
 
 // LoadModules parses every .rego file of the sources, tests included, for

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/engine/repofile"
 )
 
 // FileName is the configuration file Find looks for.
@@ -74,21 +74,32 @@ type ruleRef struct {
 	line, col int
 }
 
-// Load reads and decodes the configuration file. name is how messages name
-// it.
+// Load reads and decodes the configuration file the user named. name is
+// how messages name it. Only a regular file is read.
 func Load(file, name string) (*Config, error) {
-	f, err := os.Open(file)
+	data, err := repofile.ReadFile(file, maxFileBytes)
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return nil, fmt.Errorf("reading config %s: %w", name, err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	return decodeFile(file, name, data)
+}
+
+// LoadIn reads and decodes a configuration file found by discovery,
+// through os.Root at root: a symbolic link that leaves root, or a file that
+// is not regular, is refused without reading it.
+func LoadIn(root, file, name string) (*Config, error) {
+	rel, err := filepath.Rel(root, file)
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return nil, fmt.Errorf("reading config %s: %w", name, err)
 	}
-	if len(data) > maxFileBytes {
-		return nil, fmt.Errorf("reading config: %s is larger than %d bytes", name, maxFileBytes)
+	data, err := repofile.ReadIn(root, filepath.ToSlash(rel), maxFileBytes)
+	if err != nil {
+		return nil, fmt.Errorf("reading config %s: %w", name, err)
 	}
+	return decodeFile(file, name, data)
+}
+
+func decodeFile(file, name string, data []byte) (*Config, error) {
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)

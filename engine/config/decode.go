@@ -51,7 +51,7 @@ func (c *checker) check(n *yaml.Node, s *spec, where string) {
 		}
 		v, err := strconv.ParseInt(n.Value, 0, 64)
 		if err != nil || v > 1<<31-1 {
-			c.errorf(n, "%s: %q is not a valid number", where, n.Value)
+			c.errorf(n, "%s: %q is not a valid number", where, excerpt(n.Value))
 			return
 		}
 		if s.minimum != nil && v < int64(*s.minimum) {
@@ -64,14 +64,14 @@ func (c *checker) check(n *yaml.Node, s *spec, where string) {
 		}
 		if len(s.enum) > 0 {
 			if !slices.Contains(s.enum, n.Value) {
-				c.errorf(n, "%s: %q is not one of %s%s", where, n.Value, strings.Join(s.enum, ", "), suggest(n.Value, s.enum))
+				c.errorf(n, "%s: %q is not one of %s%s", where, excerpt(n.Value), strings.Join(s.enum, ", "), suggest(n.Value, s.enum))
 			}
 			return
 		}
 		if n.Tag != "!!str" {
 			// 1001, true, 1.5: YAML reads these as other types; a string
 			// field wants them quoted, so a typo cannot change the type.
-			c.errorf(n, "%s must be a string, not %s (quote it: %q)", where, describe(n), n.Value)
+			c.errorf(n, "%s must be a string, not %s (quote it: %q)", where, describe(n), excerpt(n.Value))
 			return
 		}
 		if s.nonEmpty && strings.TrimSpace(n.Value) == "" {
@@ -89,7 +89,7 @@ func (c *checker) check(n *yaml.Node, s *spec, where string) {
 			return
 		}
 		if _, err := parseDate(n.Value); err != nil {
-			c.errorf(n, "%s: %q is not a date YYYY-MM-DD", where, n.Value)
+			c.errorf(n, "%s: %q is not a date YYYY-MM-DD", where, excerpt(n.Value))
 		}
 	case typeList:
 		if n.Kind != yaml.SequenceNode {
@@ -116,11 +116,11 @@ func (c *checker) check(n *yaml.Node, s *spec, where string) {
 			}
 			f, ok := lookup(s, k.Value)
 			if !ok {
-				c.errorf(k, "unknown key %q%s%s", k.Value, in(where), suggestKey(k.Value, keys(s)))
+				c.errorf(k, "unknown key %q%s%s", excerpt(k.Value), in(where), suggestKey(k.Value, keys(s)))
 				continue
 			}
 			if seen[k.Value] {
-				c.errorf(k, "duplicate key %q%s", k.Value, in(where))
+				c.errorf(k, "duplicate key %q%s", excerpt(k.Value), in(where))
 				continue
 			}
 			seen[k.Value] = true
@@ -140,11 +140,11 @@ func (c *checker) check(n *yaml.Node, s *spec, where string) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := c.resolve(n.Content[i]), n.Content[i+1]
 			if k.Kind != yaml.ScalarNode || !s.keyPattern.MatchString(k.Value) {
-				c.errorf(k, "%s: %q is not a rule ID like %s", where, k.Value, s.keyExample)
+				c.errorf(k, "%s: %q is not a rule ID like %s", where, excerpt(k.Value), s.keyExample)
 				continue
 			}
 			if seen[k.Value] {
-				c.errorf(k, "duplicate key %q in %s", k.Value, where)
+				c.errorf(k, "duplicate key %q in %s", excerpt(k.Value), where)
 				continue
 			}
 			seen[k.Value] = true
@@ -211,7 +211,7 @@ func describe(n *yaml.Node) string {
 	case "!!timestamp":
 		return "the date " + n.Value
 	}
-	return fmt.Sprintf("the string %q", n.Value)
+	return fmt.Sprintf("the string %q", excerpt(n.Value))
 }
 
 // suggestKey names the closest valid key, or all of them when none is
@@ -270,4 +270,18 @@ func parseDate(s string) (time.Time, error) {
 		return time.Time{}, errors.New("not YYYY-MM-DD")
 	}
 	return time.Parse(time.DateOnly, s)
+}
+
+// maxExcerpt bounds how much of a value an error message quotes: a
+// configuration may be a symbolic link to a credentials file, and a
+// message must not print the secret.
+const maxExcerpt = 24
+
+// excerpt is at most maxExcerpt characters of s, marked when cut.
+func excerpt(s string) string {
+	r := []rune(s)
+	if len(r) <= maxExcerpt {
+		return s
+	}
+	return string(r[:maxExcerpt]) + "…"
 }

@@ -1,13 +1,11 @@
 package input
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path"
-	"path/filepath"
 
 	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/repofile"
 )
 
 // DefaultMaxFileBytes caps every input file read from disk.
@@ -76,27 +74,23 @@ func Parse(kind document.Kind, path string, data []byte, opts LoadOptions) (*doc
 	})
 }
 
-// readCapped reads at most limit bytes and fails, naming the limit, when
-// the file is larger: a huge input must not exhaust memory.
+// readCapped reads a regular file of at most limit bytes: a FIFO or a
+// device named on the command line is refused, not read forever.
 func readCapped(file string, limit int) ([]byte, error) {
-	f, err := os.Open(file)
+	data, err := repofile.ReadFile(file, int64(limit))
 	if err != nil {
-		return nil, fmt.Errorf("cannot read file: %w", unwrapPathError(err))
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
-	if err != nil {
-		return nil, fmt.Errorf("cannot read file: %w", unwrapPathError(err))
-	}
-	if len(data) > limit {
-		return nil, fmt.Errorf("file is larger than the %d-byte limit for one input", limit)
+		if _, ok := errors.AsType[*repofile.TooLargeError](err); ok {
+			return nil, fmt.Errorf("file is larger than the %d-byte limit for one input", limit)
+		}
+		return nil, fmt.Errorf("cannot read file: %w", err)
 	}
 	return data, nil
 }
 
 // repoReader reads repository-relative, slash-separated paths below root,
 // capped in size, through os.Root: neither ".." nor a symbolic link can make
-// a workflow read a file outside the repository.
+// a workflow read a file outside the repository, and only regular files
+// are read.
 func repoReader(root string, limit int) func(string) ([]byte, error) {
 	if root == "" {
 		return nil
@@ -105,22 +99,9 @@ func repoReader(root string, limit int) func(string) ([]byte, error) {
 		limit = DefaultMaxFileBytes
 	}
 	return func(name string) ([]byte, error) {
-		r, err := os.OpenRoot(root)
+		data, err := repofile.ReadIn(root, name, int64(limit))
 		if err != nil {
-			return nil, err
-		}
-		defer r.Close()
-		f, err := r.Open(filepath.FromSlash(path.Clean(name)))
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
-		if err != nil {
-			return nil, err
-		}
-		if len(data) > limit {
-			return nil, fmt.Errorf("%s is larger than the %d-byte limit", name, limit)
+			return nil, fmt.Errorf("%s %w", name, err)
 		}
 		return data, nil
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/engine/bundle"
 	"github.com/devflow/dwf-policy/engine/config"
+	"github.com/devflow/dwf-policy/engine/repofile"
 	"github.com/devflow/dwf-policy/engine/repopath"
 	"github.com/devflow/dwf-policy/policies"
 )
@@ -117,8 +118,8 @@ func Load(opts Options) (*Set, error) {
 
 	var key []byte
 	if opts.VerificationKeyFile != "" {
-		if key, err = os.ReadFile(repopath.Abs(wd, opts.VerificationKeyFile)); err != nil {
-			return nil, fmt.Errorf("--verification-key: %w", unwrapPath(err))
+		if key, err = repofile.ReadFile(repopath.Abs(wd, opts.VerificationKeyFile), maxKeyBytes); err != nil {
+			return nil, fmt.Errorf("--verification-key %s: %w", opts.VerificationKeyFile, err)
 		}
 	}
 	s.Sources = []Source{{PolicySource: engine.PolicySource{Name: "policies", FS: policies.FS, Builtin: true}}}
@@ -128,7 +129,7 @@ func Load(opts Options) (*Set, error) {
 			return nil
 		}
 		seen[file] = true
-		src, err := openPolicies(name, file, key)
+		src, err := openPolicies(name, confinement(file), file, key)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", origin, name, err)
 		}
@@ -151,38 +152,68 @@ func Load(opts Options) (*Set, error) {
 	return s, nil
 }
 
+// maxKeyBytes caps a verification key file: a PEM public key is a few
+// hundred bytes.
+const maxKeyBytes = 64 << 10
+
 // readConfig reads the configuration named by opts, else the nearest one.
+// One found by discovery is read through os.Root at its repository root:
+// a symbolic link out of the repository is refused unread.
 func readConfig(wd string, opts Options) (*config.Config, error) {
-	file := opts.ConfigFile
-	if file != "" {
-		file = repopath.Abs(wd, file)
-	} else if !opts.NoConfigSearch {
-		found, err := config.Find(wd)
-		if err != nil {
-			return nil, err
-		}
-		file = found
+	if opts.ConfigFile != "" {
+		file := repopath.Abs(wd, opts.ConfigFile)
+		return config.Load(file, repopath.Display(wd, file))
 	}
-	if file == "" {
+	if opts.NoConfigSearch {
 		return nil, nil
 	}
-	return config.Load(file, repopath.Display(wd, file))
+	file, err := config.Find(wd)
+	if err != nil || file == "" {
+		return nil, err
+	}
+	return config.LoadIn(confinement(file), file, repopath.Display(wd, file))
+}
+
+// confinement is the directory nothing read for file may leave: the
+// repository around it, else the directory itself (a policy directory
+// named outside any repository) or its parent (a file).
+func confinement(file string) string {
+	dir := file
+	if info, err := os.Stat(file); err != nil || !info.IsDir() {
+		dir = filepath.Dir(file)
+	}
+	if root := repopath.Root(dir); root != "" {
+		return root
+	}
+	return dir
 }
 
 // openPolicies opens a directory of .rego files, or reads a bundle file
-// (checking its signature when key is set).
-func openPolicies(name, file string, key []byte) (engine.PolicySource, error) {
+// (checking its signature when key is set), through os.Root at root.
+func openPolicies(name, root, file string, key []byte) (engine.PolicySource, error) {
 	info, err := os.Stat(file)
 	if err != nil {
 		return engine.PolicySource{}, unwrapPath(err)
 	}
 	if info.IsDir() {
-		return engine.PolicySource{Name: name, FS: os.DirFS(file)}, nil
+		fsys, _, err := repofile.FS(root, file) // open for the life of the process
+		if err != nil {
+			return engine.PolicySource{}, err
+		}
+		return engine.PolicySource{Name: name, FS: fsys}, nil
 	}
 	if strings.HasSuffix(file, ".rego") {
 		return engine.PolicySource{}, errors.New("give the directory holding the .rego file, or a bundle .tar.gz")
 	}
-	b, err := bundle.ReadFile(file, bundle.ReadOptions{VerificationKey: key})
+	rel, err := filepath.Rel(root, file)
+	if err != nil {
+		return engine.PolicySource{}, err
+	}
+	data, err := repofile.ReadIn(root, filepath.ToSlash(rel), bundle.MaxBytes)
+	if err != nil {
+		return engine.PolicySource{}, err
+	}
+	b, err := bundle.Read(data, bundle.ReadOptions{VerificationKey: key})
 	if errors.Is(err, bundle.ErrUnsigned) {
 		return engine.PolicySource{}, errors.New("the bundle is not signed, and --verification-key accepts only signed bundles")
 	}

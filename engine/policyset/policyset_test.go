@@ -85,7 +85,7 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{"missing policy directory", Options{Policies: []string{"nope"}}, "--policy nope: no such file or directory"},
 		{"a .rego file instead of its directory", Options{Policies: []string{"policy/a.rego"}}, "give the directory holding the .rego file"},
-		{"missing verification key", Options{VerificationKeyFile: "key.pem"}, "--verification-key: no such file or directory"},
+		{"missing verification key", Options{VerificationKeyFile: "key.pem"}, "--verification-key key.pem: no such file or directory"},
 		{"broken configuration names its file", Options{ConfigFile: "bad.dwf-policy.yml"}, "bad.dwf-policy.yml:"},
 		{"sandboxed builtin explained", Options{Policies: []string{"net"}}, "http.send: policies run in a sandbox"},
 	}

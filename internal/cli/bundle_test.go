@@ -120,7 +120,7 @@ func TestBundles(t *testing.T) {
 		{"bundle signed with another key refused", []string{"check", "--policy", "rsa.tar.gz", "--verification-key", "ec.pub", "Dockerfile"}, ExitError, "",
 			"dwf-policy: --policy rsa.tar.gz: reading bundle: verifying the bundle signature: failed to verify JWT signature"},
 		{"missing verification key", []string{"check", "--policy", "rsa.tar.gz", "--verification-key", "nope.pub", "Dockerfile"}, ExitError, "",
-			"dwf-policy: --verification-key: no such file or directory\n"},
+			"dwf-policy: --verification-key nope.pub: no such file or directory\n"},
 		{"not a bundle", []string{"check", "--policy", "Dockerfile", "Dockerfile"}, ExitError, "",
 			"dwf-policy: --policy Dockerfile: reading bundle: not a bundle (.tar.gz)"},
 		{"build needs -o", []string{"bundle", "build", "acme"}, ExitError, "", "--output FILE is required"},

@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // customRule returns a rule package with METADATA over the Dockerfile
@@ -230,4 +232,80 @@ deny contains {"msg": "never"} if count({i | some i in numbers.range(1, 20000); 
 			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
 		}
 	}
+}
+
+// TestFilesThatMustNotBeFollowed: policy and configuration files found
+// through the configuration or by discovery are read only inside the
+// repository, and only when regular; nothing of what they point at is
+// printed. A FIFO named on the command line is refused, not read forever,
+// and the other files are still checked.
+func TestFilesThatMustNotBeFollowed(t *testing.T) {
+	const secret = "GHP_SECRET_TOKEN_0123456789abcdef"
+	t.Setenv("DWF_TEST_SECRET", secret)
+	outside := t.TempDir()
+	writeTree(t, outside, map[string]string{"credentials.yaml": "token: " + secret + "\n"})
+
+	repo := func(t *testing.T, files map[string]string) string {
+		dir := t.TempDir()
+		files[".git/HEAD"] = "ref: refs/heads/main\n"
+		writeTree(t, dir, files)
+		return dir
+	}
+	t.Run("a policy linked to /proc/self/environ", func(t *testing.T) {
+		dir := repo(t, map[string]string{"Dockerfile": "FROM alpine:3.20\n", "policy/ok.rego": "package dwf.lib.ok\n"})
+		if err := os.Symlink("/proc/self/environ", filepath.Join(dir, "policy", "x.rego")); err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, code := run(t, dir, "check", "--policy", "policy", "Dockerfile")
+		if code != ExitError || !strings.Contains(stderr, "x.rego: leads outside the repository") || strings.Contains(out+stderr, secret) {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+	})
+	t.Run("a discovered configuration linked to a credentials file", func(t *testing.T) {
+		dir := repo(t, map[string]string{"Dockerfile": "FROM alpine:3.20\n"})
+		if err := os.Symlink(filepath.Join(outside, "credentials.yaml"), filepath.Join(dir, ".dwf-policy.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, code := run(t, dir, "check", "Dockerfile")
+		if code != ExitError || !strings.Contains(stderr, "reading config .dwf-policy.yaml: leads outside the repository") || strings.Contains(out+stderr, secret) {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+	})
+	t.Run("a configuration value is quoted only in part", func(t *testing.T) {
+		dir := repo(t, map[string]string{"Dockerfile": "FROM alpine:3.20\n", "other.yaml": secret + ": 1\n"})
+		_, stderr, code := run(t, dir, "check", "--config", "other.yaml", "Dockerfile")
+		if code != ExitError || !strings.Contains(stderr, "unknown key") || strings.Contains(stderr, secret) {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+	})
+	t.Run("a FIFO and a device named on the command line", func(t *testing.T) {
+		dir := repo(t, map[string]string{"Dockerfile": "FROM alpine:3.20\n"})
+		if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		var out, stderr string
+		var code int
+		go func() {
+			out, stderr, code = run(t, dir, "check", "--format", "json", "fifo", "/dev/zero", "Dockerfile")
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("check blocked on a FIFO")
+		}
+		for _, want := range []string{`"path": "fifo"`, "not a regular file (a FIFO)", "not a regular file (a character device)", `"path": "Dockerfile"`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("report lacks %q (exit %d, stderr %q):\n%s", want, code, stderr, out)
+			}
+		}
+	})
+	t.Run("a verification key that is a device", func(t *testing.T) {
+		dir := repo(t, map[string]string{"Dockerfile": "FROM alpine:3.20\n"})
+		_, stderr, code := run(t, dir, "check", "--verification-key", "/dev/zero", "Dockerfile")
+		if code != ExitError || !strings.Contains(stderr, "--verification-key /dev/zero: not a regular file") {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+	})
 }

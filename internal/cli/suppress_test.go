@@ -255,7 +255,7 @@ func TestConfigErrors(t *testing.T) {
 		{"missing policy directory", "policies: [nope]\n", nil,
 			`dwf-policy: .dwf-policy.yaml: policies: nope: no such file or directory`},
 		{"--config names the file", "", []string{"--config", "other.yaml"},
-			`dwf-policy: reading config: open `},
+			"dwf-policy: reading config other.yaml: no such file or directory\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
