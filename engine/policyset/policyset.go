@@ -263,22 +263,31 @@ func (s *Set) compile(ctx context.Context) error {
 var undefinedFunction = regexp.MustCompile(`undefined function ([a-z0-9_.]+)`)
 
 // WithSandboxHint explains a compile error caused by a builtin the sandbox
-// removes: OPA only says the function is undefined.
+// removes, or one no policy may use because it reads host files: OPA only
+// says the function is undefined.
 func WithSandboxHint(err error, sandboxed bool) error {
-	if !sandboxed || err == nil {
+	if err == nil {
 		return err
 	}
-	var refused []string
+	var refused, hostFiles []string
 	for _, m := range undefinedFunction.FindAllStringSubmatch(err.Error(), -1) {
-		if isSandboxed(m[1]) && !slices.Contains(refused, m[1]) {
-			refused = append(refused, m[1])
+		switch name := m[1]; {
+		case engine.ReadsHostFiles(name):
+			if !slices.Contains(hostFiles, name) {
+				hostFiles = append(hostFiles, name)
+			}
+		case sandboxed && isSandboxed(name) && !slices.Contains(refused, name):
+			refused = append(refused, name)
 		}
 	}
-	if len(refused) == 0 {
-		return err
+	if len(refused) > 0 {
+		err = fmt.Errorf("%w\n%s: policies run in a sandbox without network and environment builtins; pass --allow-net to allow them",
+			err, strings.Join(refused, ", "))
 	}
-	return fmt.Errorf("%w\n%s: policies run in a sandbox without network and environment builtins; pass --allow-net to allow them",
-		err, strings.Join(refused, ", "))
+	if len(hostFiles) > 0 {
+		err = fmt.Errorf("%w\n%s: not available to policies, with or without --allow-net: they read host files", err, strings.Join(hostFiles, ", "))
+	}
+	return err
 }
 
 // isSandboxed reports whether OPA knows the builtin but the sandbox

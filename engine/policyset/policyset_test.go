@@ -75,6 +75,7 @@ func TestOpenErrors(t *testing.T) {
 	write(t, dir, map[string]string{
 		"policy/a.rego":      customRule,
 		"net/a.rego":         strings.Replace(customRule, "if false", `if http.send({"method": "GET", "url": "http://127.0.0.1"})`, 1),
+		"schema/a.rego":      strings.Replace(customRule, "if false", `if json.match_schema({}, {})[0]`, 1),
 		"unsigned.tar.gz":    "not a bundle",
 		"bad.dwf-policy.yml": "uid: [\n",
 	})
@@ -88,6 +89,7 @@ func TestOpenErrors(t *testing.T) {
 		{"missing verification key", Options{VerificationKeyFile: "key.pem"}, "--verification-key key.pem: no such file or directory"},
 		{"broken configuration names its file", Options{ConfigFile: "bad.dwf-policy.yml"}, "bad.dwf-policy.yml:"},
 		{"sandboxed builtin explained", Options{Policies: []string{"net"}}, "http.send: policies run in a sandbox"},
+		{"host-file builtin explained", Options{Policies: []string{"schema"}, AllowNet: true}, "json.match_schema: not available to policies, with or without --allow-net"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,7 +28,7 @@ type policyFlags struct {
 func (p *policyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&p.config, "config", "", "read the configuration from `FILE` instead of the nearest "+config.FileName)
 	cmd.Flags().StringArrayVar(&p.policies, "policy", nil, "also load the custom policies in `DIR`, or an OPA bundle FILE.tar.gz (repeatable)")
-	cmd.Flags().BoolVar(&p.allowNet, "allow-net", false, "let policies use network and environment builtins (http.send, net.*, opa.runtime)")
+	cmd.Flags().BoolVar(&p.allowNet, "allow-net", false, "let policies use network builtins (http.send, net.*, opa.runtime); never host files or environment variables")
 	cmd.Flags().StringVar(&p.verificationKey, "verification-key", "", "accept only bundles signed with the private key of this PEM public key `FILE`")
 	cmd.Flags().DurationVar(&p.evalTimeout, "eval-timeout", engine.DefaultEvalTimeout, "give up on one input when its rules take longer than this, naming the slow rules")
 	cmd.Flags().Int64Var(&p.memoryBudgetMiB, "memory-budget", engine.DefaultMemoryBudget>>20, "stop when the policies' live heap passes this many `MiB`")
