@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -121,30 +122,9 @@ func (c Command) runBundleBuild(fl bundleFlags, dir string) error {
 		}
 		fsys = policies.FS
 	}
-	err = writeAtomic(repopath.Abs(wd, fl.output), func(f *os.File) error { return bundle.Build(f, fsys, opts) })
+	err = writeFile(repopath.Abs(wd, fl.output), func(w io.Writer) error { return bundle.Build(w, fsys, opts) })
 	if err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("bundle build %s: %w", dir, err)}
 	}
 	return nil
-}
-
-// writeAtomic writes file through a temporary file in the same directory,
-// so a failure never leaves half a file behind.
-func writeAtomic(file string, write func(*os.File) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".dwf-policy-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), file)
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -199,8 +200,7 @@ func (c Command) workDir() (string, error) {
 	return wd, nil
 }
 
-// writeReport writes to --output (atomically, so a failed run never leaves
-// half a SARIF file for an upload step) or to standard output.
+// writeReport writes to --output (see writeFile) or to standard output.
 func (c Command) writeReport(f report.Formatter, rep *report.Report, output string) error {
 	if output == "" {
 		return f.Format(c.Stdout, rep)
@@ -208,22 +208,7 @@ func (c Command) writeReport(f report.Formatter, rep *report.Report, output stri
 	if !filepath.IsAbs(output) && c.WorkDir != "" {
 		output = filepath.Join(c.WorkDir, output)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(output), ".dwf-policy-*")
-	if err != nil {
-		return fmt.Errorf("writing report: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := f.Format(tmp, rep); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing report: %w", err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("writing report: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), output); err != nil {
+	if err := writeFile(output, func(w io.Writer) error { return f.Format(w, rep) }); err != nil {
 		return fmt.Errorf("writing report: %w", err)
 	}
 	return nil
