@@ -90,6 +90,12 @@ func (c Command) Main(ctx context.Context, args []string) int {
 	root.SetOut(c.Stdout)
 	root.SetErr(c.Stderr)
 	err := root.ExecuteContext(ctx)
+	if in, ok := interruption(ctx); ok {
+		// Whatever the command did with its cancelled work, the process
+		// was told to stop: say so, and exit as a signalled process would.
+		fmt.Fprintf(c.Stderr, "dwf-policy: %v: stopped early; any report written is partial\n", in)
+		return in.ExitCode()
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -122,7 +128,8 @@ with .dwf-policy.yaml (see 'dwf-policy config'), suppress single findings with
 'dwf-policy bundle build').
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
-2 usage or internal error.`,
+2 usage or internal error, 130 or 143 stopped early by SIGINT or SIGTERM
+(the report written is partial).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
