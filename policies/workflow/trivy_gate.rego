@@ -11,7 +11,11 @@
 #   without pipefail under the default shell, `set +e` and a later command,
 #   `!`, `&`); no non-zero exit code (action input, `--exit-code`,
 #   TRIVY_EXIT_CODE in step, job or workflow env, or the Trivy config file),
-#   or one that cannot be proven (`${{ inputs.code }}`); lowercase or unknown
+#   or one that cannot be proven (`${{ inputs.code }}`); a config file that
+#   cannot be located because the scan runs in a directory not known
+#   statically (`cd "$DIR"`, `cd -`, `pushd`, a `cd` that runs only when a
+#   condition holds; literal `cd` commands are followed), while the exit
+#   code, severities or scanners are left to it; lowercase or unknown
 #   severities (Trivy rejects them, so the step errors on every run); a
 #   severity list without a required severity (no list means all); and
 #   `--scanners` without `vuln` on an image, filesystem, rootfs or repository
@@ -74,7 +78,7 @@ deny contains finding if {
 
 # problems(job, step) is every reason the step's scans do not gate, as
 # [rank, line, column, message, location]; the lowest is reported.
-problems(job, step) := (((((never_runs(job, step) | continues(job, step)) | discarded(step)) | exit_code(step)) | severity_case(step)) | severity_missing(step)) | scanners(step)
+problems(job, step) := ((((((never_runs(job, step) | continues(job, step)) | discarded(step)) | unverifiable(step)) | exit_code(step)) | severity_case(step)) | severity_missing(step)) | scanners(step)
 
 problem(rank, msg, loc) := [rank, loc.line, loc.column, msg, loc]
 
@@ -127,6 +131,41 @@ discard_reason(n) := "it runs in the background (`&`), so its exit status is nev
 
 discard_reason(n) := sprintf("it runs inside `%s`, whose exit status is discarded; run it as a command of its own", [n.text]) if n.kind == "command_substitution"
 
+# unverifiable: settings left to a config file whose directory is not known
+# statically, which could set `exit-code: 0` or drop the required
+# severities.
+unverifiable(step) := {p |
+	some scan in step.trivy_scans
+	unknown_directory(scan)
+	open := [[name, flag] |
+		some key, [name, flag] in config_settings
+		scan[key].source == "default"
+		applies(scan, key)
+	]
+	count(open) > 0
+	names := concat(", ", [n | some [n, _] in open])
+	flags := concat(" ", [f | some [_, f] in open])
+	msg := sprintf("The Trivy gate cannot be verified: %s reads the config file `%s` from a working directory that is not known statically (%s), and that file may set %s; pass `%s` on the command line, or run Trivy from a directory known statically.", [lib.describe(scan), scan.config.path, scan.config.error, names, flags])
+	p := problem(3, msg, scan.config.location)
+}
+
+# config_settings are the settings a config file can weaken, with the flags
+# that fix them on the command line.
+config_settings := {
+	"exit_code": ["`exit-code`", "--exit-code 1"],
+	"severity": ["`severity`", sprintf("--severity %s", [lib.required_list])],
+	"scanners": ["`scan.scanners`", "--scanners vuln"],
+}
+
+applies(_, key) if key != "scanners"
+
+applies(scan, "scanners") if scan.subcommand in vuln_scans
+
+unknown_directory(scan) if {
+	is_object(scan.config)
+	scan.config.status == "unknown_directory"
+}
+
 exit_code(step) := {p |
 	some scan in step.trivy_scans
 	s := scan.exit_code
@@ -148,6 +187,7 @@ exit_problem(scan, s) := msg if {
 exit_problem(scan, s) := msg if {
 	s.resolved
 	s.source == "default"
+	not unknown_directory(scan)
 	msg := sprintf("%s does not set an exit code, so Trivy exits 0 on findings and the build passes%s; %s.", [lib.describe(scan), config_note(scan), lib.exit_fix(scan)])
 }
 

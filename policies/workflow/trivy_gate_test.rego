@@ -170,3 +170,36 @@ test_steps_without_scans_pass if {
 	s := fx.step(0, 9, {"if": fx.condition("false", true, 10), "continue_on_error": fx.continue_on_error(true, null, 11)})
 	count(trivy_gate.deny) == 0 with input as fx.one_step(s)
 }
+
+unknown_dir_config(line) := {
+	"path": "trivy.yaml", "explicit": true, "status": "unknown_directory",
+	"error": "`cd \"$DIR\"` changes to a directory that is not known statically",
+	"exit_code": null, "severity": null, "scanners": null, "format": null, "location": fx.loc(line, 30),
+}
+
+test_config_in_unknown_directory_fires_at_config if {
+	s := cli({
+		"config": unknown_dir_config(10),
+		"exit_code": fx.exit_code("0", "default", 0, 10),
+		"severity": fx.default_severity(10),
+	})
+	f := only(findings([s]))
+	f.location == fx.loc(10, 30)
+	f.msg == "The Trivy gate cannot be verified: `trivy image --exit-code 1 --severity CRITICAL,HIGH app` reads the config file `trivy.yaml` from a working directory that is not known statically (`cd \"$DIR\"` changes to a directory that is not known statically), and that file may set `exit-code`, `scan.scanners`, `severity`; pass `--exit-code 1 --scanners vuln --severity CRITICAL,HIGH` on the command line, or run Trivy from a directory known statically."
+}
+
+test_config_in_unknown_directory_names_only_open_settings if {
+	s := cli({"config": unknown_dir_config(10)})
+	f := only(findings([s]))
+	contains(f.msg, "may set `scan.scanners`; pass `--scanners vuln` on")
+}
+
+test_config_in_unknown_directory_with_every_flag_passes if {
+	s := cli({"config": unknown_dir_config(10), "scanners": fx.list_setting("vuln", "flag", ["vuln"], 10)})
+	count(findings([s])) == 0
+}
+
+test_config_in_unknown_directory_on_config_scan_ignores_scanners if {
+	s := cli({"config": unknown_dir_config(10), "subcommand": "config"})
+	count(findings([s])) == 0
+}

@@ -19,7 +19,7 @@ func analyse(t *testing.T, script string, sh shellInfo) []string {
 	if sc.err != nil {
 		t.Fatalf("parsing %q: %v", script, sc.err)
 	}
-	co := newCollector(sc, nil, document.Location{})
+	co := newCollector(sc, nil, document.Location{}, rootDir)
 	co.stmts(sc.file.Stmts)
 	var out []string
 	for _, site := range co.sites {

@@ -120,30 +120,43 @@ var workspaceExpr = regexp.MustCompile(`^\$\{\{\s*github\.workspace\s*\}\}`)
 
 // configPath resolves a config path against the working directory to a
 // repository-relative path; ok is false when it is not known statically or
-// points outside the repository.
-func configPath(raw string, resolved bool, workdir string, workdirOK bool) (string, bool) {
-	p := workspaceExpr.ReplaceAllString(raw, workspaceSentinel)
+// points outside the repository, and dirUnknown true when that is because
+// it is relative to a working directory not known statically.
+func configPath(raw string, resolved bool, dir dirState) (p string, ok, dirUnknown bool) {
+	p = workspaceExpr.ReplaceAllString(raw, workspaceSentinel)
 	if strings.HasPrefix(p, workspaceSentinel) {
 		p = strings.TrimPrefix(strings.TrimPrefix(p, workspaceSentinel), "/")
-		workdir, workdirOK = ".", true
+		dir = dirState{dir: ".", ok: true}
 	} else if !resolved {
-		return "", false
+		return "", false, false
 	}
-	if strings.Contains(p, "${{") || strings.Contains(p, workspaceSentinel) || path.IsAbs(p) || p == "" || !workdirOK {
-		return "", false
+	if strings.Contains(p, "${{") || strings.Contains(p, workspaceSentinel) || path.IsAbs(p) || p == "" {
+		return "", false, false
 	}
-	p = path.Clean(path.Join(workdir, p))
+	if !dir.ok {
+		return "", false, true
+	}
+	p = path.Clean(path.Join(dir.dir, p))
 	if p == ".." || strings.HasPrefix(p, "../") {
-		return "", false
+		return "", false, false
 	}
-	return p, true
+	return p, true, false
 }
 
-// readConfig reads a trivy.yaml once per Parse.
-func (b *builder) readConfig(raw string, resolved, explicit bool, workdir string, workdirOK bool, loc document.Location) *trivyConfig {
-	p, ok := configPath(raw, resolved, workdir, workdirOK)
+// rootDir is the repository root, where actions run.
+var rootDir = dirState{dir: ".", ok: true}
+
+// readConfig reads a trivy.yaml once per Parse. A relative path in a
+// working directory not known statically (after `cd "$DIR"`) has the
+// status unknown_directory and, as its error, the reason.
+func (b *builder) readConfig(raw string, resolved, explicit bool, dir dirState, loc document.Location) *trivyConfig {
+	p, ok, dirUnknown := configPath(raw, resolved, dir)
 	c := &trivyConfig{path: p, explicit: explicit, loc: loc}
-	if !ok {
+	switch {
+	case dirUnknown:
+		c.path, c.status, c.errMsg = raw, "unknown_directory", dir.why
+		return c
+	case !ok:
 		c.path, c.status, c.errMsg = raw, "not_read", "the path is not known statically or is outside the repository"
 		return c
 	}
@@ -185,10 +198,9 @@ func subcommand(name string) string {
 
 // stepCtx is what a step's scans need from the step.
 type stepCtx struct {
-	loc       document.Location // the step's uses:/run: entry
-	workdir   string
-	workdirOK bool
-	env       map[string]envVal // effective GitHub env (workflow < job < step)
+	loc document.Location // the step's uses:/run: entry
+	dir dirState          // the step's working directory
+	env map[string]envVal // effective GitHub env (workflow < job < step)
 }
 
 // input is an action input from `with:`.
@@ -228,12 +240,12 @@ func (b *builder) actionScan(sc stepCtx, with map[string]input, usesRaw string) 
 	switch {
 	case in("trivy-config", "") != nil:
 		s := in("trivy-config", "")
-		cfg = b.readConfig(s.value, s.resolved || s.expr, true, ".", true, s.loc)
+		cfg = b.readConfig(s.value, s.resolved || s.expr, true, rootDir, s.loc)
 	case env(trivycli.EnvConfig) != nil:
 		s := env(trivycli.EnvConfig)
-		cfg = b.readConfig(s.value, s.resolved || s.expr, true, ".", true, s.loc)
+		cfg = b.readConfig(s.value, s.resolved || s.expr, true, rootDir, s.loc)
 	default:
-		cfg = b.readConfig(trivycli.DefaultConfigFile, true, false, ".", true, sc.loc)
+		cfg = b.readConfig(trivycli.DefaultConfigFile, true, false, rootDir, sc.loc)
 	}
 	def := func(v string) *setting { return &setting{value: v, source: "default", resolved: true, loc: sc.loc} }
 	var target any
@@ -316,16 +328,16 @@ func (b *builder) cliScan(inv *invocation, sc *script, co *collector, st stepCtx
 	case c != nil && inv.tool == "docker":
 		cfg = &trivyConfig{path: c.value, explicit: true, status: "not_read", errMsg: "the path is inside the container", loc: c.loc}
 	case c != nil:
-		cfg = b.readConfig(c.value, c.resolved || c.expr, true, st.workdir, st.workdirOK, c.loc)
+		cfg = b.readConfig(c.value, c.resolved || c.expr, true, inv.dir, c.loc)
 	case env(trivycli.EnvConfig) != nil:
 		s := env(trivycli.EnvConfig)
 		if inv.tool == "docker" {
 			cfg = &trivyConfig{path: s.value, explicit: true, status: "not_read", errMsg: "the path is inside the container", loc: s.loc}
 		} else {
-			cfg = b.readConfig(s.value, s.resolved || s.expr, true, st.workdir, st.workdirOK, s.loc)
+			cfg = b.readConfig(s.value, s.resolved || s.expr, true, inv.dir, s.loc)
 		}
 	case inv.tool == "trivy":
-		cfg = b.readConfig(trivycli.DefaultConfigFile, true, false, st.workdir, st.workdirOK, callLoc)
+		cfg = b.readConfig(trivycli.DefaultConfigFile, true, false, inv.dir, callLoc)
 	}
 	def := func(v string) *setting { return &setting{value: v, source: "default", resolved: true, loc: callLoc} }
 	var target any

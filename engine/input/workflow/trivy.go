@@ -1,6 +1,8 @@
 package workflow
 
 import (
+	"fmt"
+	"path"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -35,6 +37,7 @@ type invocation struct {
 	flags      map[string][]flagVal
 	env        map[string]envVal // what Trivy reads as TRIVY_*; docker: only -e
 	call       *syntax.CallExpr
+	dir        dirState // the working directory the call runs in
 }
 
 // callSite is a simple command found by the collector.
@@ -42,6 +45,15 @@ type callSite struct {
 	call  *syntax.CallExpr
 	words []word
 	env   map[string]envVal
+	dir   dirState
+}
+
+// dirState is the working directory at a point of a script: a
+// repository-relative path when known statically, else why not.
+type dirState struct {
+	dir string
+	ok  bool
+	why string // when !ok: what makes it unknown
 }
 
 // shVar is a shell variable the collector tracks.
@@ -58,10 +70,13 @@ type collector struct {
 	sites    []callSite
 	fallback document.Location
 	depth    int
+	// dir follows literal `cd` commands from the step's working directory
+	dir    dirState
+	lastCd string // the text of the last cd, pushd or popd
 }
 
-func newCollector(sc *script, env map[string]envVal, fallback document.Location) *collector {
-	co := &collector{sc: sc, vars: map[string]shVar{}, fallback: fallback}
+func newCollector(sc *script, env map[string]envVal, fallback document.Location, dir dirState) *collector {
+	co := &collector{sc: sc, vars: map[string]shVar{}, fallback: fallback, dir: dir}
 	for k, v := range env {
 		co.vars[k] = shVar{envVal: v, exported: true}
 	}
@@ -100,43 +115,156 @@ func (co *collector) stmt(s *syntax.Stmt) {
 	}
 	co.depth++
 	defer func() { co.depth-- }()
+	if s.Background || s.Coprocess {
+		// a subshell: a cd inside does not change the script's directory
+		dir := co.dir
+		defer func() { co.dir = dir }()
+	}
 	switch c := s.Cmd.(type) {
 	case *syntax.CallExpr:
 		co.call(c)
 	case *syntax.BinaryCmd:
-		co.stmt(c.X)
-		co.stmt(c.Y)
+		switch c.Op {
+		case syntax.AndStmt:
+			// `a && b && c` is ((a && b) && c): a always runs, and b and
+			// c only after what is left of them succeeded, cd included (a
+			// cd that fails leaves a directory whose config file does not
+			// exist either)
+			list := append(andList(c.X), andList(c.Y)...)
+			co.stmt(list[0])
+			co.branches(func() {
+				for _, st := range list[1:] {
+					co.stmt(st)
+				}
+			})
+		case syntax.OrStmt:
+			co.stmt(c.X)
+			co.branches(func() { co.stmt(c.Y) })
+		default: // every command of a pipeline runs in a subshell
+			dir := co.dir
+			co.stmt(c.X)
+			co.dir = dir
+			co.stmt(c.Y)
+			co.dir = dir
+		}
 	case *syntax.Block:
 		co.stmts(c.Stmts)
 	case *syntax.Subshell:
-		saved := co.saveVars()
+		saved, dir := co.saveVars(), co.dir
 		co.stmts(c.Stmts)
-		co.vars = saved
+		co.vars, co.dir = saved, dir
 	case *syntax.IfClause:
+		var fns []func()
 		for ic := c; ic != nil; ic = ic.Else {
-			co.stmts(ic.Cond)
-			co.stmts(ic.Then)
+			fns = append(fns, func() {
+				co.stmts(ic.Cond)
+				co.stmts(ic.Then)
+			})
 		}
+		co.branches(fns...)
 	case *syntax.WhileClause:
-		co.stmts(c.Cond)
-		co.stmts(c.Do)
+		co.branches(func() {
+			co.stmts(c.Cond)
+			co.stmts(c.Do)
+		})
 	case *syntax.ForClause:
 		if wi, ok := c.Loop.(*syntax.WordIter); ok {
 			co.vars[wi.Name.Value] = shVar{envVal: envVal{source: "script_env", loc: co.loc(wi.Name.Pos(), wi.Name.End())}}
 		}
-		co.stmts(c.Do)
+		co.branches(func() { co.stmts(c.Do) })
 	case *syntax.CaseClause:
+		var fns []func()
 		for _, it := range c.Items {
-			co.stmts(it.Stmts)
+			fns = append(fns, func() { co.stmts(it.Stmts) })
 		}
+		co.branches(fns...)
 	case *syntax.FuncDecl:
-		co.stmt(c.Body)
+		// the body runs when the function is called, wherever that is
+		co.branches(func() { co.stmt(c.Body) })
 	case *syntax.DeclClause:
 		co.decl(c)
 	case *syntax.TimeClause:
 		co.stmt(c.Stmt)
 	case *syntax.CoprocClause:
+		dir := co.dir
 		co.stmt(c.Stmt)
+		co.dir = dir
+	}
+}
+
+// andList flattens a statement that is an && list into its commands.
+func andList(s *syntax.Stmt) []*syntax.Stmt {
+	b, ok := s.Cmd.(*syntax.BinaryCmd)
+	if !ok || b.Op != syntax.AndStmt || s.Negated || s.Background || s.Coprocess || len(s.Redirs) > 0 {
+		return []*syntax.Stmt{s}
+	}
+	return append(andList(b.X), andList(b.Y)...)
+}
+
+// branches walks code that may or may not run (the right side of && and
+// ||, the branches of if and case, loop bodies, function bodies), each from
+// the directory before them. Inside a branch a cd applies to what follows
+// it; after them, the directory is unknown if any of them changed it.
+func (co *collector) branches(fns ...func()) {
+	before := co.dir
+	changed := false
+	for _, f := range fns {
+		co.dir = before
+		f()
+		if co.dir != before {
+			changed = true
+		}
+	}
+	co.dir = before
+	if changed {
+		co.dir = dirState{why: fmt.Sprintf("`%s` runs only when a condition holds, so the working directory after it is not known statically", co.lastCd)}
+	}
+}
+
+// chdir follows `cd DIR` (its value known statically, relative to a known
+// directory or to $GITHUB_WORKSPACE); any other cd, pushd or popd makes the
+// directory unknown.
+func (co *collector) chdir(c *syntax.CallExpr, name string, args []word) {
+	text := co.sc.text(c.Pos(), c.End())
+	co.lastCd = text
+	unknown := func(why string) { co.dir = dirState{why: fmt.Sprintf("`%s` %s", text, why)} }
+	if name != "cd" {
+		unknown("changes to a directory that is not known statically")
+		return
+	}
+	for len(args) > 0 && args[0].resolved && strings.HasPrefix(args[0].value, "-") && args[0].value != "-" {
+		done := args[0].value == "--"
+		args = args[1:]
+		if done {
+			break
+		}
+	}
+	switch {
+	case len(args) == 0:
+		unknown("changes to the home directory, outside the repository")
+		return
+	case !args[0].resolved || args[0].expr || args[0].value == "-":
+		unknown("changes to a directory that is not known statically")
+		return
+	}
+	v := args[0].value
+	base := co.dir
+	if strings.HasPrefix(v, workspaceSentinel) {
+		v = strings.TrimPrefix(strings.TrimPrefix(v, workspaceSentinel), "/")
+		base = dirState{dir: ".", ok: true}
+	}
+	switch {
+	case path.IsAbs(v) || strings.Contains(v, workspaceSentinel):
+		unknown("leaves the repository")
+	case !base.ok:
+		// still unknown, for the reason it already was
+	default:
+		p := path.Clean(path.Join(base.dir, v))
+		if p == ".." || strings.HasPrefix(p, "../") {
+			unknown("leaves the repository")
+			return
+		}
+		co.dir = dirState{dir: p, ok: true}
 	}
 }
 
@@ -154,9 +282,9 @@ func (co *collector) substs(w *syntax.Word) {
 		return
 	}
 	for _, cs := range shell.CmdSubsts(w) {
-		saved := co.saveVars()
+		saved, dir := co.saveVars(), co.dir
 		co.stmts(cs.Stmts)
-		co.vars = saved
+		co.vars, co.dir = saved, dir
 	}
 }
 
@@ -241,7 +369,17 @@ func (co *collector) call(c *syntax.CallExpr) {
 			env[a.Name.Value] = v
 		}
 	}
-	co.sites = append(co.sites, callSite{call: c, words: words, env: env})
+	co.sites = append(co.sites, callSite{call: c, words: words, env: env, dir: co.dir})
+	values := make([]string, len(words))
+	for i, w := range words {
+		values[i] = w.value
+	}
+	if u, ok := shell.Unwrap(values); ok && words[u.Index].resolved {
+		switch u.Name {
+		case "cd", "pushd", "popd":
+			co.chdir(c, u.Name, words[u.Index+1:])
+		}
+	}
 }
 
 // detect recognises a Trivy scan in a simple command, looking through
@@ -285,7 +423,7 @@ func (co *collector) detect(site callSite) *invocation {
 		if inv == nil {
 			return nil
 		}
-		inv.tool, inv.env, inv.call = "trivy", env, site.call
+		inv.tool, inv.env, inv.call, inv.dir = "trivy", env, site.call, site.dir
 		return inv
 	case "docker", "podman", "nerdctl":
 		return co.dockerRun(site, args, env)
@@ -394,7 +532,7 @@ func (co *collector) dockerRun(site callSite, args []word, hostEnv map[string]en
 	if inv == nil {
 		return nil
 	}
-	inv.tool, inv.env, inv.call = "docker", env, site.call
+	inv.tool, inv.env, inv.call, inv.dir = "docker", env, site.call, site.dir
 	return inv
 }
 

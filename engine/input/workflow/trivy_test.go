@@ -191,3 +191,78 @@ func TestConfigFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigAfterCd: a relative --config (or the trivy.yaml Trivy loads by
+// default) is read from the directory literal `cd` commands lead to; where
+// that directory cannot be known, the config's status is
+// unknown_directory with the reason, so DWF203 says the gate cannot be
+// verified. `cd sub && trivy --config trivy.yaml` read the root's
+// trivy.yaml, so sub/trivy.yaml with `exit-code: 0` bypassed the gate.
+func TestConfigAfterCd(t *testing.T) {
+	files := map[string]string{
+		"trivy.yaml":     "exit-code: 1\n",
+		"sub/trivy.yaml": "exit-code: 0\n",
+		"a/b/trivy.yaml": "exit-code: 2\n",
+		"a/trivy.yaml":   "exit-code: 4\n",
+	}
+	read := func(name string) ([]byte, error) {
+		if s, ok := files[name]; ok {
+			return []byte(s), nil
+		}
+		return nil, fmt.Errorf("open %s: %w", name, fs.ErrNotExist)
+	}
+	for _, tc := range []struct {
+		run, keys string
+		want      string // config status and path, exit code and source
+		why       string // part of the error when the directory is unknown
+	}{
+		{"trivy image --config trivy.yaml app", "", "read trivy.yaml exit=1/config", ""},
+		{"cd sub && trivy image --config trivy.yaml app", "", "read sub/trivy.yaml exit=0/config", ""},
+		{"cd sub\n  trivy image -c trivy.yaml app", "", "read sub/trivy.yaml exit=0/config", ""},
+		{"cd sub; trivy image app", "", "read sub/trivy.yaml exit=0/config", ""},
+		{"cd ./a/b; trivy image --config=trivy.yaml app", "", "read a/b/trivy.yaml exit=2/config", ""},
+		{"cd a/b && cd .. && trivy image -c trivy.yaml app", "", "read a/trivy.yaml exit=4/config", ""},
+		{"cd -P -- sub && trivy image -c trivy.yaml app", "", "read sub/trivy.yaml exit=0/config", ""},
+		{"cd $GITHUB_WORKSPACE/sub && trivy image -c trivy.yaml app", "working-directory: a\n        ", "read sub/trivy.yaml exit=0/config", ""},
+		{"cd .. && trivy image -c trivy.yaml app", "working-directory: sub\n        ", "read trivy.yaml exit=1/config", ""},
+		{"cd b && trivy image -c trivy.yaml app", "working-directory: a\n        ", "read a/b/trivy.yaml exit=2/config", ""},
+		{"cd sub || exit 1\n  trivy image -c trivy.yaml app", "", "read sub/trivy.yaml exit=0/config", ""},
+		// a cd that does not reach the scan
+		{"(cd sub && make)\n  trivy image -c trivy.yaml app", "", "read trivy.yaml exit=1/config", ""},
+		{"x=$(cd sub && pwd)\n  trivy image -c trivy.yaml app", "", "read trivy.yaml exit=1/config", ""},
+		{"cd sub | cat\n  trivy image -c trivy.yaml app", "", "read trivy.yaml exit=1/config", ""},
+		{"trivy image -c trivy.yaml app; cd sub", "", "read trivy.yaml exit=1/config", ""},
+		{"cd $GITHUB_WORKSPACE\n  trivy image -c trivy.yaml app", "working-directory: sub\n        ", "read trivy.yaml exit=1/config", ""},
+		// directories that cannot be known
+		{`cd "$DIR" && trivy image --config trivy.yaml app`, "", "unknown_directory trivy.yaml exit=0/default", "`cd \"$DIR\"` changes to a directory that is not known statically"},
+		{`cd "$DIR" && trivy image app`, "", "unknown_directory trivy.yaml exit=0/default", "`cd \"$DIR\"`"},
+		{"cd - && trivy image -c trivy.yaml app", "", "unknown_directory trivy.yaml exit=0/default", "`cd -`"},
+		{"cd && trivy image -c trivy.yaml app", "", "unknown_directory trivy.yaml exit=0/default", "home directory"},
+		{"pushd sub && trivy image -c trivy.yaml app", "", "unknown_directory trivy.yaml exit=0/default", "`pushd sub`"},
+		{"cd sub && popd && trivy image -c trivy.yaml app", "", "unknown_directory trivy.yaml exit=0/default", "`popd`"},
+		{"cd /tmp && trivy image -c trivy.yaml app", "", "unknown_directory trivy.yaml exit=0/default", "leaves the repository"},
+		{"cd ../.. && trivy image -c trivy.yaml app", "", "unknown_directory trivy.yaml exit=0/default", "leaves the repository"},
+		{"if [ -n \"$X\" ]; then cd sub; fi\n  trivy image -c trivy.yaml app", "", "unknown_directory trivy.yaml exit=0/default", "`cd sub` runs only when a condition holds"},
+		{"test -d sub && cd sub\n  trivy image -c trivy.yaml app", "", "unknown_directory trivy.yaml exit=0/default", "runs only when a condition holds"},
+		{"case $X in a) cd sub ;; esac\n  trivy image -c trivy.yaml app", "", "unknown_directory trivy.yaml exit=0/default", "runs only when a condition holds"},
+		{"go() { cd sub; }\n  go\n  trivy image -c trivy.yaml app", "", "unknown_directory trivy.yaml exit=0/default", "runs only when a condition holds"},
+		{"cd \"$DIR\" && cd sub && trivy image -c trivy.yaml app", "", "unknown_directory trivy.yaml exit=0/default", "`cd \"$DIR\"`"},
+		{"trivy image -c trivy.yaml app", "working-directory: ${{ inputs.dir }}\n        ", "unknown_directory trivy.yaml exit=0/default", "working-directory"},
+		// an absolute or workspace path does not depend on the directory
+		{`cd "$DIR" && trivy image -c $GITHUB_WORKSPACE/trivy.yaml app`, "", "read trivy.yaml exit=1/config", ""},
+	} {
+		t.Run(tc.run+" "+tc.keys, func(t *testing.T) {
+			script := "|\n          " + strings.ReplaceAll(tc.run, "\n  ", "\n          ")
+			got := scans(t, runWorkflow(script, tc.keys), Options{ReadFile: read})
+			if len(got) != 1 {
+				t.Fatalf("got %d scans", len(got))
+			}
+			c := got[0]["config"].(map[string]any)
+			e := got[0]["exit_code"].(map[string]any)
+			s := fmt.Sprintf("%s %s exit=%s/%s", c["status"], c["path"], e["value"], e["source"])
+			if s != tc.want || !strings.Contains(c["error"].(string), tc.why) {
+				t.Errorf("got  %s (%q)\nwant %s (%q)", s, c["error"], tc.want, tc.why)
+			}
+		})
+	}
+}

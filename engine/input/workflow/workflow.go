@@ -746,7 +746,7 @@ func (b *builder) step(i int, node *yaml.Node, jobEnv map[string]envVal, jd runD
 	}
 	out["location"] = entry.Value()
 	env := mergeEnv(jobEnv, stepEnv)
-	sc := stepCtx{loc: entry, env: env, workdir: ".", workdirOK: true}
+	sc := stepCtx{loc: entry, env: env, dir: rootDir}
 	scans := []any{}
 	if usesVal != nil {
 		if d := deref(usesVal); d != nil && parseUses(d.Value).is("aquasecurity", "trivy-action") {
@@ -795,7 +795,10 @@ func (b *builder) run(k, v, shellVal, wdVal *yaml.Node, jd runDefaults, windows 
 	}
 	if hasWD {
 		wd = rawWD
-		sc.workdir, sc.workdirOK = normWorkdir(rawWD)
+		sc.dir.dir, sc.dir.ok = normWorkdir(rawWD)
+		if !sc.dir.ok {
+			sc.dir.why = fmt.Sprintf("`working-directory: %s` is not known statically or is outside the repository", rawWD)
+		}
 	}
 	out := map[string]any{
 		"script":            script,
@@ -825,7 +828,7 @@ func (b *builder) run(k, v, shellVal, wdVal *yaml.Node, jd runDefaults, windows 
 		out["parse_error"] = s.err.Error()
 		return out
 	}
-	co := newCollector(s, sc.env, sc.loc)
+	co := newCollector(s, sc.env, sc.loc, sc.dir)
 	co.stmts(s.file.Stmts)
 	cmds := []any{}
 	for _, site := range co.sites {
