@@ -124,34 +124,46 @@ func usesUnset(raw string, unmatched map[string]struct{}) bool {
 	return len(unsetNames(raw, unmatched)) > 0
 }
 
+// unsetNames returns, sorted, the unmatched names raw references plainly
+// ($NAME or ${NAME}, not ${NAME:-x}, ${NAME-x}, ${NAME:+x}, ${NAME+x}). It
+// reads raw once, so a long word full of distinct names costs its length,
+// not its length times the number of names.
 func unsetNames(raw string, unmatched map[string]struct{}) []string {
+	if len(unmatched) == 0 {
+		return nil
+	}
 	var out []string
-	for name := range unmatched {
-		if plainReference(raw, name) {
+	seen := map[string]bool{}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '$' {
+			continue
+		}
+		name, plain := "", false
+		if i+1 < len(raw) && raw[i+1] == '{' {
+			// ${NAME}: the name, then the closing brace at once.
+			j := i + 2
+			for j < len(raw) && isNameChar(raw[j]) {
+				j++
+			}
+			name, plain = raw[i+2:j], j < len(raw) && raw[j] == '}'
+		} else {
+			// $NAME: the whole run of name characters.
+			j := i + 1
+			for j < len(raw) && isNameChar(raw[j]) {
+				j++
+			}
+			name, plain = raw[i+1:j], true
+		}
+		if !plain || name == "" || seen[name] {
+			continue
+		}
+		if _, ok := unmatched[name]; ok {
+			seen[name] = true
 			out = append(out, name)
 		}
 	}
 	slices.Sort(out)
 	return out
-}
-
-// plainReference reports whether raw contains $NAME or ${NAME} (not
-// ${NAME:-x}, ${NAME-x}, ${NAME:+x}, ${NAME+x}).
-func plainReference(raw, name string) bool {
-	if strings.Contains(raw, "${"+name+"}") {
-		return true
-	}
-	for i := 0; ; {
-		j := strings.Index(raw[i:], "$"+name)
-		if j < 0 {
-			return false
-		}
-		end := i + j + 1 + len(name)
-		if end >= len(raw) || !isNameChar(raw[end]) {
-			return true
-		}
-		i = end
-	}
 }
 
 func isNameChar(c byte) bool {
