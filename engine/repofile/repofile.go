@@ -40,6 +40,27 @@ func ReadFile(file string, limit int64) ([]byte, error) {
 	return readRegular(f, limit)
 }
 
+// OpenRegular opens a file named by the user, following symbolic links,
+// when it is a regular file; a FIFO or a device is refused without
+// blocking on it.
+func OpenRegular(file string) (*os.File, error) {
+	f, err := os.OpenFile(file, os.O_RDONLY|oNonblock, 0)
+	if err != nil {
+		return nil, unwrap(err)
+	}
+	info, err := f.Stat()
+	if err == nil && info.IsDir() {
+		err = errors.New("is a directory")
+	} else if err == nil && !info.Mode().IsRegular() {
+		err = fmt.Errorf("%w (%s)", ErrNotRegular, describe(info.Mode()))
+	}
+	if err != nil {
+		f.Close()
+		return nil, unwrap(err)
+	}
+	return f, nil
+}
+
 // ReadIn reads name (slash-separated, relative to root) through os.Root:
 // neither ".." nor a symbolic link can leave root. The file must be
 // regular and at most limit bytes.

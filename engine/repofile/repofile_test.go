@@ -132,3 +132,26 @@ func TestFS(t *testing.T) {
 		t.Error("FS of a directory outside root must fail")
 	}
 }
+
+func TestOpenRegular(t *testing.T) {
+	repo := tree(t)
+	within(t, func() {
+		for file, want := range map[string]string{
+			filepath.Join(repo, "policy", "fifo.rego"): "not a regular file (a FIFO)",
+			"/dev/zero":                   "not a regular file (a character device)",
+			filepath.Join(repo, "policy"): "is a directory",
+		} {
+			if f, err := OpenRegular(file); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: err = %v, want %q", file, err, want)
+				if f != nil {
+					f.Close()
+				}
+			}
+		}
+	})
+	f, err := OpenRegular(filepath.Join(repo, "inside-link"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}

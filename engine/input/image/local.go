@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/repofile"
 )
 
 // Prefixes of references to local images.
@@ -104,9 +105,9 @@ type tarEntry struct {
 }
 
 func openTarStore(ctx context.Context, ref, file string) (*tarStore, error) {
-	f, err := os.Open(file)
+	f, err := repofile.OpenRegular(file) // not a FIFO or device: tar needs to seek
 	if err != nil {
-		return nil, fmt.Errorf("opening tarball: %w", err)
+		return nil, fmt.Errorf("opening tarball %s: %w", file, err)
 	}
 	ts := &tarStore{f: f, entries: map[string]tarEntry{}}
 	// With an *os.File underneath, tar.Reader seeks over file contents and
