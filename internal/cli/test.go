@@ -4,19 +4,13 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strings"
 
-	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/storage"
-	"github.com/open-policy-agent/opa/v1/tester"
 	"github.com/spf13/cobra"
 
-	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/engine/policyset"
-	"github.com/devflow/dwf-policy/engine/repopath"
 )
 
 type testFlags struct {
@@ -61,10 +55,6 @@ func (c Command) runTest(ctx context.Context, fl testFlags, dirs []string) error
 			return usageError("--run: %v", err)
 		}
 	}
-	wd, err := c.workDir()
-	if err != nil {
-		return &exitError{code: ExitError, err: err}
-	}
 	// The directories under test are policies like --policy ones: they
 	// must compile and describe themselves for check to run them.
 	fl.policies = append(slices.Clone(fl.policies), dirs...)
@@ -72,73 +62,11 @@ func (c Command) runTest(ctx context.Context, fl testFlags, dirs []string) error
 	if err != nil {
 		return err
 	}
-
-	// Test files are compiled only for the sources under test: the given
-	// ones, else the custom ones, else the built-ins.
-	tested := map[string]bool{} // by absolute path, "" for the built-ins
-	for _, d := range dirs {
-		tested[repopath.Abs(wd, d)] = true
-	}
-	if len(dirs) == 0 {
-		for _, src := range set.Sources[1:] {
-			tested[src.File] = true
-		}
-	}
-	if len(tested) == 0 {
-		tested[""] = true
-	}
-	var testedNames []string
-	modules := map[string]*ast.Module{}
-	for _, src := range set.Sources {
-		ms, err := engine.LoadModules([]engine.PolicySource{src.PolicySource})
-		if err != nil {
-			return &exitError{code: ExitError, err: err}
-		}
-		if tested[src.File] {
-			testedNames = append(testedNames, src.Name)
-		} else {
-			maps.DeleteFunc(ms, func(name string, _ *ast.Module) bool { return strings.HasSuffix(name, "_test.rego") })
-		}
-		maps.Copy(modules, ms)
-	}
-
-	compiler, err := engine.NewCompiler(set.Capabilities)
+	rep, err := set.Test(ctx, policyset.TestOptions{Dirs: dirs, Run: fl.run})
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
-	store := engine.NewStore(set.Config.Data())
-	txn, err := store.NewTransaction(ctx, storage.TransactionParams{})
-	if err != nil {
-		return &exitError{code: ExitError, err: err}
-	}
-	defer store.Abort(ctx, txn)
-	runner := tester.NewRunner().
-		SetCompiler(compiler.WithEnablePrintStatements(true)).
-		SetStore(store).
-		SetModules(modules).
-		SetDefaultRegoVersion(ast.RegoV1).
-		RaiseBuiltinErrors(true).
-		CapturePrintOutput(true)
-	if fl.run != "" {
-		runner = runner.Filter(fl.run)
-	}
-	ch, err := runner.RunTests(ctx, txn)
-	if err != nil {
-		return &exitError{code: ExitError, err: policyset.WithSandboxHint(fmt.Errorf("compiling tests: %w", err), set.Sandboxed())}
-	}
-	var results []*tester.Result
-	for r := range ch {
-		results = append(results, r)
-	}
-	slices.SortFunc(results, func(a, b *tester.Result) int {
-		if c := strings.Compare(a.Location.File, b.Location.File); c != 0 {
-			return c
-		}
-		if a.Location.Row != b.Location.Row {
-			return a.Location.Row - b.Location.Row
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	results, testedNames := rep.Results, rep.Tested
 
 	w := bufio.NewWriter(c.Stdout)
 	passed, failed, skipped := 0, 0, 0
