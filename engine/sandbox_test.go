@@ -27,7 +27,7 @@ func secretFile(t *testing.T) (path, secret string) {
 // compileOrEval compiles module with the engine's compiler and the given
 // capabilities (nil: the sandbox); when it compiles, it evaluates
 // data.dwf.sandbox and returns what the evaluation gave, so a leak shows.
-func compileOrEval(t *testing.T, caps *ast.Capabilities, module string) (compileErr error, evaluated string) {
+func compileOrEval(t *testing.T, caps *ast.Capabilities, module string) (evaluated string, compileErr error) {
 	t.Helper()
 	c, err := NewCompiler(caps)
 	if err != nil {
@@ -38,10 +38,10 @@ func compileOrEval(t *testing.T, caps *ast.Capabilities, module string) (compile
 		t.Fatal(err)
 	}
 	if c.Compile(map[string]*ast.Module{"p/a.rego": parsed}); c.Failed() {
-		return c.Errors, ""
+		return "", c.Errors
 	}
 	rs, err := rego.New(rego.Compiler(c), rego.Query("data.dwf.sandbox")).Eval(context.Background())
-	return nil, fmt.Sprint(rs, err)
+	return fmt.Sprint(rs, err), nil
 }
 
 // TestSandboxReadsNoHostFile: json.verify_schema and json.match_schema
@@ -70,7 +70,7 @@ func TestSandboxReadsNoHostFile(t *testing.T) {
 	}{{"sandbox", nil}, {"allow-net", ast.CapabilitiesForThisVersion()}} {
 		for _, tc := range tests {
 			t.Run(caps.name+"/"+tc.name, func(t *testing.T) {
-				err, evaluated := compileOrEval(t, caps.caps, "package dwf.sandbox\n\n"+tc.body+"\n")
+				evaluated, err := compileOrEval(t, caps.caps, "package dwf.sandbox\n\n"+tc.body+"\n")
 				if err == nil {
 					t.Fatalf("compiled a policy calling %s; evaluation gave %s", tc.builtin, evaluated)
 				}
@@ -116,7 +116,7 @@ r := input.x
 	}{{"sandbox", nil}, {"allow-net", ast.CapabilitiesForThisVersion()}} {
 		for _, tc := range refused {
 			t.Run(caps.name+"/"+tc.name, func(t *testing.T) {
-				err, evaluated := compileOrEval(t, caps.caps, module(tc.schema))
+				evaluated, err := compileOrEval(t, caps.caps, module(tc.schema))
 				if err == nil {
 					t.Fatalf("compiled a schema annotation %s; evaluation gave %s", tc.schema, evaluated)
 				}
@@ -131,7 +131,7 @@ r := input.x
 	}
 	// References inside the schema itself still work.
 	local := `{"type": "object", "definitions": {"s": {"type": "string"}}, "properties": {"x": {"$ref": "#/definitions/s"}}}`
-	if err, _ := compileOrEval(t, nil, module(local)); err != nil {
+	if _, err := compileOrEval(t, nil, module(local)); err != nil {
 		t.Errorf("a schema with a local $ref must compile: %v", err)
 	}
 }

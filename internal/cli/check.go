@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -180,13 +179,6 @@ func (c Command) report(f report.Formatter, failOn finding.Severity, set *policy
 		return &exitError{code: ExitFindings}
 	}
 	return nil
-}
-
-func (c Command) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
 }
 
 func (c Command) workDir() (string, error) {

@@ -242,6 +242,7 @@ func guardedTransport(inner http.RoundTripper, g *addrGuard) (http.RoundTripper,
 			ResponseHeaderTimeout: responseHeaderTimeout,
 		}
 	case *http.Transport:
+		//lint:ignore SA1019 a caller's transport may still set the deprecated field; it must not bypass the guard
 		if tt.DialTLSContext != nil || tt.DialTLS != nil {
 			return inner, func() {}
 		}
@@ -252,9 +253,9 @@ func guardedTransport(inner http.RoundTripper, g *addrGuard) (http.RoundTripper,
 	switch {
 	case t.DialContext != nil:
 		t.DialContext = g.dialVia(t.DialContext)
-	case t.Dial != nil:
-		dial := t.Dial
-		t.Dial = nil
+	case t.Dial != nil: //lint:ignore SA1019 wrapped so that a caller's deprecated dialer is guarded too
+		dial := t.Dial //lint:ignore SA1019 see above
+		t.Dial = nil   //lint:ignore SA1019 see above
 		t.DialContext = g.dialVia(func(_ context.Context, network, addr string) (net.Conn, error) { return dial(network, addr) })
 	default:
 		t.DialContext = g.dialContext(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second})
