@@ -36,6 +36,10 @@ type builder struct {
 	lastLocValue map[string]any
 	final        int
 	target       string
+	chainEntries int // entries of every stage's chain (maxChainEntries)
+	envEntries   int // ENV entries of every stage's env (maxEnvEntries)
+	commands     int // commands of every RUN (maxCommands)
+	commandWords int // words of every RUN command (maxCommandWords)
 }
 
 // stage is the state of one build stage while walking it.
@@ -107,6 +111,12 @@ func (b *builder) build(root *parser.Node, target string) error {
 		cmd := strings.ToLower(n.Value)
 		args := nodeArgs(n)
 		loc := b.loc(n)
+		if len(b.instructions) >= maxInstructions {
+			return b.limitErrorAt(loc, "too many instructions: the Dockerfile has more than %d instructions, the limit for one Dockerfile", maxInstructions)
+		}
+		if cmd == "from" && len(b.stages) >= maxStages {
+			return b.limitErrorAt(loc, "too many build stages: the Dockerfile has more than %d FROM instructions, the limit for one Dockerfile", maxStages)
+		}
 		// Refuse what `docker build` refuses (unknown instructions, FROM
 		// without an image, bad flags), at the instruction, in BuildKit's
 		// own words.
@@ -260,7 +270,11 @@ func (b *builder) startStage(n *parser.Node, args []string, loc document.Locatio
 	var parentEnv *scope
 	if s.parent >= 0 {
 		p := b.stages[s.parent]
-		s.chain = b.extendChain(p, s.index)
+		if b.chargeChain(len(p.chain) + 1) {
+			s.chain = b.extendChain(p, s.index)
+		} else {
+			s.chain = []any{s.index}
+		}
 		s.user = inherited(p.user)
 		s.entrypoint = inherited(p.entrypoint)
 		s.cmd = inherited(p.cmd)
@@ -268,8 +282,10 @@ func (b *builder) startStage(n *parser.Node, args []string, loc document.Locatio
 		parentEnv = p.env
 	} else {
 		s.chain = []any{s.index}
+		b.chargeChain(1)
 	}
 	s.env = newScope(parentEnv)
+	b.chargeEnv(len(s.env.env.vars))
 	b.stages = append(b.stages, s)
 	if _, dup := b.named[s.name]; s.name != "" && !dup {
 		b.named[s.name] = s
@@ -279,16 +295,12 @@ func (b *builder) startStage(n *parser.Node, args []string, loc document.Locatio
 
 // extendChain returns p's chain followed by index. The first child extends
 // p's array in place (append never writes over what p's chain holds), so a
-// long FROM chain shares one array; later children copy it, which is
-// charged to the document's budget.
+// long FROM chain shares one array; later children copy it (the copy is
+// within maxChainEntries, charged before).
 func (b *builder) extendChain(p *stage, index int) []any {
 	if !p.extended {
 		p.extended = true
 		return append(p.chain, index)
-	}
-	b.exp.chargeChainCopy(len(p.chain))
-	if b.exp.err != nil {
-		return []any{index}
 	}
 	c := make([]any, len(p.chain), len(p.chain)+1)
 	copy(c, p.chain)
@@ -442,6 +454,13 @@ func (b *builder) run(s *stage, n *parser.Node, args []string, loc document.Loca
 			parseErr = err.Error()
 		}
 		cmds = append(cmds, c...)
+	}
+	words := 0
+	for _, c := range cmds {
+		words += len(c.words)
+	}
+	if !b.chargeCommands(len(cmds), words) {
+		cmds = nil
 	}
 	commands := make([]any, 0, len(cmds))
 	for _, c := range cmds {

@@ -73,6 +73,10 @@ func precheck(path string, src []byte, opts Options) error {
 		}
 		return &document.ParseError{Path: path, Location: pointAt(src, i), Message: "invalid UTF-8: Dockerfiles must be UTF-8 text"}
 	}
+	if line := tooManyWords(src); line > 0 {
+		return &document.ParseError{Path: path, Location: lineSpan(splitLines(src), line, line),
+			Message: fmt.Sprintf("too many words: the file has more than %d words (text between blanks or , ; & | ( ) < >), the limit for one Dockerfile", maxWords)}
+	}
 	if len(bytes.TrimSpace(src)) == 0 {
 		return &document.ParseError{Path: path, Location: document.Location{Line: 1, Column: 1, EndLine: 1, EndColumn: 1}, Message: "empty Dockerfile: no instructions"}
 	}

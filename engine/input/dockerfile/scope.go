@@ -70,11 +70,14 @@ func (s *scope) envMap() map[string]any {
 	return s.env.doc
 }
 
-// setVar sets an ENV variable, first copying an inherited table; the copy
-// is charged to the document's budget for inherited ENV.
+// setVar sets an ENV variable, first copying an inherited table (already
+// counted against maxEnvEntries when the stage started); a new name is
+// counted too.
 func (s *scope) setVar(key, value string, b *builder) {
+	if _, ok := s.env.vars[key]; !ok {
+		b.chargeEnv(1)
+	}
 	if !s.owned {
-		b.exp.chargeEnvCopy(len(s.env.vars))
 		s.env, s.owned = &envTable{vars: maps.Clone(s.env.vars)}, true
 	}
 	s.env.vars[key] = value
@@ -193,35 +196,22 @@ const (
 	// linear in the input for hostile ones.
 	minDocExpansion    = 1 << 20
 	docExpansionFactor = 16
-	// maxEnvCopies caps the ENV entries copied when stages that inherit an
-	// environment change it. Stages share an unchanged table, so only a
-	// chain of stages that each add an ENV to a large inherited one comes
-	// near this.
-	maxEnvCopies = 1 << 20
-	// minChainCopies caps the stage references copied when several stages
-	// build on the same stage (a stage's chain extends its parent's in
-	// place when it is the first child): max(1 Mi, the file's size).
-	minChainCopies = 1 << 20
 )
 
 // expander expands words with BuildKit's lexer under the limits above. The
 // first limit hit is kept in err and ends all later expansion; the builder
 // turns it into a ParseError at the current instruction.
 type expander struct {
-	lex        *shell.Lex
-	docLimit   int
-	docUsed    int
-	envCopies  int
-	chainLimit int
-	chainUsed  int
-	err        error
+	lex      *shell.Lex
+	docLimit int
+	docUsed  int
+	err      error
 }
 
 func newExpander(lex *shell.Lex, srcLen int) *expander {
 	return &expander{
-		lex:        lex,
-		docLimit:   max(minDocExpansion, docExpansionFactor*srcLen),
-		chainLimit: max(minChainCopies, srcLen),
+		lex:      lex,
+		docLimit: max(minDocExpansion, docExpansionFactor*srcLen),
 	}
 }
 
@@ -281,20 +271,6 @@ func (x *expander) scriptEnv(s *scope) func(string) (string, bool) {
 			return "", false
 		}
 		return v, ok
-	}
-}
-
-func (x *expander) chargeEnvCopy(n int) {
-	x.envCopies += n
-	if x.envCopies > maxEnvCopies {
-		x.fail("stages inherit too much ENV: copying inherited ENV variables for changed stages needs more than %d entries (the limit for one Dockerfile)", maxEnvCopies)
-	}
-}
-
-func (x *expander) chargeChainCopy(n int) {
-	x.chainUsed += n
-	if x.chainUsed > x.chainLimit {
-		x.fail("FROM chains are too large: stages that build on the same stage need more than %d copied chain entries (the limit is the file's size, at least 1 Mi)", x.chainLimit)
 	}
 }
 
