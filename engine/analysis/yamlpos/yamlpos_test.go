@@ -82,3 +82,50 @@ func TestNilAndOutOfRange(t *testing.T) {
 		t.Errorf("out-of-range lines = %q, want empty", l)
 	}
 }
+
+func TestRecursiveAlias(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want int // line of the recursive alias, 0 for none
+	}{
+		{"a: &x [1, 2]\nb: *x\n", 0},
+		{"a: &x\n  - *x\n", 2},
+		{"a: &x {b: &y [*y]}\n", 1},
+		{"a: &x [1]\nb: &y [*x, *x]\nc: [*y, *y]\n", 0},
+	} {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(tc.src), &doc); err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		got := 0
+		if n := RecursiveAlias(&doc); n != nil {
+			got = n.Line
+		}
+		if got != tc.want {
+			t.Errorf("RecursiveAlias(%q) at line %d, want %d", tc.src, got, tc.want)
+		}
+	}
+}
+
+func TestAliasBomb(t *testing.T) {
+	bomb := "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	prev := "a"
+	for _, name := range []string{"b", "c", "d", "e", "f", "g", "h"} {
+		bomb += name + ": &" + name + " [*" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + "]\n"
+		prev = name
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(bomb), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if n := AliasBomb(&doc, AliasLimit(len(bomb))); n == nil {
+		t.Errorf("AliasBomb found nothing in a billion-laughs document")
+	}
+	var small yaml.Node
+	if err := yaml.Unmarshal([]byte("a: &a [x]\nb: [*a, *a]\n"), &small); err != nil {
+		t.Fatal(err)
+	}
+	if n := AliasBomb(&small, AliasLimit(20)); n != nil {
+		t.Errorf("AliasBomb flagged a small document at line %d", n.Line)
+	}
+}

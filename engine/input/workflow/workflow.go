@@ -38,18 +38,9 @@ const DefaultMaxBytes = 5 << 20
 // maxConfigBytes caps a trivy.yaml read through Options.ReadFile.
 const maxConfigBytes = 1 << 20
 
-// Aliases are capped by the bytes they expand to: actionlint expands them
-// while it walks the tree and the builder reads every expanded `run:`
-// script again, so a few hundred bytes of nested aliases (a "billion
-// laughs" document), or one large script aliased thousands of times, would
-// otherwise take gigabytes and minutes. The expanded document may be
-// max(minAliasBytes, aliasBytesFactor × its size) bytes, counting each
-// node's value and aliasNodeBytes per node.
-const (
-	minAliasBytes    = 1 << 20
-	aliasBytesFactor = 16
-	aliasNodeBytes   = 8
-)
+// Aliases are capped by the bytes they expand to (yamlpos.AliasLimit):
+// actionlint expands them while it walks the tree and the builder reads
+// every expanded `run:` script again.
 
 // Options configures Parse. The zero value reads no files and caps input at
 // DefaultMaxBytes.
@@ -88,17 +79,17 @@ func Parse(name string, src []byte, opts Options) (doc *document.Document, err e
 		var ye *yaml.ParserError
 		if errors.As(err, &ye) {
 			pe.Message = "could not parse as YAML: " + ye.Message
-			if line, col := yamlErrorPos(ye); line > 0 {
+			if line, col := yamlpos.ErrorPos(ye); line > 0 {
 				pe.Location = document.Location{Line: line, Column: col, EndLine: line, EndColumn: col}
 			}
 		}
 		return nil, pe
 	}
 	t := newText(src)
-	if n := aliasBomb(&root, aliasLimit(len(src))); n != nil {
+	if n := yamlpos.AliasBomb(&root, yamlpos.AliasLimit(len(src))); n != nil {
 		return nil, &document.ParseError{Path: name, Location: t.loc(n),
 			Message: fmt.Sprintf("YAML aliases expand the document to more than %d bytes, the limit for a %d-byte workflow (max(%d, %d × its size)); refusing to expand it",
-				aliasLimit(len(src)), len(src), minAliasBytes, aliasBytesFactor)}
+				yamlpos.AliasLimit(len(src)), len(src), yamlpos.MinAliasBytes, yamlpos.AliasBytesFactor)}
 	}
 	if _, errs := actionlint.Parse(src); len(fatal(errs)) > 0 {
 		return nil, syntaxError(name, t, &root, fatal(errs))
@@ -109,29 +100,6 @@ func Parse(name string, src []byte, opts Options) (doc *document.Document, err e
 		return nil, b.fatal
 	}
 	return &document.Document{Kind: document.KindWorkflow, Path: name, Source: src, Input: in}, nil
-}
-
-// parserProblems are the problems libyaml's parser (as opposed to its
-// scanner) reports.
-var parserProblems = map[string]bool{
-	"did not find expected ',' or ']'": true, "did not find expected ',' or '}'": true,
-	"did not find expected '-' indicator": true, "did not find expected <document start>": true,
-	"did not find expected <stream-start>": true, "did not find expected key": true,
-	"did not find expected node content": true, "found duplicate %TAG directive": true,
-	"found duplicate %YAML directive": true, "found incompatible YAML document": true,
-	"found undefined tag handle": true,
-}
-
-// yamlErrorPos converts a YAML error's mark to a 1-based line and column.
-// The library reports 0-based marks, adding one to the line of scanner
-// errors only; the mark is where the construct being parsed starts when it
-// knows one, else where the problem is.
-func yamlErrorPos(e *yaml.ParserError) (int, int) {
-	line := e.Line
-	if parserProblems[e.Message] {
-		line++
-	}
-	return line, e.Column + 1
 }
 
 // fatal drops actionlint findings that are lint rather than reasons the
@@ -187,67 +155,6 @@ func scalarAt(n *yaml.Node, line, col int) *yaml.Node {
 	}
 	walk(n)
 	return found
-}
-
-// aliasLimit is the most bytes a document of n bytes may expand to.
-func aliasLimit(n int) int { return max(minAliasBytes, aliasBytesFactor*n) }
-
-// aliasBomb returns the alias at which the document, its aliases expanded
-// in document order, passes limit bytes (each node's value plus
-// aliasNodeBytes), or nil. Expanded sizes of anchored nodes are memoised
-// (and saturate at the limit), so this is linear in the document.
-func aliasBomb(root *yaml.Node, limit int) *yaml.Node {
-	const inProgress = -1
-	memo := map[*yaml.Node]int{}
-	total := 0
-	var culprit *yaml.Node
-	var size func(n *yaml.Node) int
-	size = func(n *yaml.Node) int {
-		if n == nil || culprit != nil {
-			return 0
-		}
-		s := aliasNodeBytes
-		if n.Kind == yaml.AliasNode {
-			if m, ok := memo[n.Alias]; ok && m != inProgress {
-				s = m // a recursive alias is rejected by actionlint
-			}
-			if total = min(total+s, limit+1); total > limit {
-				culprit = n
-			}
-			return s
-		}
-		if n.Anchor != "" {
-			memo[n] = inProgress
-		}
-		s += len(n.Value)
-		total = min(total+s, limit+1)
-		for _, c := range n.Content {
-			s = min(s+size(c), limit+1)
-		}
-		if n.Anchor != "" {
-			memo[n] = s
-		}
-		return s
-	}
-	size(root)
-	if culprit == nil && total > limit {
-		if culprit = firstAlias(root); culprit == nil {
-			culprit = root
-		}
-	}
-	return culprit
-}
-
-func firstAlias(n *yaml.Node) *yaml.Node {
-	if n.Kind == yaml.AliasNode {
-		return n
-	}
-	for _, c := range n.Content {
-		if a := firstAlias(c); a != nil {
-			return a
-		}
-	}
-	return nil
 }
 
 type builder struct {
