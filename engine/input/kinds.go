@@ -3,10 +3,12 @@ package input
 import (
 	"bytes"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/input/dockerfile"
+	"github.com/devflow/dwf-policy/engine/input/kubernetes"
 	"github.com/devflow/dwf-policy/engine/input/workflow"
 )
 
@@ -23,10 +25,13 @@ type FileKind struct {
 	MatchPath func(path string) bool
 	// SniffExtensions are the lower-case extensions (".yaml") of walked
 	// files whose name says nothing but whose content may: they are read
-	// and kept only when Sniff recognises them.
+	// and kept only when the Sniff of a kind listing their extension
+	// recognises them.
 	SniffExtensions []string
 	// Sniff reports whether content says the file is of this kind, for
-	// files whose path says nothing; nil recognises nothing by content.
+	// files whose path says nothing: every explicitly named file, and
+	// walked files with one of SniffExtensions. Nil recognises nothing by
+	// content.
 	Sniff func(data []byte) bool
 	// Fallback reports whether a file named explicitly on the command line
 	// that nothing else recognised is taken as this kind.
@@ -57,6 +62,19 @@ var fileKinds = []FileKind{
 		Fallback:  isYAML,
 		Parse: func(p string, data []byte, o ParseOptions) (*document.Document, error) {
 			return workflow.Parse(p, data, workflow.Options{ReadFile: o.ReadFile, MaxBytes: o.MaxBytes})
+		},
+	},
+	{
+		Kind:            document.KindKubernetes,
+		Summary:         "Kubernetes manifests with workloads (YAML or JSON with apiVersion and kind: Pod, Deployment, CronJob, ..., Lists, helm template and kustomize output)",
+		MatchPath:       func(string) bool { return false }, // by content only
+		SniffExtensions: []string{".yaml", ".yml", ".json"},
+		Sniff:           kubernetes.Sniff,
+		// An explicitly named JSON file is more likely a manifest than a
+		// Dockerfile; a JSON array is then a clear DWF000.
+		Fallback: func(p string) bool { return strings.EqualFold(path.Ext(p), ".json") },
+		Parse: func(p string, data []byte, o ParseOptions) (*document.Document, error) {
+			return kubernetes.Parse(p, data, kubernetes.Options{MaxBytes: o.MaxBytes})
 		},
 	},
 	{
@@ -96,9 +114,16 @@ func KindOf(file string) document.Kind {
 }
 
 // sniffKind detects the kind of content whose path said nothing, or "".
-func sniffKind(data []byte) document.Kind {
+// A walked file (not explicit) is only taken by a kind that lists its
+// extension in SniffExtensions, so a walk never turns, say, a workflow
+// template kept outside .github/workflows into a workflow.
+func sniffKind(file string, data []byte, explicit bool) document.Kind {
+	ext := strings.ToLower(path.Ext(strings.ReplaceAll(file, `\`, "/")))
 	for _, k := range fileKinds {
-		if k.Sniff != nil && k.Sniff(data) {
+		if k.Sniff == nil || (!explicit && !slices.Contains(k.SniffExtensions, ext)) {
+			continue
+		}
+		if k.Sniff(data) {
 			return k.Kind
 		}
 	}

@@ -39,7 +39,7 @@ func LoadDocument(src Source, opts LoadOptions) (*document.Document, *document.P
 	}
 	kind := src.Kind
 	if kind == "" {
-		kind = sniffKind(data)
+		kind = sniffKind(src.File, data, src.Explicit)
 	}
 	if kind == "" && src.Explicit {
 		kind = fallbackKind(src.File)
