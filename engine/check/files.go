@@ -20,13 +20,17 @@ type FilesOptions struct {
 	// final stage is built FROM when the Dockerfile sets no USER or no
 	// ENTRYPOINT, and uses what it sets (network).
 	ResolveBaseImages bool
+	// ResolveImages loads the config of every platform of each image a
+	// Kubernetes container runs, and records its user, entrypoint and cmd
+	// in the container, where the pod spec does not decide (network).
+	ResolveImages bool
 }
 
 // Files checks the files and directories at paths (relative ones against
 // the policy set's working directory): discovery, loading, the
-// repository document, optional base images, then exceptions and
-// suppressions. A path that does not exist or a base image that cannot be
-// fetched makes Err; the other inputs are still checked.
+// repository document, optional base and container images, then
+// exceptions and suppressions. A path that does not exist or an image that
+// cannot be fetched makes Err; the other inputs are still checked.
 func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) *Result {
 	wd := c.set.WorkDir
 	if len(paths) == 0 {
@@ -36,6 +40,10 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	var bases *baseResolver // nil: no network
 	if opts.ResolveBaseImages {
 		bases = newBaseResolver(c.image)
+	}
+	var podImages *podImageResolver // nil: no network
+	if opts.ResolveImages {
+		podImages = newPodImageResolver(c.image)
 	}
 
 	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: opts.Kind, WorkDir: wd, Exclude: c.set.Config.Excluder(wd)})
@@ -58,9 +66,11 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		inputs[i] = true
 		contents[i] = doc.Source
 		bases.resolve(ctx, doc)
+		podImages.resolve(ctx, doc)
 		return doc, nil
 	})
 	basesErr := bases.problems(res)
+	podImagesErr := podImages.problems(res)
 	res.Sources = make(map[string][]byte, len(sources)+1)
 	for i, s := range sources {
 		if contents[i] != nil {
@@ -73,6 +83,6 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		}
 	}
 	res.Findings = c.finish(findings, res.Sources, "")
-	res.Err = errors.Join(discoverErr, evalErr, basesErr)
+	res.Err = errors.Join(discoverErr, evalErr, basesErr, podImagesErr)
 	return res
 }

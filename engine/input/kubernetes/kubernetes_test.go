@@ -198,7 +198,7 @@ func TestMalformed(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, src, want string
-		line      int
+		line            int
 	}{
 		{"container without image", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      command: [x]\n", `container "a" has no image`, 5},
 		{"empty image", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: \"\"\n", `container "a" has no image`, 6},
