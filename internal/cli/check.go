@@ -53,6 +53,7 @@ type checkFlags struct {
 	target       string
 	kind         string
 	resolveBases bool
+	resolveImgs  bool
 	registry     registryFlags
 }
 
@@ -60,11 +61,13 @@ func (c Command) checkCommand() *cobra.Command {
 	var fl checkFlags
 	cmd := &cobra.Command{
 		Use:   "check [PATH...]",
-		Short: "Check Dockerfiles and workflows in files or directories",
+		Short: "Check Dockerfiles, workflows and Kubernetes manifests in files or directories",
 		Long: `Check walks the given files and directories (default: the current directory)
 and checks every Dockerfile (Dockerfile, Containerfile, *.Dockerfile,
-Dockerfile.*, *.dockerfile) and GitHub Actions workflow
-(.github/workflows/*.yml|yaml) it finds. Directories named .git, vendor and
+Dockerfile.*, *.dockerfile), GitHub Actions workflow
+(.github/workflows/*.yml|yaml) and Kubernetes manifest (a *.yaml, *.yml or
+*.json file with apiVersion and kind at the root of a document: workloads,
+Lists, helm template and kustomize output) it finds. Directories named .git, vendor and
 node_modules are skipped. Files named explicitly are checked whatever their
 name: when the name says nothing, the content decides (a workflow has
 top-level on: and jobs:), else YAML files are taken as workflows and
@@ -88,13 +91,22 @@ used (located at the FROM line), so a FROM devflow/base that brings dwfuser
 and tini passes. Each distinct base image is fetched once per run, config
 only; see 'dwf-policy image --help' for credentials and the cache. A base
 image that cannot be fetched is reported on standard error, its Dockerfiles
-are checked without it, and the exit code is 2.`,
+are checked without it, and the exit code is 2.
+
+--resolve-images does the same for Kubernetes manifests: it loads the config
+of every platform of each container image (once per distinct image, its
+/etc/passwd included) and combines it with the pod spec where the manifest
+does not decide: the image's user when no runAsUser or runAsNonRoot is set
+(DWF601, DWF602), its ENTRYPOINT when the container has no command (DWF603).
+Such findings sit on the container's image: line and name the image and
+digest.`,
 		Example: `  dwf-policy check
   dwf-policy check --format sarif --output dwf-policy.sarif .
   dwf-policy check --target runtime build/Dockerfile
   dwf-policy check --fail-on warning Dockerfile .github/workflows/ci.yml
   dwf-policy check --policy ./policy --policy org-baseline.tar.gz --verification-key org.pem
-  dwf-policy check --resolve-base-images Dockerfile`,
+  dwf-policy check --resolve-base-images Dockerfile
+  dwf-policy check --resolve-images deploy/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.runCheck(cmd.Context(), fl, args)
 		},
@@ -104,7 +116,8 @@ are checked without it, and the exit code is 2.`,
 	cmd.Flags().StringVar(&fl.target, "target", "", "check this Dockerfile build `STAGE` instead of the last one (like docker build --target)")
 	cmd.Flags().StringVar(&fl.kind, "kind", "", "treat explicitly named files as this `KIND`: "+kindNames(", "))
 	cmd.Flags().BoolVar(&fl.resolveBases, "resolve-base-images", false, "fetch the config of the final stage's base image from its registry when the Dockerfile sets no USER or ENTRYPOINT, and use what it sets (network)")
-	fl.registry.register(cmd, " (with --resolve-base-images)")
+	cmd.Flags().BoolVar(&fl.resolveImgs, "resolve-images", false, "load the config of every platform of each Kubernetes container image from its registry, and judge the image's user and ENTRYPOINT where the manifest sets none (network)")
+	fl.registry.register(cmd, " (with --resolve-base-images or --resolve-images)")
 	return cmd
 }
 
@@ -126,7 +139,7 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 		return err
 	}
 	opts := check.Options{Now: c.Now}
-	if fl.resolveBases {
+	if fl.resolveBases || fl.resolveImgs {
 		if opts.Image, err = c.imageOptions(set.WorkDir, fl.registry); err != nil {
 			return err
 		}
@@ -135,6 +148,7 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 		Kind:              kind,
 		Target:            fl.target,
 		ResolveBaseImages: fl.resolveBases,
+		ResolveImages:     fl.resolveImgs,
 	})
 	return c.report(formatter, failOn, set, res, fl.outputFlags)
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/devflow/dwf-policy/engine/repopath"
 )
 
-// registryFlags say how images are fetched; `image` and
-// `check --resolve-base-images` share them.
+// registryFlags say how images are fetched; `image` and `check
+// --resolve-base-images` / `--resolve-images` share them.
 type registryFlags struct {
 	insecure []string
 	cacheDir string
