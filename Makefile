@@ -44,7 +44,7 @@ self-check: build ## dwf-policy checks this repository (testdata excluded) and f
 
 test: lint unit fuzz self-check demo ## Everything CI runs (demo included, so the newcomer command stays working)
 
-bench: ## Benchmarks: parse, evaluate, whole check over a 2,000-file corpus
+bench: ## Benchmarks: parse, evaluate, whole check over 2,000 Dockerfiles and over 2,000 manifests (CheckCorpus vs CheckManifests)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./engine/... ./internal/cli/
 
 docs: build ## Regenerate docs/rules.md, docs/inputs.md and docs/dwf-policy.schema.json from rule metadata and schemas
