@@ -57,7 +57,7 @@ func TestKubernetesBadInputInTheWalk(t *testing.T) {
 	}
 	want := []string{
 		"DWF000 k8s/broken.yaml 5:5",
-		"DWF000 k8s/huge.yaml 0:0", // the whole file: over the size cap
+		"DWF000 k8s/huge.yaml 0:0",    // the whole file: over the size cap
 		"DWF000 k8s/laughs.yaml 7:44", // the alias at which the expansion passes the cap
 		"DWF000 k8s/not-yaml.yaml 4:1",
 		"DWF000 k8s/recursive.yml 3:12",
