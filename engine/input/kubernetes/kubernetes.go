@@ -138,7 +138,13 @@ func Parse(name string, src []byte, opts Options) (doc *document.Document, err e
 			continue // an empty document, such as helm's for a disabled template
 		}
 		if top := yamlpos.Deref(root.Content[0]); top.Kind == yaml.SequenceNode {
-			return nil, b.problem(top, "the document is a list, not a Kubernetes object; put objects in the items of a `kind: List`")
+			// Kubernetes objects in a bare list (a JSON array) are a
+			// mistake worth saying; any other list (an Ansible
+			// playbook) is not Kubernetes.
+			if holdsObject(top) {
+				return nil, b.problem(top, "the document is a list, not a Kubernetes object; put objects in the items of a `kind: List`")
+			}
+			continue
 		}
 		ws, pe := b.object(root.Content[0], i, b.helmSource(root.Content[0]), 0)
 		if pe != nil {
@@ -234,6 +240,21 @@ func (b *builder) helmSource(root *yaml.Node) string {
 		}
 	}
 	return ""
+}
+
+// holdsObject reports whether a sequence holds a mapping with apiVersion
+// and kind.
+func holdsObject(seq *yaml.Node) bool {
+	for _, it := range seq.Content {
+		_, a := get(it, "apiVersion")
+		_, k := get(it, "kind")
+		if _, ok := scalar(a); ok {
+			if _, ok := scalar(k); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // get returns the key and value nodes of key in mapping m (aliases

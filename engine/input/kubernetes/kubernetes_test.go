@@ -111,6 +111,7 @@ template:
 			"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 3\n",
 			[]summary{{"Deployment", "web", "", []string{}}}},
 		{"YAML that is not Kubernetes", "name: ci\non: push\n", []summary{}},
+		{"a list that holds no Kubernetes object (a playbook)", "- hosts: all\n  tasks: []\n", []summary{}},
 		{"aliases are followed", `apiVersion: v1
 kind: Pod
 spec:
