@@ -79,7 +79,9 @@ func (c *Checker) Images(ctx context.Context, refs []string, opts ImagesOptions)
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = c.image1(ctx, ref, imgOpts, place)
+			results[i] = c.image1(ctx, ref, func(ctx context.Context) ([]*document.Document, error) {
+				return image.Load(ctx, localRef(c.set.WorkDir, ref), imgOpts)
+			}, place)
 		})
 	}
 	wg.Wait()
@@ -106,9 +108,9 @@ func (c *Checker) Images(ctx context.Context, refs []string, opts ImagesOptions)
 }
 
 // image1 loads one reference and evaluates every platform document.
-func (c *Checker) image1(ctx context.Context, ref string, opts image.Options, place *anchors) imageResult {
+func (c *Checker) image1(ctx context.Context, ref string, load func(context.Context) ([]*document.Document, error), place *anchors) imageResult {
 	eng := c.set.Engine
-	docs, err := image.Load(ctx, localRef(c.set.WorkDir, ref), opts)
+	docs, err := load(ctx)
 	if perr, ok := errors.AsType[*document.ParseError](err); ok {
 		perr.Path = ref
 		return imageResult{findings: []finding.Finding{eng.ParseErrorFinding(perr)}, loaded: true}

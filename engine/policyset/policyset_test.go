@@ -101,3 +101,37 @@ func TestOpenErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestHashFollowsPolicies(t *testing.T) {
+	dir := t.TempDir()
+	open := func() string {
+		t.Helper()
+		s, err := Load(Options{WorkDir: dir, NoConfigSearch: true, Policies: []string{"custom"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := s.Hash()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "custom"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "custom", "x.rego"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("package x\n")
+	a, b := open(), open()
+	if a != b {
+		t.Errorf("same policies, different hashes: %s, %s", a, b)
+	}
+	write("package x\n\ny := 1\n")
+	if c := open(); c == a {
+		t.Errorf("a changed policy kept the hash %s", a)
+	}
+}
