@@ -130,3 +130,7 @@ func (c *Checker) finish(findings []finding.Finding, sources map[string][]byte, 
 	}
 	return findings
 }
+
+// ImageOptions returns the options images are fetched with, for a front
+// door that fetches a manifest itself before judging it.
+func (c *Checker) ImageOptions() image.Options { return c.image }

@@ -63,3 +63,33 @@ type heldSource struct {
 func (s *heldSource) root(context.Context) (v1.Descriptor, []byte, error) {
 	return s.desc, s.raw, nil
 }
+
+// FetchManifest returns the manifest or index a registry reference names,
+// as stored, with its descriptor (digest, size, media type): what a
+// caller needs to tell an image from an artifact before judging it. The
+// request goes through the same guarded, retried and timed transport as
+// Load, and a manifest cached by digest answers without one.
+func FetchManifest(ctx context.Context, ref string, opts Options) (v1.Descriptor, []byte, error) {
+	o := opts.withDefaults()
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	ctx = context.WithValue(ctx, parentKey{}, parent)
+	defer cancel()
+	src, err := openSource(ctx, ref, &o)
+	if err != nil {
+		return v1.Descriptor{}, nil, o.wrap(ctx, ref, err)
+	}
+	defer src.close()
+	rs, ok := src.(*registrySource)
+	if !ok {
+		return v1.Descriptor{}, nil, fmt.Errorf("fetching manifest %s: %w", ref, ErrNotRegistry)
+	}
+	desc, raw, err := rs.root(ctx)
+	if err != nil {
+		return v1.Descriptor{}, nil, o.wrap(ctx, ref, err)
+	}
+	if len(raw) > maxManifestBytes || !matches(raw, desc.Digest) {
+		return v1.Descriptor{}, nil, o.wrap(ctx, ref, fmt.Errorf("fetching manifest: %w", ErrDigestMismatch))
+	}
+	return desc, raw, nil
+}
