@@ -45,6 +45,9 @@ type Command struct {
 	// and the Docker config with its credential helpers.
 	RegistryTransport http.RoundTripper
 	Keychain          authn.Keychain
+	// Listening, when not nil, is told the addresses `serve` listens on
+	// once it is ready (tests).
+	Listening func(main, gate string)
 	// TuneGC lets one-shot commands trade memory for speed (see tuneGC);
 	// main sets it, tests leave the process's settings alone.
 	TuneGC bool
@@ -139,7 +142,7 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(c.checkCommand(), c.imageCommand(), c.rulesCommand(), c.testCommand(), c.configCommand(), c.bundleCommand(), c.versionCommand())
+	root.AddCommand(c.checkCommand(), c.imageCommand(), c.rulesCommand(), c.testCommand(), c.configCommand(), c.bundleCommand(), c.serveCommand(), c.versionCommand())
 	return root
 }
 

@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/webhook"
+	"github.com/devflow/dwf-policy/webhook/registrygate"
+)
+
+// defaultJudgeTimeout is serve's --timeout: a push waits for its verdict,
+// so the default is far below image's.
+const defaultJudgeTimeout = 30 * time.Second
+
+type serveFlags struct {
+	policyFlags
+	registryFlags
+	listen, tlsCert, tlsKey string
+	failOn                  string
+	mode, onError           string
+	gateUpstream            string
+	gateListen              string
+	gateExempt, gateOnly    []string
+	eventsTokenFile         string
+	maxManifestBytes        int64
+	logLevel                string
+}
+
+func (c Command) serveCommand() *cobra.Command {
+	var fl serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the registry gate (and, later, the admission webhook) until stopped",
+		Long: `Serve runs dwf-policy as a long-running server. The main listener (--listen)
+answers /healthz, /readyz (200 once the policy set is loaded), /metrics
+(Prometheus) and the endpoints of each front door.
+
+Registry gate (--registry-gate URL): a reverse proxy in front of an OCI
+registry, transparent to docker, crane, oras and buildx (auth challenges,
+tokens, Location headers, range requests and chunked uploads pass through).
+Clients push to and pull from --gate-listen instead of the registry.
+  - A manifest push (PUT /v2/NAME/manifests/REF) is read (at most
+    --max-manifest-size), its configs, child manifests and the layers holding
+    /etc/passwd are fetched from the registry with the client's own
+    credentials, and the image rules (DWF301-DWF305) judge every platform.
+    A finding at or above --fail-on refuses the push with 403 DENIED naming
+    the rule and the fix; nothing reaches the registry. Signatures, SBOMs,
+    attestations, Helm charts and other artifacts pass unjudged.
+  - A manifest pull (GET or HEAD) of a digest judged non-compliant is
+    refused with DENIED; a GET of an image not judged yet is judged first.
+    Blobs always pass.
+  - Verdicts are cached by (digest, policy set); concurrent pushes of one
+    digest are judged once.
+  - --mode warn lets non-compliant images through with a Warning header
+    that clients print; audit lets them through and only logs and counts.
+  - --on-error says what an image that cannot be judged within --timeout
+    gets (the registry down or failing, a missing blob): deny refuses it
+    ("could not verify"), allow lets it through with a warning and counts it.
+With --events-token-file, the main listener also receives the registry's
+notifications at POST /registry/events (Distribution's webhooks, with the
+token as a bearer token) and judges every pushed image, and answers
+GET /registry/verdicts/NAME@DIGEST with the verdict as JSON (same token).
+
+Both listeners serve TLS 1.2+ with --tls-cert and --tls-key, reloaded when
+the files change; without them they serve plain HTTP, which is allowed on
+loopback addresses only. Every request has timeouts, bodies are capped, and
+SIGINT or SIGTERM drains the requests in flight before exiting (exit 0).
+Logs go to standard error.`,
+		Example: `  # Gate in front of a registry on this machine:
+  dwf-policy serve --listen 127.0.0.1:8443 --registry-gate http://127.0.0.1:5000 --gate-listen 127.0.0.1:5001
+  crane push app.tar 127.0.0.1:5001/team/app:1.0
+
+  # In production: TLS on both listeners, events from the registry, fail-open:
+  dwf-policy serve --tls-cert /tls/tls.crt --tls-key /tls/tls.key \
+    --registry-gate http://registry:5000 --gate-listen :5443 \
+    --events-token-file /secrets/events-token --on-error allow`,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{longRunning: "true"},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.runServe(cmd.Context(), fl)
+		},
+	}
+	fl.policyFlags.register(cmd)
+	fl.registryFlags.register(cmd, "")
+	// Judging holds a client's push: serve's --timeout is shorter.
+	t := cmd.Flags().Lookup("timeout")
+	t.Usage = "give up judging one image after this long; --on-error then applies"
+	t.DefValue = defaultJudgeTimeout.String()
+	fl.timeout = defaultJudgeTimeout
+	f := cmd.Flags()
+	f.StringVar(&fl.listen, "listen", ":8443", "serve health, readiness, metrics and events on `ADDR`")
+	f.StringVar(&fl.tlsCert, "tls-cert", "", "serve TLS with the PEM certificate (chain) in `FILE`, reloaded when it changes")
+	f.StringVar(&fl.tlsKey, "tls-key", "", "the PEM private key `FILE` of --tls-cert")
+	f.StringVar(&fl.failOn, "fail-on", "error", "refuse images with a finding at or above this severity: error, warning or note")
+	f.StringVar(&fl.mode, "mode", "enforce", "what a non-compliant image gets: enforce (refused), warn (allowed with a warning) or audit (allowed, logged)")
+	f.StringVar(&fl.onError, "on-error", "deny", "what an image that cannot be judged in time gets: deny (fail-closed) or allow (fail-open)")
+	f.StringVar(&fl.gateUpstream, "registry-gate", "", "run the registry gate in front of the registry at `URL` (http://127.0.0.1:5000)")
+	f.StringVar(&fl.gateListen, "gate-listen", "127.0.0.1:5001", "serve the registry gate to clients on `ADDR`")
+	f.StringArrayVar(&fl.gateExempt, "gate-exempt", nil, "pass manifests of repositories matching `GLOB` unjudged (repeatable; path.Match, e.g. 'mirror/*')")
+	f.StringArrayVar(&fl.gateOnly, "gate-only", nil, "judge only repositories matching `GLOB` (repeatable; default: all)")
+	f.StringVar(&fl.eventsTokenFile, "events-token-file", "", "accept registry notifications and verdict queries bearing the token in `FILE` (at least 16 characters)")
+	f.Int64Var(&fl.maxManifestBytes, "max-manifest-size", registrygate.DefaultMaxManifestBytes, "refuse manifests larger than this many `BYTES` (413)")
+	f.StringVar(&fl.logLevel, "log-level", "info", "log at this level and above: debug, info, warn or error")
+	return cmd
+}
+
+func (c Command) runServe(ctx context.Context, fl serveFlags) error {
+	failOn, err := finding.ParseSeverity(fl.failOn)
+	if err != nil || failOn == finding.SeverityNone {
+		return usageError("--fail-on: %q is not error, warning or note", fl.failOn)
+	}
+	mode := registrygate.Mode(fl.mode)
+	if mode != registrygate.Enforce && mode != registrygate.Warn && mode != registrygate.Audit {
+		return usageError("--mode: %q is not enforce, warn or audit", fl.mode)
+	}
+	onError := registrygate.OnError(fl.onError)
+	if onError != registrygate.Deny && onError != registrygate.Allow {
+		return usageError("--on-error: %q is not deny or allow", fl.onError)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(fl.logLevel)); err != nil {
+		return usageError("--log-level: %q is not debug, info, warn or error", fl.logLevel)
+	}
+	if fl.maxManifestBytes <= 0 {
+		return usageError("--max-manifest-size: must be positive, got %d", fl.maxManifestBytes)
+	}
+	if fl.gateUpstream == "" {
+		// The admission webhook (issue 11) is the other front door; until
+		// it lands, serve without a gate would judge nothing.
+		return usageError("--registry-gate: give the URL of the registry to gate, such as http://127.0.0.1:5000")
+	}
+	if u, err := url.Parse(fl.gateUpstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+		return usageError("--registry-gate: %q is not a registry base URL such as http://127.0.0.1:5000", fl.gateUpstream)
+	}
+	wd, err := c.workDir()
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	imgOpts, err := c.imageOptions(wd, fl.registryFlags)
+	if err != nil {
+		return err
+	}
+	polOpts, err := fl.policyFlags.options(wd)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	// A server's working directory means nothing: only --config is read.
+	polOpts.NoConfigSearch = true
+	log := slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: level}))
+	opts := webhook.Options{
+		Listen:   fl.listen,
+		CertFile: fl.tlsCert,
+		KeyFile:  fl.tlsKey,
+		Policy:   polOpts,
+		Image:    imgOpts,
+		FailOn:   failOn,
+		Logger:   log,
+		Gate: &webhook.GateOptions{
+			Upstream:        fl.gateUpstream,
+			Listen:          fl.gateListen,
+			EventsTokenFile: fl.eventsTokenFile,
+			Options: registrygate.Options{
+				Mode:             mode,
+				OnError:          onError,
+				JudgeTimeout:     fl.timeout,
+				Exempt:           fl.gateExempt,
+				Only:             fl.gateOnly,
+				MaxManifestBytes: fl.maxManifestBytes,
+			},
+		},
+		Listening: c.Listening,
+	}
+	if err := webhook.Serve(ctx, opts); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return usageError("%v", err)
+	}
+	return nil
+}
