@@ -1,0 +1,163 @@
+package registrygate
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/devflow/dwf-policy/engine/check"
+	"github.com/devflow/dwf-policy/engine/input/image"
+	"github.com/devflow/dwf-policy/engine/policyset"
+	"github.com/devflow/dwf-policy/internal/imagetest"
+)
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		raw  string
+		want kind
+	}{
+		{"image", `{"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json"},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd"}]}`, kindImage},
+		{"docker image", `{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json"},"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip"}]}`, kindImage},
+		{"cosign signature", `{"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json"},"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json"}]}`, kindArtifact},
+		{"helm chart", `{"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.cncf.helm.config.v1+json"},"layers":[{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip"}]}`, kindArtifact},
+		{"artifactType", `{"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/spdx+json","config":{"mediaType":"application/vnd.oci.empty.v1+json"},"layers":[]}`, kindArtifact},
+		{"index of images", `{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","platform":{"os":"linux","architecture":"amd64"}}]}`, kindImage},
+		{"index of attestations", `{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","platform":{"os":"unknown","architecture":"unknown"}}]}`, kindArtifact},
+		{"index with artifactType", `{"mediaType":"application/vnd.oci.image.index.v1+json","artifactType":"application/vnd.example","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json"}]}`, kindArtifact},
+		{"schema 1", `{"schemaVersion":1,"name":"x","fsLayers":[]}`, kindImage},
+		{"not JSON", `{`, kindUnknown},
+	} {
+		if got := classify([]byte(tc.raw)); got != tc.want {
+			t.Errorf("%s: classify = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestParseManifestPath(t *testing.T) {
+	for p, want := range map[string]string{
+		"/v2/app/manifests/1.0":                 "app 1.0",
+		"/v2/team/sub/app/manifests/sha256:abc": "team/sub/app sha256:abc",
+		"/v2/App/manifests/1.0":                 "",
+		"/v2/app/blobs/sha256:abc":              "",
+		"/v2/../manifests/x":                    "",
+		"/v2/app/manifests/1.0/extra":           "",
+		"/v2/a__b/manifests/latest":             "a__b latest",
+	} {
+		repo, ref, ok := parseManifestPath(p)
+		got := ""
+		if ok {
+			got = repo + " " + ref
+		}
+		if got != want {
+			t.Errorf("%s: %q, want %q", p, got, want)
+		}
+	}
+}
+
+// inProcess starts go-containerregistry's registry over plain HTTP on
+// loopback and a gate with o in front of it; it returns the gate's address.
+func inProcess(t *testing.T, o Options) (gateAddr string) {
+	t.Helper()
+	up := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(up.Close)
+	u, _ := url.Parse(up.URL)
+	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := set.Hash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Upstream = u
+	o.Checker = check.New(set, check.Options{Image: image.Options{InsecureRegistries: []string{u.Host}, Keychain: authn.NewMultiKeychain()}})
+	o.PolicyHash = hash
+	g, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestModes(t *testing.T) {
+	root := "0"
+	bad := imagetest.Spec{Platforms: []string{"linux/amd64"}, PlatformSpec: imagetest.PlatformSpec{User: &root}}.Images(t)[0]
+	push := func(addr string) (warnings []string, err error) {
+		r, _ := name.ParseReference(addr+"/team/app:1", name.Insecure)
+		rec := &warningRecorder{inner: http.DefaultTransport}
+		err = remote.Write(r, bad, remote.WithTransport(rec))
+		return rec.warnings, err
+	}
+	t.Run("enforce", func(t *testing.T) {
+		_, err := push(inProcess(t, Options{}))
+		var terr *transport.Error
+		if !errors.As(err, &terr) || terr.StatusCode != http.StatusForbidden {
+			t.Errorf("err = %v, want 403", err)
+		}
+	})
+	t.Run("warn", func(t *testing.T) {
+		w, err := push(inProcess(t, Options{Mode: Warn}))
+		if err != nil {
+			t.Fatalf("push: %v", err)
+		}
+		if len(w) != 1 || !strings.HasPrefix(w[0], `299 - "dwf-policy refused`) || !strings.Contains(w[0], "DWF301") {
+			t.Errorf("warnings = %q, want one naming DWF301", w)
+		}
+	})
+	t.Run("audit", func(t *testing.T) {
+		w, err := push(inProcess(t, Options{Mode: Audit}))
+		if err != nil || len(w) != 0 {
+			t.Errorf("push: %v, warnings %q; want it forwarded silently", err, w)
+		}
+	})
+	t.Run("exempt repository", func(t *testing.T) {
+		if _, err := push(inProcess(t, Options{Exempt: []string{"team/*"}})); err != nil {
+			t.Errorf("push to an exempt repository: %v", err)
+		}
+	})
+}
+
+// warningRecorder keeps the Warning headers of manifest PUT responses.
+type warningRecorder struct {
+	inner    http.RoundTripper
+	warnings []string
+}
+
+func (w *warningRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := w.inner.RoundTrip(r)
+	if err == nil && r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
+		w.warnings = append(w.warnings, resp.Header.Values("Warning")...)
+	}
+	return resp, err
+}
+
+func TestNewRefusesBadOptions(t *testing.T) {
+	u := func(s string) *url.URL { v, _ := url.Parse(s); return v }
+	for _, o := range []Options{
+		{},
+		{Upstream: u("ftp://x")},
+		{Upstream: u("http://127.0.0.1:5000/prefix")},
+		{Upstream: u("http://user:pw@127.0.0.1:5000")},
+		{Upstream: u("http://127.0.0.1:5000"), Checker: &check.Checker{}, PolicyHash: "h", Mode: "loud"},
+		{Upstream: u("http://127.0.0.1:5000"), Checker: &check.Checker{}, PolicyHash: "h", Exempt: []string{"["}},
+	} {
+		if _, err := New(o); err == nil {
+			t.Errorf("New(%+v) accepted", o)
+		}
+	}
+}
