@@ -92,8 +92,11 @@ func (c Command) Main(ctx context.Context, args []string) int {
 	root.SetArgs(args)
 	root.SetOut(c.Stdout)
 	root.SetErr(c.Stderr)
-	err := root.ExecuteContext(ctx)
-	if in, ok := interruption(ctx); ok {
+	ran, err := root.ExecuteContextC(ctx)
+	// A server stops on SIGINT or SIGTERM: that is its normal end, after
+	// draining, not an interrupted run with a partial report.
+	served := ran != nil && ran.Annotations[longRunning] != ""
+	if in, ok := interruption(ctx); ok && !served {
 		// Whatever the command did with its cancelled work, the process
 		// was told to stop: say so, and exit as a signalled process would.
 		fmt.Fprintf(c.Stderr, "dwf-policy: %v: stopped early; any report written is partial\n", in)
