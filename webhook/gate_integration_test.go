@@ -180,10 +180,14 @@ func TestIntegrationGate(t *testing.T) {
 	t.Run("root image is refused and never stored", func(t *testing.T) {
 		img := unique(t, "")
 		msg := denied(t, remote.Write(via(g.addr, "root"), img))
+		t.Logf("refusal: %s", msg)
 		for _, want := range []string{"DWF301", "USER", digestOf(t, img).String()} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("message %q lacks %q", msg, want)
 			}
+		}
+		if strings.Contains(msg, upstream) {
+			t.Errorf("message %q names the upstream registry's address", msg)
 		}
 		if _, err := remote.Head(via(upstream, "root")); err == nil {
 			t.Error("the refused manifest is in the registry")

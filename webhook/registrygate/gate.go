@@ -433,6 +433,14 @@ func (g *Gate) judge(ctx context.Context, by, repo, ref, digest string, raw []by
 		}
 		return nil, res.Err
 	}
+	// Clients know the image by the gate's name, not the upstream's: the
+	// upstream's address stays out of messages.
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		f.Subject = strings.ReplaceAll(f.Subject, g.host+"/", "")
+		f.Path = strings.ReplaceAll(f.Path, g.host+"/", "")
+		f.Message = strings.ReplaceAll(f.Message, g.host+"/", "")
+	}
 	v := newVerdict(repo, digest, g.o.PolicyHash, by, g.o.FailOn, res.Findings, g.o.Now())
 	g.cache.put(v)
 	g.metrics.verdicts.WithLabelValues(strconv.FormatBool(v.Compliant)).Inc()
