@@ -223,8 +223,8 @@ func TestFileKindsAreComplete(t *testing.T) {
 			t.Errorf("%s: listed twice", k.Kind)
 		}
 		seen[k.Kind] = true
-		if k.Summary == "" || k.Parse == nil || k.MatchPath == nil {
-			t.Errorf("%s: needs a Summary, MatchPath and Parse", k.Kind)
+		if k.Summary == "" || k.Parse == nil || (k.MatchPath == nil && k.Sniff == nil) {
+			t.Errorf("%s: needs a Summary, Parse, and MatchPath or Sniff", k.Kind)
 		}
 		if _, ok := schemas[string(k.Kind)]; !ok {
 			t.Errorf("%s: no schema in engine/document/schemas", k.Kind)
@@ -235,5 +235,56 @@ func TestFileKindsAreComplete(t *testing.T) {
 	}
 	if last := fileKinds[len(fileKinds)-1]; last.Fallback == nil || !last.Fallback("anything") {
 		t.Errorf("the last kind must take every explicitly named file nothing else recognised")
+	}
+}
+
+// TestTrivyReportsByContent: a walked .json file is a Trivy report when its
+// content says so and is skipped silently otherwise; an explicitly named
+// .json file that is not a report is a parse error saying so; a report may
+// be larger than the cap other inputs are held to.
+func TestTrivyReportsByContent(t *testing.T) {
+	dir := t.TempDir()
+	report := `{"SchemaVersion": 2, "ArtifactName": "app:1", "Results": null}`
+	big := `{"SchemaVersion": 2, "ArtifactName": "app:1", "Description": "` + strings.Repeat("x", DefaultMaxFileBytes) + `", "Results": null}`
+	huge := `{"SchemaVersion": 2, "Results": null, "Description": "` + strings.Repeat("x", 65<<20) + `"}`
+	for name, content := range map[string]string{
+		"scan/trivy.json": report, "scan/big.json": big, "scan/huge.json": huge,
+		"web/package.json": `{"name": "web", "version": "1.0.0"}`, "web/broken.json": `{"name": `,
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sources, err := Discover([]string{"."}, DiscoverOptions{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, src := range sources {
+		doc, perr := LoadDocument(src, LoadOptions{})
+		switch {
+		case perr != nil:
+			got[src.Path] = "error: " + perr.Message
+		case doc != nil:
+			got[src.Path] = string(doc.Kind)
+		}
+	}
+	want := map[string]string{
+		"scan/big.json":   "trivy-report",
+		"scan/huge.json":  "error: file is larger than the 67108864-byte limit for one input",
+		"scan/trivy.json": "trivy-report",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("walk (-want +got):\n%s", diff)
+	}
+
+	explicit := Source{Path: "web/package.json", File: filepath.Join(dir, "web", "package.json"), Explicit: true}
+	_, perr := LoadDocument(explicit, LoadOptions{})
+	if perr == nil || !strings.Contains(perr.Message, "not a Trivy report") {
+		t.Errorf("explicit package.json: got %v, want a parse error saying it is not a Trivy report", perr)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/input/dockerfile"
 	"github.com/devflow/dwf-policy/engine/input/kubernetes"
+	"github.com/devflow/dwf-policy/engine/input/trivyreport"
 	"github.com/devflow/dwf-policy/engine/input/workflow"
 )
 
@@ -38,6 +39,9 @@ type FileKind struct {
 	Fallback func(path string) bool
 	// Parse turns the file's bytes into a document.
 	Parse func(path string, data []byte, opts ParseOptions) (*document.Document, error)
+	// MaxFileBytes is the kind's own cap on a file when LoadOptions sets
+	// none; 0 means DefaultMaxFileBytes.
+	MaxFileBytes int
 }
 
 // ParseOptions are what a parser may use beyond the bytes.
@@ -65,6 +69,16 @@ var fileKinds = []FileKind{
 		},
 	},
 	{
+		Kind:            document.KindTrivyReport,
+		Summary:         "Trivy JSON report or cosign vulnerability attestation (JSON recognised by content)",
+		SniffExtensions: []string{".json"},
+		Sniff:           trivyreport.Sniff,
+		MaxFileBytes:    trivyreport.DefaultMaxBytes,
+		Parse: func(p string, data []byte, o ParseOptions) (*document.Document, error) {
+			return trivyreport.Parse(p, data, trivyreport.Options{MaxBytes: o.MaxBytes})
+		},
+	},
+	{
 		Kind:            document.KindKubernetes,
 		Summary:         "Kubernetes manifests with workloads (YAML or JSON with apiVersion and kind: Pod, Deployment, CronJob, ..., Lists, helm template and kustomize output)",
 		MatchPath:       func(string) bool { return false }, // by content only
@@ -72,7 +86,7 @@ var fileKinds = []FileKind{
 		Sniff:           kubernetes.Sniff,
 		// An explicitly named JSON file is more likely a manifest than a
 		// Dockerfile; a JSON array is then a clear DWF000.
-		Fallback: func(p string) bool { return strings.EqualFold(path.Ext(p), ".json") },
+		Fallback: isJSON,
 		Parse: func(p string, data []byte, o ParseOptions) (*document.Document, error) {
 			return kubernetes.Parse(p, data, kubernetes.Options{MaxBytes: o.MaxBytes})
 		},
@@ -141,6 +155,22 @@ func fallbackKind(file string) document.Kind {
 	return ""
 }
 
+// maxFileBytes is the cap on reading a source of kind (or, for "", of any
+// kind its content may turn out to be) when the options set none.
+func maxFileBytes(kind document.Kind, file string) int {
+	limit := 0
+	ext := strings.ToLower(path.Ext(file))
+	for _, k := range fileKinds {
+		if k.Kind == kind || (kind == "" && (slices.Contains(k.SniffExtensions, ext) || (k.Fallback != nil && k.Fallback(file)))) {
+			limit = max(limit, k.MaxFileBytes)
+		}
+	}
+	if limit == 0 {
+		return DefaultMaxFileBytes
+	}
+	return limit
+}
+
 // wantsSniff reports whether a walked file whose path says nothing has an
 // extension some kind recognises by content.
 func wantsSniff(file string) bool {
@@ -166,6 +196,10 @@ func isDockerfilePath(slash string) bool {
 func isWorkflowPath(slash string) bool {
 	dir := path.Dir(slash)
 	return isYAML(slash) && (dir == ".github/workflows" || strings.HasSuffix(dir, "/.github/workflows"))
+}
+
+func isJSON(file string) bool {
+	return strings.HasSuffix(strings.ToLower(file), ".json")
 }
 
 func isYAML(file string) bool {

@@ -16,7 +16,8 @@ type LoadOptions struct {
 	// Target is the Dockerfile stage that is built (`--target`), for
 	// sources that name none of their own.
 	Target string
-	// MaxFileBytes caps each file; 0 means DefaultMaxFileBytes.
+	// MaxFileBytes caps each file; 0 means DefaultMaxFileBytes, or the
+	// kind's own FileKind.MaxFileBytes (Trivy reports get more room).
 	MaxFileBytes int
 	// RepoRoot is the directory workflows' repository-relative files (a
 	// trivy.yaml) are read from; "" means they are not read.
@@ -31,7 +32,7 @@ type LoadOptions struct {
 func LoadDocument(src Source, opts LoadOptions) (*document.Document, *document.ParseError) {
 	limit := opts.MaxFileBytes
 	if limit <= 0 {
-		limit = DefaultMaxFileBytes
+		limit = maxFileBytes(src.Kind, src.File)
 	}
 	data, err := readCapped(src.File, limit)
 	if err != nil {

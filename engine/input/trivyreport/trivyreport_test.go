@@ -1,0 +1,199 @@
+package trivyreport
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/devflow/dwf-policy/engine/document"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// TestParseGolden parses every testdata/*.json and compares the document
+// with testdata/<name>.golden (refreshed with -update).
+func TestParseGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatal("no test reports", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got any
+			doc, err := Parse("report.json", data, Options{})
+			if perr, ok := errors.AsType[*document.ParseError](err); ok {
+				got = map[string]any{"error": perr.Error()}
+			} else if err != nil {
+				t.Fatal(err)
+			} else {
+				got = doc.Input
+			}
+			out, err := json.MarshalIndent(got, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := strings.TrimSuffix(file, ".json") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, append(out, '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var w, g any
+			_ = json.Unmarshal(want, &w)
+			_ = json.Unmarshal(out, &g)
+			if diff := cmp.Diff(w, g); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", golden, diff)
+			}
+		})
+	}
+}
+
+// TestParseErrors: input that is not a report is a ParseError with a
+// position and a message saying what was found, never a crash.
+func TestParseErrors(t *testing.T) {
+	full, err := os.ReadFile("testdata/alpine.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	statement := func(pt string) string {
+		return `{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"` + pt + `","subject":[],"predicate":{"buildType":"x"}}`
+	}
+	dsse := func(payload string) string {
+		return `{"payloadType":"application/vnd.in-toto+json","payload":"` + base64.StdEncoding.EncodeToString([]byte(payload)) + `","signatures":[]}`
+	}
+	tests := []struct {
+		name, data, want string
+	}{
+		{"truncated", string(full[:len(full)/2]), "report.json:"},
+		{"empty", "", "the report ends early"},
+		{"array", "[1,2]", "not a JSON object"},
+		{"other object", `{"name": "package.json"}`, "not a Trivy report"},
+		{"schema 1", `{"SchemaVersion": 1, "Results": []}`, "SchemaVersion 1"},
+		{"results not array", `{"SchemaVersion": 2, "Results": 3}`, "Results must be an array"},
+		{"vulnerability not object", `{"SchemaVersion": 2, "Results": [{"Vulnerabilities": [1]}]}`, "must be an object"},
+		{"slsa statement", statement("https://slsa.dev/provenance/v0.2"), `predicate type "https://slsa.dev/provenance/v0.2"`},
+		{"empty vuln predicate", `{"predicateType":"` + PredicateType + `","predicate":{"scanner":{"result":null}}}`, "holds no Trivy report"},
+		{"dsse of slsa", dsse(statement("https://slsa.dev/provenance/v0.2")), "predicate type"},
+		{"dsse other payload type", `{"payloadType":"text/plain","payload":"aGk="}`, `payload type "text/plain"`},
+		{"dsse bad base64", `{"payloadType":"application/vnd.in-toto+json","payload":"!!"}`, "not valid base64"},
+		{"two values", `{"SchemaVersion": 2, "Results": null} {}`, "more than one value"},
+		{"too large", strings.Repeat(" ", 100) + "{}", "larger than the 50-byte limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := Options{}
+			if tt.name == "too large" {
+				opts.MaxBytes = 50
+			}
+			_, err := Parse("report.json", []byte(tt.data), opts)
+			perr, ok := errors.AsType[*document.ParseError](err)
+			if !ok {
+				t.Fatalf("got %v, want a ParseError", err)
+			}
+			if !strings.Contains(perr.Error(), tt.want) {
+				t.Errorf("got %q, want it to contain %q", perr.Error(), tt.want)
+			}
+		})
+	}
+}
+
+// TestTruncatedPointsAtTheEnd: a truncated report's error is at its last
+// line.
+func TestTruncatedPointsAtTheEnd(t *testing.T) {
+	data := []byte("{\n  \"SchemaVersion\": 2,\n  \"Results\": [\n    {")
+	_, err := Parse("r.json", data, Options{})
+	perr, ok := errors.AsType[*document.ParseError](err)
+	if !ok || perr.Location.Line != 4 {
+		t.Fatalf("got %v, want a ParseError on line 4", err)
+	}
+}
+
+func TestSniff(t *testing.T) {
+	full, err := os.ReadFile("testdata/alpine.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmt := `{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"` + PredicateType + `","predicate":{}}`
+	tests := []struct {
+		name string
+		data string
+		want bool
+	}{
+		{"report", string(full), true},
+		{"statement", stmt, true},
+		{"dsse", `{"payloadType":"application/vnd.in-toto+json","payload":"` + base64.StdEncoding.EncodeToString([]byte(stmt)) + `"}`, true},
+		{"dsse of other", `{"payloadType":"application/vnd.in-toto+json","payload":"` + base64.StdEncoding.EncodeToString([]byte(`{"predicateType":"x"}`)) + `"}`, false},
+		{"package.json", `{"name":"x","version":"1.0.0","scripts":{}}`, false},
+		{"tsconfig", `{"compilerOptions":{"strict":true}}`, false},
+		{"schema without results", `{"SchemaVersion": 2}`, false},
+		{"array", `[{"SchemaVersion": 2, "Results": []}]`, false},
+		{"empty", ``, false},
+	}
+	for _, tt := range tests {
+		if got := Sniff([]byte(tt.data)); got != tt.want {
+			t.Errorf("%s: Sniff = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestPositionsAreTheObjects: each vulnerability's location spans its
+// object, from its opening brace to its closing one.
+func TestPositionsAreTheObjects(t *testing.T) {
+	data, err := os.ReadFile("testdata/alpine.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := Parse("r.json", data, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	for _, v := range doc.Input["vulnerabilities"].([]any) {
+		loc := document.LocationOf(v.(map[string]any)["location"])
+		if c := []rune(lines[loc.Line-1])[loc.Column-1]; c != '{' {
+			t.Errorf("%v starts at %q, not {", loc, c)
+		}
+		if c := []rune(lines[loc.EndLine-1])[loc.EndColumn-1]; c != '}' {
+			t.Errorf("%v ends at %q, not }", loc, c)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, file := range []string{"testdata/alpine.json"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30="}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc, err := Parse("f.json", data, Options{})
+		if err == nil && doc == nil {
+			t.Fatal("no document and no error")
+		}
+		if err != nil {
+			if _, ok := errors.AsType[*document.ParseError](err); !ok {
+				t.Fatalf("not a ParseError: %v", err)
+			}
+		}
+		Sniff(data)
+	})
+}
