@@ -77,7 +77,11 @@ func memoryGuard(ctx context.Context, budget int64) (context.Context, func()) {
 func (e *Engine) evalLimited(ctx context.Context, pq rego.PreparedEvalQuery, doc *document.Document, input ast.Value) (rego.ResultSet, error) {
 	evalCtx, cancel := context.WithTimeoutCause(ctx, e.evalTimeout, errDeadline)
 	defer cancel()
-	rs, err := pq.Eval(evalCtx, rego.EvalParsedInput(input))
+	evalOpts := []rego.EvalOption{rego.EvalParsedInput(input)}
+	if now, ok := ctx.Value(nowKey{}).(time.Time); ok {
+		evalOpts = append(evalOpts, rego.EvalTime(now))
+	}
+	rs, err := pq.Eval(evalCtx, evalOpts...)
 	if err == nil {
 		return rs, nil
 	}

@@ -509,6 +509,20 @@ func decodeFinding(v any, rule *finding.Rule, doc *document.Document) (finding.F
 	if s, ok := obj["subject"].(string); ok {
 		f.Subject = s
 	}
+	// A rule may say the configuration accepts the finding (an ignored
+	// vulnerability): it is kept, suppressed with that justification.
+	if s, ok := obj["suppressed_by"].(string); ok && s != "" {
+		f.Suppressions = append(f.Suppressions, finding.Suppression{Kind: "external", Justification: s})
+	}
+	if s, ok := obj["fingerprint"].(string); ok {
+		f.Fingerprint = s
+	}
+	switch s := obj["security_severity"].(type) {
+	case json.Number:
+		f.SecuritySeverity = s.String()
+	case string:
+		f.SecuritySeverity = s
+	}
 	if l, ok := obj["location"].(map[string]any); ok {
 		f.Location = document.Location{
 			Line:      intOf(l["line"]),

@@ -10,6 +10,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/engine/config"
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/finding"
@@ -86,6 +87,7 @@ type Result struct {
 // Document evaluates one document that is already parsed (a webhook's
 // object, a test's fixture) and applies exceptions and suppressions.
 func (c *Checker) Document(ctx context.Context, doc *document.Document) *Result {
+	ctx = engine.WithNow(ctx, c.now())
 	findings, err := c.set.Engine.Evaluate(ctx, []*document.Document{doc})
 	res := &Result{Checked: 1, Sources: map[string][]byte{}, Err: err}
 	if doc.Source != nil {
@@ -115,6 +117,21 @@ func (c *Checker) finish(findings []finding.Finding, sources map[string][]byte, 
 		WorkDir:         c.set.WorkDir,
 		ExpiredSeverity: severity(config.ExpiredExceptionRuleID),
 	})
+	var ignores []config.VulnIgnore
+	if cfg != nil {
+		ignores = cfg.Vulnerabilities.Ignore
+	}
+	ignores = append(ignores, c.set.Ignores...)
+	for _, f := range config.ExpiredIgnores(ignores, c.now(), severity(config.ExpiredExceptionRuleID)) {
+		findings = append(findings, f)
+		for _, ig := range ignores {
+			if ig.File == f.Path {
+				if _, ok := sources[f.Path]; !ok {
+					sources[f.Path] = ig.Source
+				}
+			}
+		}
+	}
 	findings = suppress.Apply(findings, sources, suppress.Options{
 		UnusedSeverity: severity(suppress.UnusedRuleID),
 		Rules: func(id string) (bool, bool) {

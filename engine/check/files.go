@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/input"
 	"github.com/devflow/dwf-policy/engine/repopath"
@@ -32,6 +33,7 @@ type FilesOptions struct {
 // exceptions and suppressions. A path that does not exist or an image that
 // cannot be fetched makes Err; the other inputs are still checked.
 func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) *Result {
+	ctx = engine.WithNow(ctx, c.now())
 	wd := c.set.WorkDir
 	if len(paths) == 0 {
 		paths = []string{"."}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/input"
@@ -41,6 +42,7 @@ type imageResult struct {
 // others are still checked. The error is about opts (a Dockerfile that
 // cannot be read): nothing was checked.
 func (c *Checker) Images(ctx context.Context, refs []string, opts ImagesOptions) (*Result, error) {
+	ctx = engine.WithNow(ctx, c.now())
 	eng := c.set.Engine
 	wd := c.set.WorkDir
 	imgOpts := c.image

@@ -50,6 +50,8 @@ type Config struct {
 	Policies []string
 	// Exceptions in file order.
 	Exceptions []Exception
+	// Vulnerabilities is the `vulnerabilities:` section.
+	Vulnerabilities Vulnerabilities
 
 	ruleRefs []ruleRef
 }
@@ -163,6 +165,8 @@ func (cfg *Config) fill(c *checker, root *yaml.Node) {
 					cfg.trivySeverities = stringList(c, v2)
 				}
 			}
+		case "vulnerabilities":
+			cfg.fillVulnerabilities(c, v)
 		case "rules":
 			cfg.Rules = map[string]finding.Severity{}
 			for id, sev := range pairs(c, v) {
@@ -248,6 +252,7 @@ func (cfg *Config) Data() map[string]any {
 	if cfg == nil {
 		return d
 	}
+	d["vulnerabilities"] = cfg.vulnerabilitiesData(nil)
 	if cfg.uid != nil {
 		d["uid"] = *cfg.uid
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -83,6 +84,18 @@ func (c *checker) check(n *yaml.Node, s *spec, where string) {
 				c.errorf(n, "%s: %v", where, err)
 			}
 		}
+	case typeBool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			c.errorf(n, "%s must be true or false, not %s", where, describe(n))
+		}
+	case typeDuration:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+			c.errorf(n, "%s must be a duration like 7d, 36h or 90m, not %s", where, describe(n))
+			return
+		}
+		if _, err := parseDuration(n.Value); err != nil {
+			c.errorf(n, "%s: %q is not a duration like 7d, 36h or 90m", where, excerpt(n.Value))
+		}
 	case typeDate:
 		if n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && n.Tag != "!!timestamp") {
 			c.errorf(n, "%s must be a date YYYY-MM-DD, not %s", where, describe(n))
@@ -133,14 +146,18 @@ func (c *checker) check(n *yaml.Node, s *spec, where string) {
 		}
 	case typeMap:
 		if n.Kind != yaml.MappingNode {
-			c.errorf(n, "%s must be a mapping like `%s: %s`, not %s", where, s.keyExample, s.values.enum[0], describe(n))
+			example := "3"
+			if len(s.values.enum) > 0 {
+				example = s.values.enum[0]
+			}
+			c.errorf(n, "%s must be a mapping like `%s: %s`, not %s", where, s.keyExample, example, describe(n))
 			return
 		}
 		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := c.resolve(n.Content[i]), n.Content[i+1]
 			if k.Kind != yaml.ScalarNode || !s.keyPattern.MatchString(k.Value) {
-				c.errorf(k, "%s: %q is not a rule ID like %s", where, excerpt(k.Value), s.keyExample)
+				c.errorf(k, "%s: %q is not %s like %s", where, excerpt(k.Value), s.keyWhat, s.keyExample)
 				continue
 			}
 			if seen[k.Value] {
@@ -262,6 +279,20 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// durationPattern is a number of days, hours or minutes.
+var durationPattern = regexp.MustCompile(`^([0-9]{1,6})(d|h|m)$`)
+
+// parseDuration parses 7d, 36h or 90m.
+func parseDuration(s string) (time.Duration, error) {
+	m := durationPattern.FindStringSubmatch(s)
+	if m == nil {
+		return 0, errors.New("not a duration")
+	}
+	n, _ := strconv.Atoi(m[1])
+	unit := map[string]time.Duration{"d": 24 * time.Hour, "h": time.Hour, "m": time.Minute}[m[2]]
+	return time.Duration(n) * unit, nil
 }
 
 // parseDate parses YYYY-MM-DD as a UTC day.

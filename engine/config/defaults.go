@@ -9,5 +9,6 @@ func Default() map[string]any {
 		"user":             "dwfuser",
 		"init":             []any{"tini"},
 		"trivy_severities": []any{"CRITICAL", "HIGH"},
+		"vulnerabilities":  (*Config)(nil).vulnerabilitiesData(nil),
 	}
 }

@@ -44,3 +44,34 @@ func exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
 }
+
+// FindIgnoreFiles returns Trivy's ignore files (IgnoreFileNames) in the
+// nearest directory from dir upward that holds one, searched as Find
+// searches for the configuration; nil when there are none.
+func FindIgnoreFiles(dir string) ([]string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("finding ignore files: %w", err)
+	}
+	inRepo := repopath.Root(dir) != ""
+	for d := dir; ; {
+		var found []string
+		for _, name := range IgnoreFileNames {
+			file := filepath.Join(d, name)
+			if info, err := os.Stat(file); err == nil && !info.IsDir() {
+				found = append(found, file)
+			}
+		}
+		if len(found) > 0 {
+			return found, nil
+		}
+		if !inRepo || exists(filepath.Join(d, ".git")) {
+			return nil, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return nil, nil
+		}
+		d = parent
+	}
+}

@@ -18,6 +18,11 @@ import (
 var contractKeys = []string{
 	"exceptions", "exceptions[].expires", "exceptions[].paths", "exceptions[].reason", "exceptions[].rule",
 	"exclude", "init", "policies", "rules", "trivy", "trivy.severities", "uid", "user",
+	// issue 13
+	"vulnerabilities", "vulnerabilities.ignore", "vulnerabilities.ignore[].expires", "vulnerabilities.ignore[].id",
+	"vulnerabilities.ignore[].packages", "vulnerabilities.ignore[].paths", "vulnerabilities.ignore[].reason",
+	"vulnerabilities.ignore_unfixed", "vulnerabilities.max", "vulnerabilities.max_age",
+	"vulnerabilities.require_report", "vulnerabilities.unknown_as",
 }
 
 // TestSchemaListsTheDecoderKeys: the published schema names exactly the

@@ -107,6 +107,14 @@ type Finding struct {
 	// such as an image reference with digest and platform.
 	Subject      string        `json:"subject,omitempty"`
 	Suppressions []Suppression `json:"suppressions,omitempty"`
+	// Fingerprint, when a rule gives one, identifies the finding across
+	// changes to the file (a vulnerability in a rescanned image is the same
+	// finding at another line); SARIF's partialFingerprints use it
+	// instead of a hash of the line.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// SecuritySeverity is a CVSS-like score from 0.0 to 10.0 that the rule
+	// gives for this finding (a vulnerability's CVSS base score), or "".
+	SecuritySeverity string `json:"security_severity,omitempty"`
 }
 
 // Suppressed reports whether the finding is suppressed and so does not count

@@ -40,6 +40,9 @@ type Options struct {
 	// NoConfigSearch reads no configuration unless ConfigFile names one
 	// (servers, whose working directory means nothing).
 	NoConfigSearch bool
+	// IgnoreFile is a .trivyignore or .trivyignore.yaml to read instead of
+	// those found beside the configuration (--ignorefile, as Trivy's).
+	IgnoreFile string
 	// Policies are custom policy directories or bundle files (--policy),
 	// loaded after the configuration's own `policies`.
 	Policies []string
@@ -70,6 +73,10 @@ type Set struct {
 	WorkDir string
 	// Config is the configuration read; nil when there is none.
 	Config *config.Config
+	// Ignores are the accepted vulnerabilities of Trivy's ignore files
+	// (--ignorefile, else .trivyignore and .trivyignore.yaml where the
+	// configuration is); the configuration's own are in Config.
+	Ignores []config.VulnIgnore
 	// Sources are the policy trees, built-ins first.
 	Sources []Source
 	// Capabilities are the builtins policies may call.
@@ -115,6 +122,9 @@ func Load(opts Options) (*Set, error) {
 		return nil, err
 	}
 	s.Config = cfg
+	if s.Ignores, err = readIgnores(wd, cfg, opts); err != nil {
+		return nil, err
+	}
 
 	var key []byte
 	if opts.VerificationKeyFile != "" {
@@ -172,6 +182,41 @@ func readConfig(wd string, opts Options) (*config.Config, error) {
 		return nil, err
 	}
 	return config.LoadIn(confinement(file), file, repopath.Display(wd, file))
+}
+
+// readIgnores reads the ignore file named by opts, else Trivy's ignore
+// files in the configuration's directory or, without a configuration, the
+// nearest ones upward from wd.
+func readIgnores(wd string, cfg *config.Config, opts Options) ([]config.VulnIgnore, error) {
+	var files []string
+	switch {
+	case opts.IgnoreFile != "":
+		files = []string{repopath.Abs(wd, opts.IgnoreFile)}
+	case cfg != nil && cfg.Dir != "":
+		for _, name := range config.IgnoreFileNames {
+			file := filepath.Join(cfg.Dir, name)
+			if info, err := os.Stat(file); err == nil && !info.IsDir() {
+				files = append(files, file)
+			}
+		}
+	case !opts.NoConfigSearch:
+		var err error
+		if files, err = config.FindIgnoreFiles(wd); err != nil {
+			return nil, err
+		}
+	}
+	var out []config.VulnIgnore
+	for _, file := range files {
+		ig, err := config.LoadIgnoreFile(file, repopath.Display(wd, file))
+		if err != nil {
+			if opts.IgnoreFile != "" {
+				return nil, fmt.Errorf("--ignorefile: %w", err)
+			}
+			return nil, err
+		}
+		out = append(out, ig...)
+	}
+	return out, nil
 }
 
 // confinement is the directory nothing read for file may leave: the
@@ -237,7 +282,7 @@ func (s *Set) PolicySources() []engine.PolicySource {
 func (s *Set) compile(ctx context.Context) error {
 	opts := engine.Options{
 		Policies:     s.PolicySources(),
-		Config:       s.Config.Data(),
+		Config:       s.Config.DataWith(s.Ignores),
 		Capabilities: s.Capabilities,
 		EvalTimeout:  s.opts.EvalTimeout,
 		MemoryBudget: s.opts.MemoryBudget,

@@ -71,7 +71,7 @@ func (s *Set) Test(ctx context.Context, opts TestOptions) (*TestReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := engine.NewStore(s.Config.Data())
+	store := engine.NewStore(s.Config.DataWith(s.Ignores))
 	txn, err := store.NewTransaction(ctx, storage.TransactionParams{})
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"hash/fnv"
 	"strconv"
 	"unicode/utf16"
 )
@@ -182,4 +183,12 @@ func decodeUTF8(src []byte, fn func(rune)) {
 		}
 		fn(cp)
 	}
+}
+
+// stableHash is a fingerprint in the primaryLocationLineHash format (hex,
+// a colon, a count) of a rule-given identity instead of a line.
+func stableHash(id string) string {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return strconv.FormatUint(h.Sum64(), 16) + ":1"
 }

@@ -186,8 +186,17 @@ func (b *sarifBuilder) result(f finding.Finding) *sarifResult {
 	}
 	res.Locations = []*sarif.Location{location}
 
-	if h, ok := b.lineHash(f.Path, loc.Line); ok {
+	switch h, ok := b.lineHash(f.Path, loc.Line); {
+	case f.Fingerprint != "":
+		// The rule's own identity of the finding (a vulnerability ID,
+		// package and target) stays the same when a rescan moves it to
+		// another line, so the alert stays the same alert.
+		res.PartialFingerprints = map[string]any{sarifLineHashKey: stableHash(f.RuleID + "\x00" + f.Fingerprint)}
+	case ok:
 		res.PartialFingerprints = map[string]any{sarifLineHashKey: h}
+	}
+	if f.SecuritySeverity != "" {
+		res.Properties = map[string]any{"security-severity": f.SecuritySeverity}
 	}
 
 	out := &sarifResult{Result: res}
