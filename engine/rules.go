@@ -183,7 +183,7 @@ func NewCompiler(caps *ast.Capabilities) (*ast.Compiler, error) {
 	}
 	ss := ast.NewSchemaSet()
 	for name, s := range schemas {
-		ss.Put(ast.MustParseRef("schema."+name), s)
+		ss.Put(ast.SchemaRootRef.Append(ast.StringTerm(name)), s) // schema["trivy-report"]: names may hold dashes
 	}
 	return newBaseCompiler(caps).WithSchemas(ss).WithUseTypeCheckAnnotations(true), nil
 }
@@ -519,7 +519,9 @@ func decodeFinding(v any, rule *finding.Rule, doc *document.Document) (finding.F
 	}
 	switch s := obj["security_severity"].(type) {
 	case json.Number:
-		f.SecuritySeverity = s.String()
+		if n, err := s.Float64(); err == nil {
+			f.SecuritySeverity = strconv.FormatFloat(n, 'f', 1, 64)
+		}
 	case string:
 		f.SecuritySeverity = s
 	}

@@ -68,7 +68,7 @@ func TestCustomPolicies(t *testing.T) {
 		{"rules list custom rules",
 			map[string]string{"p/a.rego": customRule("dwf.dockerfile.always", "ACME1", `deny contains {"msg": "x"} if true`)},
 			[]string{"rules", "--policy", "p"}, ExitOK,
-			"ACME1   warning   dockerfile  dockerfile/always", ""},
+			"ACME1   warning   dockerfile    dockerfile/always", ""},
 		{"metadata missing",
 			map[string]string{"p/a.rego": "package dwf.dockerfile.bare\n\ndeny contains {\"msg\": \"x\"} if true\n"},
 			[]string{"check", "--policy", "p", "Dockerfile"}, ExitError, "",

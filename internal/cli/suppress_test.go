@@ -151,7 +151,7 @@ func TestConfigExampleSARIF(t *testing.T) {
 		t.Error("the custom rule ACME101 is not described in tool.driver.rules")
 	}
 	rules, _, code := runAt(t, dir, frozen, "rules")
-	if code != ExitOK || !strings.Contains(rules, "ACME101  warning   dockerfile  dockerfile/no-curl") {
+	if code != ExitOK || !strings.Contains(rules, "ACME101  warning   dockerfile    dockerfile/no-curl") {
 		t.Errorf("rules (exit %d) does not list the custom rule:\n%s", code, rules)
 	}
 }

@@ -38,6 +38,8 @@ package ruletest
 // Image findings have no line: they are written by the platform their
 // subject names, or by nothing for the index as a whole.
 //
+// Every check runs with the clock at fixtureNow (2026-06-01T00:00:00Z).
+//
 // How a fixture is checked: each file is copied into a temporary repository
 // (a directory with .git) that holds its root's files, at <RULEID>/<file>,
 // and each image is written there as an OCI layout at <RULEID>/<case>; a
@@ -64,6 +66,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
@@ -89,6 +92,10 @@ const imageSuffix = ".image.yaml"
 
 // wantFile is the header of a repository fixture.
 const wantFile = "want"
+
+// fixtureNow is the clock of every fixture check, so that a report's age
+// (DWF402) is judged against a fixed instant: 2026-06-01T00:00:00Z.
+func fixtureNow() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
 
 // minFixtures is the least number of firing and of non-firing fixtures each
 // rule directory must hold, so that coverage cannot silently shrink.
@@ -444,7 +451,7 @@ func prepare(t *testing.T) *suite {
 		if set.Config != nil {
 			t.Fatalf("%s: a configuration was found at %s", name, set.Config.Name)
 		}
-		ws.checker = check.New(set, check.Options{})
+		ws.checker = check.New(set, check.Options{Now: fixtureNow})
 	}
 	return s
 }
@@ -689,7 +696,7 @@ func TestCLIAgreesWithEngine(t *testing.T) {
 				args = append(args, fx.ref())
 			}
 			var stdout, stderr bytes.Buffer
-			code := cli.Command{Stdout: &stdout, Stderr: &stderr, WorkDir: ws.dir}.Main(t.Context(), args)
+			code := cli.Command{Stdout: &stdout, Stderr: &stderr, WorkDir: ws.dir, Now: fixtureNow}.Main(t.Context(), args)
 			if code != cli.ExitOK {
 				t.Fatalf("%v: exit %d, stderr:\n%s", args[1:], code, stderr.String())
 			}

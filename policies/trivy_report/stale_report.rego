@@ -32,8 +32,17 @@ import data.dwf.lib.trivy_report as lib
 
 ns_per_second := 1000000000
 
+# rfc3339 is what time.parse_rfc3339_ns reads; other text is reported, not
+# passed to it (a builtin error would end the evaluation in strict mode).
+rfc3339 := `^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$`
+
+readable(s) if {
+	regex.match(rfc3339, s)
+	time.parse_rfc3339_ns(s)
+}
+
 deny contains finding if {
-	input.created_at != ""
+	readable(input.created_at)
 	created := time.parse_rfc3339_ns(input.created_at)
 	age := time.now_ns() - created
 	age > lib.config.max_age_seconds * ns_per_second
@@ -53,13 +62,13 @@ deny contains finding if {
 
 deny contains finding if {
 	input.created_at != ""
-	not time.parse_rfc3339_ns(input.created_at)
+	not readable(input.created_at)
 	finding := {
 		"msg": sprintf("The Trivy report's creation time %q is not an RFC 3339 time, so it cannot be shown to be fresher than vulnerabilities.max_age (%s); rescan the image.", [input.created_at, lib.config.max_age]),
 		"location": input.created_at_location,
 	}
 }
 
-age_text(ns) := sprintf("%d days", [floor(ns / (86400 * ns_per_second))]) if ns >= 2 * 86400 * ns_per_second
+age_text(ns) := sprintf("%d days", [floor(ns / (86400 * ns_per_second))]) if ns >= (2 * 86400) * ns_per_second
 
-age_text(ns) := sprintf("%d hours", [floor(ns / (3600 * ns_per_second))]) if ns < 2 * 86400 * ns_per_second
+age_text(ns) := sprintf("%d hours", [floor(ns / (3600 * ns_per_second))]) if ns < (2 * 86400) * ns_per_second

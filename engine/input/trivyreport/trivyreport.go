@@ -16,9 +16,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -97,13 +96,18 @@ func Parse(path string, data []byte, opts Options) (*document.Document, error) {
 	return &document.Document{Kind: document.KindTrivyReport, Path: path, Source: data, Input: r.input()}, nil
 }
 
-// parser walks one JSON text. base is the offset of data in the file, for
-// a DSSE payload (whose positions are all the payload string's).
+// parser walks one JSON text with a scanner of its own: encoding/json's
+// Decoder takes about 100 ms for a 5,000-vulnerability report (13 MB with
+// descriptions and references), most of it on values no rule reads. The
+// scanner reads the structure and the few values rules read, and skips
+// the rest quickly (strings by searching for the closing quote); skipped
+// values are checked for balance and termination, not for every detail of
+// JSON's grammar. Values that are read are decoded by encoding/json.
 type parser struct {
 	path  string
 	data  []byte
+	pos   int
 	lines *lines
-	dec   *json.Decoder
 	// fixed, when set, is the location every position in data maps to (a
 	// DSSE payload is base64 inside the file: its own offsets mean nothing
 	// there).
@@ -208,73 +212,69 @@ func (p *parser) errorAt(loc document.Location, msg string) error {
 	return &document.ParseError{Path: p.path, Location: loc, Message: msg}
 }
 
-// syntax turns a decoding error into a ParseError at its offset.
-func (p *parser) syntax(err error) error {
-	off := p.dec.InputOffset()
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		off = se.Offset
-	case errors.As(err, &te):
-		off = te.Offset
+// syntax is an invalid-JSON ParseError at the byte at off (the end of the
+// file: truncated).
+func (p *parser) syntax(off int, what string) error {
+	if off >= len(p.data) {
+		return p.errorAt(p.point(len(p.data)-1), "invalid JSON: the report ends early (truncated?)")
 	}
-	msg := "invalid JSON: " + err.Error()
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		msg = "invalid JSON: the report ends early (truncated?)"
-		off = int64(len(p.data))
-	}
-	return p.errorAt(p.point(off-1), msg)
+	return p.errorAt(p.point(off), "invalid JSON: "+what)
 }
 
 // point is the location of the byte at offset off.
-func (p *parser) point(off int64) document.Location {
+func (p *parser) point(off int) document.Location {
 	if p.fixed != nil {
 		return *p.fixed
 	}
-	line, col := p.lines.at(p.data, int(max(off, 0)))
+	line, col := p.lines.at(p.data, max(off, 0))
 	return document.Location{Line: line, Column: col, EndLine: line, EndColumn: col}
 }
 
 // span is the location from the byte at start to the byte at end.
-func (p *parser) span(start, end int64) document.Location {
+func (p *parser) span(start, end int) document.Location {
 	if p.fixed != nil {
 		return *p.fixed
 	}
-	l1, c1 := p.lines.at(p.data, int(start))
-	l2, c2 := p.lines.at(p.data, int(max(end, start)))
+	l1, c1 := p.lines.at(p.data, start)
+	l2, c2 := p.lines.at(p.data, max(end, start))
 	return document.Location{Line: l1, Column: c1, EndLine: l2, EndColumn: c2}
 }
 
-// valueStart is the offset of the next value's first byte: after the
-// decoder's offset, past white space, commas and colons.
-func (p *parser) valueStart() int64 {
-	off := p.dec.InputOffset()
-	for int(off) < len(p.data) {
-		switch p.data[off] {
-		case ' ', '\t', '\r', '\n', ',', ':':
-			off++
+// ws skips white space and returns the offset of the next byte.
+func (p *parser) ws() int {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\r', '\n':
+			p.pos++
 			continue
 		}
 		break
 	}
-	return off
+	return p.pos
+}
+
+// peek is the next byte after white space, or 0 at the end.
+func (p *parser) peek() byte {
+	if p.ws() < len(p.data) {
+		return p.data[p.pos]
+	}
+	return 0
 }
 
 // walk reads the top-level object.
 func (p *parser) walk(r *report) error {
-	p.dec = json.NewDecoder(bytes.NewReader(p.data))
-	p.dec.UseNumber()
-	start := p.valueStart()
-	tok, err := p.dec.Token()
-	if err != nil {
-		return p.syntax(err)
+	if bytes.HasPrefix(p.data, []byte("\xef\xbb\xbf")) {
+		p.pos = 3
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	start := p.ws()
+	if start >= len(p.data) {
+		return p.syntax(start, "")
+	}
+	if p.data[start] != '{' {
 		return p.errorAt(p.point(start), "not a Trivy report: the file is not a JSON object")
 	}
 	r.reportLoc = p.point(start)
-	err = p.object(func(key string) error {
+	err := p.object(func(key string) error {
 		switch key {
 		case "_type":
 			return p.str(&r.statementType, nil)
@@ -308,27 +308,27 @@ func (p *parser) walk(r *report) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.dec.Token(); err != io.EOF {
-		return p.errorAt(p.point(p.valueStart()), "invalid JSON: more than one value in the file")
+	if end := p.ws(); end < len(p.data) {
+		return p.errorAt(p.point(end), "invalid JSON: more than one value in the file")
 	}
 	return nil
 }
 
 // predicate reads a cosign vuln predicate object.
 func (p *parser) predicate(r *report) error {
-	if ok, err := p.openObject(); !ok || err != nil {
-		return err
+	if p.peek() != '{' {
+		return p.skip()
 	}
 	r.sawPredicate = true
 	return p.object(func(key string) error { return p.predicateKey(r, key) })
 }
 
 func (p *parser) predicateKey(r *report, key string) error {
+	if p.peek() != '{' {
+		return p.skip()
+	}
 	switch key {
 	case "scanner":
-		if ok, err := p.openObject(); !ok || err != nil {
-			return err
-		}
 		return p.object(func(key string) error {
 			switch key {
 			case "uri":
@@ -336,20 +336,15 @@ func (p *parser) predicateKey(r *report, key string) error {
 			case "version":
 				return p.str(&r.scannerVersion, nil)
 			case "result":
-				start := p.valueStart()
-				ok, err := p.openObject()
-				if !ok || err != nil {
-					return err
+				if p.peek() != '{' {
+					return p.skip()
 				}
-				r.reportLoc = p.point(start)
+				r.reportLoc = p.point(p.pos)
 				return p.object(func(key string) error { return p.reportKey(r, key) })
 			}
 			return p.skip()
 		})
 	case "metadata":
-		if ok, err := p.openObject(); !ok || err != nil {
-			return err
-		}
 		return p.object(func(key string) error {
 			if key == "scanFinishedOn" {
 				return p.str(&r.scanFinishedOn, &r.scanFinishedLoc)
@@ -371,7 +366,7 @@ func (p *parser) reportKey(r *report, key string) error {
 		}
 		v, err := n.Int64()
 		if err != nil {
-			return p.errorAt(r.reportLoc, fmt.Sprintf("SchemaVersion %s is not an integer", n))
+			return p.errorAt(r.reportLoc, fmt.Sprintf("SchemaVersion %q is not an integer", n))
 		}
 		r.schemaVersion = int(v)
 		return nil
@@ -390,6 +385,7 @@ func (p *parser) reportKey(r *report, key string) error {
 			ImageID     string
 			RepoTags    []string
 			RepoDigests []string
+			ImageConfig json.RawMessage // large, unread: kept raw, not decoded
 		}
 		if err := p.decode(&m); err != nil {
 			return err
@@ -408,29 +404,21 @@ func (p *parser) reportKey(r *report, key string) error {
 
 // results reads Results: null, or an array of result objects.
 func (p *parser) results(r *report) error {
-	start := p.valueStart()
-	tok, err := p.dec.Token()
-	if err != nil {
-		return p.syntax(err)
-	}
-	if tok == nil {
+	start := p.ws()
+	if p.literal("null") {
 		return nil // "Results": null, as Trivy writes for a clean artifact
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
+	if p.peek() != '[' {
 		return p.errorAt(p.point(start), "Results must be an array")
 	}
-	for p.dec.More() {
-		rstart := p.valueStart()
-		ok, err := p.openObject()
-		if err != nil {
-			return err
-		}
-		if !ok {
+	return p.array(func() error {
+		rstart := p.ws()
+		if p.peek() != '{' {
 			return p.errorAt(p.point(rstart), "each of Results must be an object")
 		}
 		res := map[string]any{"target": "", "class": "", "type": "", "location": p.point(rstart).Value()}
-		var vulnStart int
-		err = p.object(func(key string) error {
+		vulnStart := len(r.vulns)
+		err := p.object(func(key string) error {
 			var s string
 			switch key {
 			case "Target", "Class", "Type":
@@ -440,7 +428,6 @@ func (p *parser) results(r *report) error {
 				res[strings.ToLower(key)] = s
 				return nil
 			case "Vulnerabilities":
-				vulnStart = len(r.vulns)
 				return p.vulnerabilities(r)
 			}
 			return p.skip()
@@ -453,11 +440,8 @@ func (p *parser) results(r *report) error {
 			v["target"], v["class"], v["type"] = res["target"], res["class"], res["type"]
 		}
 		r.results = append(r.results, res)
-	}
-	if _, err := p.dec.Token(); err != nil { // ]
-		return p.syntax(err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // vuln is the part of Trivy's types.DetectedVulnerability a rule reads.
@@ -466,51 +450,122 @@ type vuln struct {
 	PkgID            string
 	PkgName          string
 	PkgPath          string
-	PkgIdentifier    struct{ PURL string }
+	PURL             string
 	InstalledVersion string
 	FixedVersion     string
 	Status           string
 	Severity         string
 	Title            string
 	PrimaryURL       string
-	CVSS             map[string]struct {
-		V3Score  float64
-		V3Vector string
-		V2Score  float64
-	}
+	CVSS             map[string]cvssScore
+}
+
+type cvssScore struct {
+	V3Score  float64
+	V3Vector string
+	V2Score  float64
 }
 
 // vulnerabilities reads one result's Vulnerabilities array, each object
-// decoded on its own with its position.
+// with its position.
 func (p *parser) vulnerabilities(r *report) error {
-	start := p.valueStart()
-	tok, err := p.dec.Token()
-	if err != nil {
-		return p.syntax(err)
-	}
-	if tok == nil {
+	start := p.ws()
+	if p.literal("null") {
 		return nil
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
+	if p.peek() != '[' {
 		return p.errorAt(p.point(start), "Vulnerabilities must be an array")
 	}
-	for p.dec.More() {
-		vstart := p.valueStart()
-		if vstart < int64(len(p.data)) && p.data[vstart] != '{' {
+	return p.array(func() error {
+		vstart := p.ws()
+		if p.peek() != '{' {
 			return p.errorAt(p.point(vstart), "each of Vulnerabilities must be an object")
-		}
-		var v vuln
-		if err := p.dec.Decode(&v); err != nil {
-			return p.syntax(err)
 		}
 		if len(r.vulns) >= MaxVulnerabilities {
 			return p.errorAt(p.point(vstart), fmt.Sprintf("the report lists more than %d vulnerabilities", MaxVulnerabilities))
 		}
-		end := p.dec.InputOffset() - 1
-		r.vulns = append(r.vulns, v.value(p.span(vstart, end)))
+		var v vuln
+		err := p.object(func(key string) error {
+			switch key {
+			case "VulnerabilityID":
+				return p.str(&v.VulnerabilityID, nil)
+			case "PkgID":
+				return p.str(&v.PkgID, nil)
+			case "PkgName":
+				return p.str(&v.PkgName, nil)
+			case "PkgPath":
+				return p.str(&v.PkgPath, nil)
+			case "PkgIdentifier":
+				if p.peek() != '{' {
+					return p.skip()
+				}
+				return p.object(func(key string) error {
+					if key == "PURL" {
+						return p.str(&v.PURL, nil)
+					}
+					return p.skip()
+				})
+			case "InstalledVersion":
+				return p.str(&v.InstalledVersion, nil)
+			case "FixedVersion":
+				return p.str(&v.FixedVersion, nil)
+			case "Status":
+				return p.str(&v.Status, nil)
+			case "Severity":
+				return p.str(&v.Severity, nil)
+			case "Title":
+				return p.str(&v.Title, nil)
+			case "PrimaryURL":
+				return p.str(&v.PrimaryURL, nil)
+			case "CVSS":
+				return p.cvss(&v)
+			}
+			return p.skip()
+		})
+		if err != nil {
+			return err
+		}
+		r.vulns = append(r.vulns, v.value(p.span(vstart, p.pos-1)))
+		return nil
+	})
+}
+
+// cvss reads a vulnerability's CVSS object: scores by source.
+func (p *parser) cvss(v *vuln) error {
+	if p.peek() != '{' {
+		return p.skip()
 	}
-	if _, err := p.dec.Token(); err != nil { // ]
-		return p.syntax(err)
+	v.CVSS = map[string]cvssScore{}
+	return p.object(func(src string) error {
+		if p.peek() != '{' {
+			return p.skip()
+		}
+		var c cvssScore
+		err := p.object(func(key string) error {
+			switch key {
+			case "V3Score":
+				return p.number(&c.V3Score)
+			case "V2Score":
+				return p.number(&c.V2Score)
+			case "V3Vector":
+				return p.str(&c.V3Vector, nil)
+			}
+			return p.skip()
+		})
+		v.CVSS[src] = c
+		return err
+	})
+}
+
+// number reads a number (anything else is skipped and leaves f as it
+// was).
+func (p *parser) number(f *float64) error {
+	start := p.ws()
+	if err := p.skip(); err != nil {
+		return err
+	}
+	if n, err := strconv.ParseFloat(string(p.data[start:p.pos]), 64); err == nil {
+		*f = n
 	}
 	return nil
 }
@@ -544,7 +599,9 @@ func (v *vuln) value(loc document.Location) map[string]any {
 		}
 	}
 	sev := strings.ToUpper(strings.TrimSpace(v.Severity))
-	if sev == "" {
+	switch sev {
+	case "CRITICAL", "HIGH", "MEDIUM", "LOW":
+	default:
 		sev = "UNKNOWN"
 	}
 	return map[string]any{
@@ -552,7 +609,7 @@ func (v *vuln) value(loc document.Location) map[string]any {
 		"pkg_id":            v.PkgID,
 		"pkg_name":          v.PkgName,
 		"pkg_path":          v.PkgPath,
-		"purl":              v.PkgIdentifier.PURL,
+		"purl":              v.PURL,
 		"installed_version": v.InstalledVersion,
 		"fixed_version":     v.FixedVersion,
 		"status":            v.Status,
@@ -565,70 +622,215 @@ func (v *vuln) value(loc document.Location) map[string]any {
 	}
 }
 
-// object reads the keys of an object whose '{' has been read, calling fn
-// with the decoder before each value; fn must consume the value.
+// object reads an object at the current position, calling fn with each
+// key before its value; fn must consume the value.
 func (p *parser) object(fn func(key string) error) error {
-	for p.dec.More() {
-		tok, err := p.dec.Token()
-		if err != nil {
-			return p.syntax(err)
+	p.ws()
+	p.pos++ // {
+	if p.peek() == '}' {
+		p.pos++
+		return nil
+	}
+	for {
+		if p.peek() != '"' {
+			return p.syntax(p.pos, "an object key must be a string")
 		}
-		key, _ := tok.(string)
+		key, err := p.readString()
+		if err != nil {
+			return err
+		}
+		if p.peek() != ':' {
+			return p.syntax(p.pos, "expected a colon after an object key")
+		}
+		p.pos++
+		if p.ws() >= len(p.data) {
+			return p.syntax(p.pos, "")
+		}
 		if err := fn(key); err != nil {
 			return err
 		}
+		switch p.peek() {
+		case ',':
+			p.pos++
+		case '}':
+			p.pos++
+			return nil
+		default:
+			return p.syntax(p.pos, "expected a comma or } in an object")
+		}
 	}
-	if _, err := p.dec.Token(); err != nil { // }
-		return p.syntax(err)
-	}
-	return nil
 }
 
-// openObject reads a '{' and returns true, or skips a null and returns
-// false; anything else is skipped too.
-func (p *parser) openObject() (bool, error) {
-	if off := p.valueStart(); int(off) < len(p.data) && p.data[off] != '{' {
-		return false, p.skip()
+// array reads an array at the current position, calling fn for each
+// element; fn must consume it.
+func (p *parser) array(fn func() error) error {
+	p.ws()
+	p.pos++ // [
+	if p.peek() == ']' {
+		p.pos++
+		return nil
 	}
-	if _, err := p.dec.Token(); err != nil {
-		return false, p.syntax(err)
+	for {
+		if p.ws() >= len(p.data) {
+			return p.syntax(p.pos, "")
+		}
+		if err := fn(); err != nil {
+			return err
+		}
+		switch p.peek() {
+		case ',':
+			p.pos++
+		case ']':
+			p.pos++
+			return nil
+		default:
+			return p.syntax(p.pos, "expected a comma or ] in an array")
+		}
 	}
-	return true, nil
 }
 
-// str reads a string value (anything else leaves s empty) and its
-// location when loc is not nil.
+// literal consumes word (null, true, false) when it comes next.
+func (p *parser) literal(word string) bool {
+	p.ws()
+	if bytes.HasPrefix(p.data[p.pos:], []byte(word)) {
+		p.pos += len(word)
+		return true
+	}
+	return false
+}
+
+// readString reads a string at the current position.
+func (p *parser) readString() (string, error) {
+	start := p.pos
+	end, escaped, err := p.stringEnd()
+	if err != nil {
+		return "", err
+	}
+	p.pos = end
+	if !escaped {
+		return string(p.data[start+1 : end-1]), nil
+	}
+	var s string
+	if err := json.Unmarshal(p.data[start:end], &s); err != nil {
+		return "", p.syntax(start, "a string with an invalid escape")
+	}
+	return s, nil
+}
+
+// stringEnd returns the offset just after the string that starts at the
+// current position, and whether it holds escapes.
+func (p *parser) stringEnd() (end int, escaped bool, err error) {
+	start := p.pos + 1
+	for i := start; ; {
+		j := bytes.IndexByte(p.data[i:], '"')
+		if j < 0 {
+			return 0, false, p.syntax(len(p.data), "")
+		}
+		i += j
+		// The quote ends the string unless an odd number of backslashes
+		// escapes it.
+		n := 0
+		for k := i - 1; k >= start && p.data[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return i + 1, bytes.IndexByte(p.data[start:i], '\\') >= 0, nil
+		}
+		i++
+	}
+}
+
+// str reads a string value (anything else is skipped and leaves s empty)
+// and its location when loc is not nil.
 func (p *parser) str(s *string, loc *document.Location) error {
-	start := p.valueStart()
-	var v any
-	if err := p.dec.Decode(&v); err != nil {
-		return p.syntax(err)
+	start := p.ws()
+	if p.peek() != '"' {
+		return p.skip()
 	}
-	*s, _ = v.(string)
+	v, err := p.readString()
+	if err != nil {
+		return err
+	}
+	*s = v
 	if loc != nil {
-		*loc = p.span(start, p.dec.InputOffset()-1)
+		*loc = p.span(start, p.pos-1)
 	}
 	return nil
 }
 
-// decode reads the next value into v; a value of the wrong shape leaves v
-// as it was.
+// decode reads the next value into v with encoding/json; a value of the
+// wrong shape leaves v as it was.
 func (p *parser) decode(v any) error {
-	var raw json.RawMessage
-	if err := p.dec.Decode(&raw); err != nil {
-		return p.syntax(err)
+	start := p.ws()
+	if err := p.skip(); err != nil {
+		return err
 	}
-	_ = json.Unmarshal(raw, v)
+	_ = json.Unmarshal(p.data[start:p.pos], v)
 	return nil
 }
 
-// skip reads and drops the next value.
+// skip reads and drops the next value: strings to their closing quote,
+// objects and arrays to their balanced end, scalars to the next
+// delimiter.
 func (p *parser) skip() error {
-	var raw json.RawMessage
-	if err := p.dec.Decode(&raw); err != nil {
-		return p.syntax(err)
+	start := p.ws()
+	if start >= len(p.data) {
+		return p.syntax(start, "")
 	}
+	switch c := p.data[start]; c {
+	case '"':
+		end, _, err := p.stringEnd()
+		if err != nil {
+			return err
+		}
+		p.pos = end
+		return nil
+	case '{', '[':
+		var stack []byte
+		for p.pos < len(p.data) {
+			switch b := p.data[p.pos]; b {
+			case '"':
+				end, _, err := p.stringEnd()
+				if err != nil {
+					return err
+				}
+				p.pos = end
+				continue
+			case '{', '[':
+				stack = append(stack, b)
+			case '}', ']':
+				if len(stack) == 0 || (b == '}') != (stack[len(stack)-1] == '{') {
+					return p.syntax(p.pos, "unbalanced brackets")
+				}
+				stack = stack[:len(stack)-1]
+				if len(stack) == 0 {
+					p.pos++
+					return nil
+				}
+			}
+			p.pos++
+		}
+		return p.syntax(len(p.data), "")
+	}
+	end := p.pos
+	for end < len(p.data) && !strings.ContainsRune(",}] \t\r\n", rune(p.data[end])) {
+		end++
+	}
+	if end == p.pos {
+		return p.syntax(p.pos, "expected a value")
+	}
+	if !json.Valid(p.data[p.pos:end]) {
+		return p.syntax(p.pos, fmt.Sprintf("%q is not a JSON value", excerpt(p.data[p.pos:end])))
+	}
+	p.pos = end
 	return nil
+}
+
+func excerpt(b []byte) string {
+	if len(b) > 24 {
+		return string(b[:24]) + "…"
+	}
+	return string(b)
 }
 
 // digests are the image digests the report names: the digest part of
