@@ -18,6 +18,7 @@ import (
 // with; check, image, rules and test share them.
 type policyFlags struct {
 	config          string
+	ignoreFile      string
 	policies        []string
 	allowNet        bool
 	verificationKey string
@@ -27,6 +28,7 @@ type policyFlags struct {
 
 func (p *policyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&p.config, "config", "", "read the configuration from `FILE` instead of the nearest "+config.FileName)
+	cmd.Flags().StringVar(&p.ignoreFile, "ignorefile", "", "read accepted vulnerabilities from this .trivyignore or .trivyignore.yaml `FILE` instead of those beside the configuration, as Trivy's --ignorefile")
 	cmd.Flags().StringArrayVar(&p.policies, "policy", nil, "also load the custom policies in `DIR`, or an OPA bundle FILE.tar.gz (repeatable)")
 	cmd.Flags().BoolVar(&p.allowNet, "allow-net", false, "let policies use network builtins (http.send, net.*, opa.runtime); never host files or environment variables")
 	cmd.Flags().StringVar(&p.verificationKey, "verification-key", "", "accept only bundles signed with the private key of this PEM public key `FILE`")
@@ -44,6 +46,7 @@ func (p policyFlags) options(wd string) (policyset.Options, error) {
 	return policyset.Options{
 		WorkDir:             wd,
 		ConfigFile:          p.config,
+		IgnoreFile:          p.ignoreFile,
 		Policies:            p.policies,
 		VerificationKeyFile: p.verificationKey,
 		AllowNet:            p.allowNet,
