@@ -73,7 +73,11 @@ var fileKinds = []FileKind{
 		Summary:         "Trivy JSON report or cosign vulnerability attestation (JSON recognised by content)",
 		SniffExtensions: []string{".json"},
 		Sniff:           trivyreport.Sniff,
-		MaxFileBytes:    trivyreport.DefaultMaxBytes,
+		// An explicitly named JSON file that no kind recognised by its
+		// content (a package.json, a JSON array of manifests) is read as a
+		// report, whose parser says what it is not.
+		Fallback:     isJSON,
+		MaxFileBytes: trivyreport.DefaultMaxBytes,
 		Parse: func(p string, data []byte, o ParseOptions) (*document.Document, error) {
 			return trivyreport.Parse(p, data, trivyreport.Options{MaxBytes: o.MaxBytes})
 		},
@@ -84,9 +88,6 @@ var fileKinds = []FileKind{
 		MatchPath:       func(string) bool { return false }, // by content only
 		SniffExtensions: []string{".yaml", ".yml", ".json"},
 		Sniff:           kubernetes.Sniff,
-		// An explicitly named JSON file is more likely a manifest than a
-		// Dockerfile; a JSON array is then a clear DWF000.
-		Fallback: isJSON,
 		Parse: func(p string, data []byte, o ParseOptions) (*document.Document, error) {
 			return kubernetes.Parse(p, data, kubernetes.Options{MaxBytes: o.MaxBytes})
 		},

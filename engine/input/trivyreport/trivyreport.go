@@ -171,7 +171,7 @@ func (p *parser) parse() (*report, error) {
 	case r.sawReport:
 		r.format = "trivy-json"
 	default:
-		return nil, p.errorAt(document.Location{}, "not a Trivy report: a JSON object without SchemaVersion and Results, and not a cosign vulnerability attestation")
+		return nil, p.errorAt(document.Location{}, "not a Trivy report (a JSON object without SchemaVersion and Results, and not a cosign vulnerability attestation), nor a Kubernetes manifest (no apiVersion and kind); name its kind with --kind if it is one")
 	}
 	if r.schemaVersion != 2 {
 		return nil, p.errorAt(r.reportLoc, fmt.Sprintf("unsupported Trivy report SchemaVersion %d: only 2 is read (Trivy 0.20 and later)", r.schemaVersion))
@@ -271,7 +271,7 @@ func (p *parser) walk(r *report) error {
 		return p.syntax(start, "")
 	}
 	if p.data[start] != '{' {
-		return p.errorAt(p.point(start), "not a Trivy report: the file is not a JSON object")
+		return p.errorAt(p.point(start), "not a Trivy report, nor a Kubernetes manifest: the file is not a JSON object (a list of manifests goes in a kind: List)")
 	}
 	r.reportLoc = p.point(start)
 	err := p.object(func(key string) error {
