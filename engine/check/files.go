@@ -17,6 +17,8 @@ type FilesOptions struct {
 	// Target is the Dockerfile build stage checked instead of the last
 	// one, for every Dockerfile that does not carry its own.
 	Target string
+	// Vars are bake variable overrides (`--var NAME=VALUE`).
+	Vars map[string]string
 	// ResolveBaseImages fetches the config of the image a Dockerfile's
 	// final stage is built FROM when the Dockerfile sets no USER or no
 	// ENTRYPOINT, and uses what it sets (network).
@@ -53,7 +55,7 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	if repoRoot == "" {
 		repoRoot = wd
 	}
-	loadOpts := input.LoadOptions{Target: opts.Target, RepoRoot: repoRoot}
+	loadOpts := input.LoadOptions{Target: opts.Target, RepoRoot: repoRoot, Vars: opts.Vars}
 	contents := make([][]byte, len(sources))
 	inputs := make([]bool, len(sources)) // false: content no kind recognised
 	findings, evalErr := c.set.Engine.Run(ctx, len(sources), func(i int) (*document.Document, error) {

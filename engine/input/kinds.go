@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/input/bake"
 	"github.com/devflow/dwf-policy/engine/input/dockerfile"
 	"github.com/devflow/dwf-policy/engine/input/kubernetes"
 	"github.com/devflow/dwf-policy/engine/input/trivyreport"
@@ -53,6 +54,12 @@ type ParseOptions struct {
 	// ReadFile reads a repository-relative file (a workflow's trivy.yaml);
 	// nil reads nothing.
 	ReadFile func(name string) ([]byte, error)
+	// ReadSibling reads a file in the parsed file's directory (the
+	// default bake files buildx merges with a bake file); nil reads
+	// nothing.
+	ReadSibling func(name string) ([]byte, error)
+	// Vars are bake variable overrides (`--var NAME=VALUE`).
+	Vars map[string]string
 }
 
 // fileKinds is the table of input kinds read from files, in the order
@@ -90,6 +97,14 @@ var fileKinds = []FileKind{
 		Sniff:           kubernetes.Sniff,
 		Parse: func(p string, data []byte, o ParseOptions) (*document.Document, error) {
 			return kubernetes.Parse(p, data, kubernetes.Options{MaxBytes: o.MaxBytes})
+		},
+	},
+	{
+		Kind:      document.KindBake,
+		Summary:   "docker buildx bake file (docker-bake.hcl|json, docker-bake.override.hcl|json, docker-bake.*.hcl|json, *.bake.hcl|json)",
+		MatchPath: isBakePath,
+		Parse: func(p string, data []byte, o ParseOptions) (*document.Document, error) {
+			return bake.Parse(p, data, bake.Options{Vars: o.Vars, ReadSibling: o.ReadSibling})
 		},
 	},
 	{
@@ -192,6 +207,18 @@ func isDockerfilePath(slash string) bool {
 	return base == "Dockerfile" || base == "Containerfile" ||
 		strings.HasPrefix(base, "Dockerfile.") || strings.HasPrefix(base, "Containerfile.") ||
 		strings.HasSuffix(base, ".Dockerfile") || strings.HasSuffix(lower, ".dockerfile")
+}
+
+// isBakePath recognises buildx's default bake file names and the names
+// bake files are commonly given for `docker buildx bake -f`.
+func isBakePath(slash string) bool {
+	base := path.Base(slash)
+	lower := strings.ToLower(base)
+	if !strings.HasSuffix(lower, ".hcl") && !strings.HasSuffix(lower, ".json") {
+		return false
+	}
+	return bake.IsDefaultName(base) || strings.HasPrefix(base, "docker-bake.") ||
+		strings.HasSuffix(lower, ".bake.hcl") || strings.HasSuffix(lower, ".bake.json")
 }
 
 func isWorkflowPath(slash string) bool {

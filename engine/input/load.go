@@ -3,6 +3,7 @@ package input
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/repofile"
@@ -22,6 +23,9 @@ type LoadOptions struct {
 	// RepoRoot is the directory workflows' repository-relative files (a
 	// trivy.yaml) are read from; "" means they are not read.
 	RepoRoot string
+	// Vars are bake variable overrides (`--var NAME=VALUE`); the process
+	// environment is never read for them.
+	Vars map[string]string
 }
 
 // LoadDocument reads and parses one source. Every failure is a problem with
@@ -51,7 +55,7 @@ func LoadDocument(src Source, opts LoadOptions) (*document.Document, *document.P
 	if src.Target != "" {
 		opts.Target = src.Target
 	}
-	doc, err := Parse(kind, src.Path, data, opts)
+	doc, err := parse(kind, src.Path, data, opts, siblingReader(src.File, opts.MaxFileBytes))
 	if err != nil {
 		pe, ok := err.(*document.ParseError)
 		if !ok {
@@ -64,15 +68,36 @@ func LoadDocument(src Source, opts LoadOptions) (*document.Document, *document.P
 
 // Parse turns bytes of a known kind into a document.
 func Parse(kind document.Kind, path string, data []byte, opts LoadOptions) (*document.Document, error) {
+	return parse(kind, path, data, opts, nil)
+}
+
+func parse(kind document.Kind, path string, data []byte, opts LoadOptions, sibling func(string) ([]byte, error)) (*document.Document, error) {
 	k, ok := LookupKind(string(kind))
 	if !ok {
 		return nil, &document.ParseError{Path: path, Message: fmt.Sprintf("input kind %q is not supported for files", kind)}
 	}
 	return k.Parse(path, data, ParseOptions{
-		Target:   opts.Target,
-		MaxBytes: opts.MaxFileBytes,
-		ReadFile: repoReader(opts.RepoRoot, opts.MaxFileBytes),
+		Target:      opts.Target,
+		MaxBytes:    opts.MaxFileBytes,
+		ReadFile:    repoReader(opts.RepoRoot, opts.MaxFileBytes),
+		ReadSibling: sibling,
+		Vars:        opts.Vars,
 	})
+}
+
+// siblingReader reads regular files, capped, from the directory of file.
+func siblingReader(file string, limit int) func(string) ([]byte, error) {
+	if limit <= 0 {
+		limit = DefaultMaxFileBytes
+	}
+	dir := filepath.Dir(file)
+	return func(name string) ([]byte, error) {
+		data, err := repofile.ReadFile(filepath.Join(dir, filepath.Base(name)), int64(limit))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return data, nil
+	}
 }
 
 // readCapped reads a regular file of at most limit bytes: a FIFO or a
