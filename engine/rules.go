@@ -525,6 +525,11 @@ func decodeFinding(v any, rule *finding.Rule, doc *document.Document) (finding.F
 	case string:
 		f.SecuritySeverity = s
 	}
+	if s, ok := obj["severity"].(string); ok {
+		if sev, err := finding.ParseSeverity(s); err == nil && sev != finding.SeverityNone && sev < f.Severity {
+			f.Severity = sev
+		}
+	}
 	if l, ok := obj["location"].(map[string]any); ok {
 		f.Location = document.Location{
 			Line:      intOf(l["line"]),

@@ -40,6 +40,9 @@ type Config struct {
 	user            *string
 	init            []string // nil: default
 	trivySeverities []string // nil: default
+	bakePlatforms   []string // nil: default
+	bakeCompression *string
+	bakeCacheMode   *string
 
 	// Rules overrides rule severities by ID; SeverityNone turns a rule off.
 	Rules map[string]finding.Severity
@@ -167,6 +170,17 @@ func (cfg *Config) fill(c *checker, root *yaml.Node) {
 			}
 		case "vulnerabilities":
 			cfg.fillVulnerabilities(c, v)
+		case "bake":
+			for k2, v2 := range pairs(c, v) {
+				switch k2.Value {
+				case "platforms":
+					cfg.bakePlatforms = stringList(c, v2)
+				case "compression":
+					cfg.bakeCompression = &v2.Value
+				case "cache_mode":
+					cfg.bakeCacheMode = &v2.Value
+				}
+			}
 		case "rules":
 			cfg.Rules = map[string]finding.Severity{}
 			for id, sev := range pairs(c, v) {
@@ -264,6 +278,15 @@ func (cfg *Config) Data() map[string]any {
 	}
 	if cfg.trivySeverities != nil {
 		d["trivy_severities"] = anySlice(cfg.trivySeverities)
+	}
+	if cfg.bakePlatforms != nil {
+		d["bake_platforms"] = anySlice(cfg.bakePlatforms)
+	}
+	if cfg.bakeCompression != nil {
+		d["bake_compression"] = *cfg.bakeCompression
+	}
+	if cfg.bakeCacheMode != nil {
+		d["bake_cache_mode"] = *cfg.bakeCacheMode
 	}
 	return d
 }

@@ -10,5 +10,8 @@ func Default() map[string]any {
 		"init":             []any{"tini"},
 		"trivy_severities": []any{"CRITICAL", "HIGH"},
 		"vulnerabilities":  (*Config)(nil).vulnerabilitiesData(nil),
+		"bake_platforms":   []any{"linux/amd64", "linux/arm64"},
+		"bake_compression": "zstd",
+		"bake_cache_mode":  "max",
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 // The configuration keys of issue 4: a contract with users' files.
 var contractKeys = []string{
+	"bake", "bake.cache_mode", "bake.compression", "bake.platforms",
 	"exceptions", "exceptions[].expires", "exceptions[].paths", "exceptions[].reason", "exceptions[].rule",
 	"exclude", "init", "policies", "rules", "trivy", "trivy.severities", "uid", "user",
 	// issue 13

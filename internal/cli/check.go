@@ -54,6 +54,7 @@ type checkFlags struct {
 	kind         string
 	resolveBases bool
 	resolveImgs  bool
+	vars         []string
 	registry     registryFlags
 }
 
@@ -65,13 +66,21 @@ func (c Command) checkCommand() *cobra.Command {
 		Long: `Check walks the given files and directories (default: the current directory)
 and checks every Dockerfile (Dockerfile, Containerfile, *.Dockerfile,
 Dockerfile.*, *.dockerfile), GitHub Actions workflow
-(.github/workflows/*.yml|yaml) and Kubernetes manifest (a *.yaml, *.yml or
+(.github/workflows/*.yml|yaml), Kubernetes manifest (a *.yaml, *.yml or
 *.json file with apiVersion and kind at the root of a document: workloads,
-Lists, helm template and kustomize output) it finds. Directories named .git, vendor and
+Lists, helm template and kustomize output) and docker buildx bake file
+(docker-bake.hcl, docker-bake.json, docker-bake.override.hcl|json,
+docker-bake.*.hcl|json, *.bake.hcl|json) it finds. Directories named .git, vendor and
 node_modules are skipped. Files named explicitly are checked whatever their
 name: when the name says nothing, the content decides (a workflow has
 top-level on: and jobs:), else YAML files are taken as workflows and
 anything else as a Dockerfile; --kind forces a kind.
+
+Bake files are evaluated as 'docker buildx bake' evaluates them: the default
+bake files of a directory together, variables with their defaults, functions,
+inherits, groups and matrix. Variables are never read from the environment:
+--var NAME=VALUE overrides one, and --var NAME takes NAME's value from the
+environment.
 
 A file that cannot be parsed is reported as a DWF000 finding; the other files
 are still checked.
@@ -106,7 +115,9 @@ digest.`,
   dwf-policy check --fail-on warning Dockerfile .github/workflows/ci.yml
   dwf-policy check --policy ./policy --policy org-baseline.tar.gz --verification-key org.pem
   dwf-policy check --resolve-base-images Dockerfile
-  dwf-policy check --resolve-images deploy/`,
+  dwf-policy check --resolve-images deploy/
+
+  dwf-policy check --var VERSION=v1.2.3 docker-bake.hcl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.runCheck(cmd.Context(), fl, args)
 		},
@@ -117,8 +128,31 @@ digest.`,
 	cmd.Flags().StringVar(&fl.kind, "kind", "", "treat explicitly named files as this `KIND`: "+kindNames(", "))
 	cmd.Flags().BoolVar(&fl.resolveBases, "resolve-base-images", false, "fetch the config of the final stage's base image from its registry when the Dockerfile sets no USER or ENTRYPOINT, and use what it sets (network)")
 	cmd.Flags().BoolVar(&fl.resolveImgs, "resolve-images", false, "load the config of every platform of each Kubernetes container image from its registry, and judge the image's user and ENTRYPOINT where the manifest sets none (network)")
+	cmd.Flags().StringArrayVar(&fl.vars, "var", nil, "set the bake variable `NAME=VALUE` (repeatable); a bare NAME takes its value from the environment")
 	fl.registry.register(cmd, " (with --resolve-base-images or --resolve-images)")
 	return cmd
+}
+
+// bakeVars reads --var values: NAME=VALUE, or NAME for the value of the
+// environment variable NAME (an unset one is no override).
+func bakeVars(vals []string) (map[string]string, error) {
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(vals))
+	for _, v := range vals {
+		name, value, ok := strings.Cut(v, "=")
+		if name == "" {
+			return nil, usageError("--var %q: want NAME=VALUE or NAME", v)
+		}
+		if !ok {
+			if value, ok = os.LookupEnv(name); !ok {
+				continue
+			}
+		}
+		out[name] = value
+	}
+	return out, nil
 }
 
 func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) error {
@@ -134,6 +168,10 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 		}
 		kind = k.Kind
 	}
+	vars, err := bakeVars(fl.vars)
+	if err != nil {
+		return err
+	}
 	set, err := c.openPolicies(ctx, fl.policyFlags)
 	if err != nil {
 		return err
@@ -147,6 +185,7 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 	res := check.New(set, opts).Files(ctx, paths, check.FilesOptions{
 		Kind:              kind,
 		Target:            fl.target,
+		Vars:              vars,
 		ResolveBaseImages: fl.resolveBases,
 		ResolveImages:     fl.resolveImgs,
 	})
