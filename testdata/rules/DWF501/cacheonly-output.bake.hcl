@@ -1,0 +1,5 @@
+# A cache-only build produces no image.
+# want: none
+target "check" {
+  output = ["type=cacheonly"]
+}

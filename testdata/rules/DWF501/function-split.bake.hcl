@@ -1,0 +1,8 @@
+# platforms computed by a function.
+# want: DWF501 4:3
+target "app" {
+  platforms = split(",", "linux/amd64,linux/386")
+  output = ["type=image,push=true,compression=zstd,force-compression=true,oci-mediatypes=true"]
+  cache-from = ["type=registry,ref=r.example/app:cache"]
+  cache-to   = ["type=registry,ref=r.example/app:cache,mode=max"]
+}

@@ -1,0 +1,11 @@
+# Matrix expansions with both platforms.
+# want: none
+target "app" {
+  name = "app-${v}"
+  matrix = { v = ["a", "b"] }
+  platforms = ["linux/amd64", "linux/arm64"]
+  tags = ["r.example/${v}"]
+  output = ["type=image,push=true,compression=zstd,force-compression=true,oci-mediatypes=true"]
+  cache-from = ["type=registry,ref=r.example/app:cache"]
+  cache-to   = ["type=registry,ref=r.example/app:cache,mode=max"]
+}

@@ -1,0 +1,8 @@
+# estargz is not zstd.
+# want: DWF502 5:3
+target "app" {
+  platforms = ["linux/amd64", "linux/arm64"]
+  output = ["type=registry,compression=estargz,force-compression=true,oci-mediatypes=true"]
+  cache-from = ["type=registry,ref=r.example/app:cache"]
+  cache-to   = ["type=registry,ref=r.example/app:cache,mode=max"]
+}

@@ -1,0 +1,8 @@
+# zstd, forced, OCI media types.
+# want: none
+target "app" {
+  platforms = ["linux/amd64", "linux/arm64"]
+  output = ["type=image,push=true,compression=zstd,force-compression=true,oci-mediatypes=true"]
+  cache-from = ["type=registry,ref=r.example/app:cache"]
+  cache-to   = ["type=registry,ref=r.example/app:cache,mode=max"]
+}

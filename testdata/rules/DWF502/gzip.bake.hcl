@@ -1,0 +1,8 @@
+# gzip.
+# want: DWF502 5:3
+target "app" {
+  platforms = ["linux/amd64", "linux/arm64"]
+  output = ["type=image,push=true,compression=gzip"]
+  cache-from = ["type=registry,ref=r.example/app:cache"]
+  cache-to   = ["type=registry,ref=r.example/app:cache,mode=max"]
+}

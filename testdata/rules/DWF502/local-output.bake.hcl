@@ -1,0 +1,5 @@
+# Local files have no layers.
+# want: none
+target "bin" {
+  output = ["type=local,dest=bin"]
+}

@@ -1,0 +1,8 @@
+# A gha cache in max mode.
+# want: none
+target "app" {
+  platforms = ["linux/amd64", "linux/arm64"]
+  output = ["type=image,push=true,compression=zstd,force-compression=true,oci-mediatypes=true"]
+  cache-from = ["type=gha"]
+  cache-to = ["type=gha,mode=max"]
+}

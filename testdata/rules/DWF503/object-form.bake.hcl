@@ -1,0 +1,8 @@
+# The object form of cache entries.
+# want: DWF503 7:3
+target "app" {
+  platforms = ["linux/amd64", "linux/arm64"]
+  output = ["type=image,push=true,compression=zstd,force-compression=true,oci-mediatypes=true"]
+  cache-from = [{ type = "gha" }]
+  cache-to = [{ type = "gha" }]
+}

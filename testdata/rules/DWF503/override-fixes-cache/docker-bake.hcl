@@ -1,0 +1,4 @@
+target "app" {
+  platforms = ["linux/amd64", "linux/arm64"]
+  output = ["type=registry,compression=zstd,force-compression=true,oci-mediatypes=true"]
+}

@@ -1,0 +1,4 @@
+target "app" {
+  cache-from = ["type=gha"]
+  cache-to = ["type=gha,mode=max"]
+}

@@ -1,0 +1,12 @@
+# A variable default decides the mode.
+# want: DWF503 11:3
+variable "MODE" {
+  default = "min"
+}
+
+target "app" {
+  platforms = ["linux/amd64", "linux/arm64"]
+  output = ["type=image,push=true,compression=zstd,force-compression=true,oci-mediatypes=true"]
+  cache-from = ["type=gha"]
+  cache-to = ["type=gha,mode=${MODE}"]
+}
