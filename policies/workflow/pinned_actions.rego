@@ -3,8 +3,12 @@
 # description: |
 #   A `uses:` of a remote action or reusable workflow must name a full
 #   40-character commit SHA: tags and branches can be moved to other code
-#   after review. Local actions (`./path`) and Docker actions pinned by
-#   digest (`docker://image@sha256:...`) pass.
+#   after review. Local actions and workflows (`./path`), self-repository
+#   references (`$/path`, the workflow's own repository at the commit that
+#   is running) and Docker actions pinned by digest
+#   (`docker://image@sha256:...`) pass. Whitespace around the value, such
+#   as the final newline of a block scalar (`uses: |`), is not part of the
+#   reference: a full SHA written that way is still a pin.
 # schemas:
 #   - input: schema.workflow
 # custom:

@@ -22,12 +22,21 @@ type usesRef struct {
 	image   string
 }
 
-// parseUses splits owner/repo[/path]@ref, ./local/path and docker://image.
-// Whether a ref is a tag or a branch cannot be known offline: version-like
-// refs (v4, 1.2.3, v0.28.0) count as tags, anything else as a branch.
+// parseUses splits owner/repo[/path]@ref, ./local/path, $/path and
+// docker://image. Whether a ref is a tag or a branch cannot be known
+// offline: version-like refs (v4, 1.2.3, v0.28.0) count as tags, anything
+// else as a branch.
+//
+// `$/path` is GitHub's self-repository reference (GitHub changelog,
+// 2026-07-30): the action or reusable workflow in the workflow's own
+// repository at the commit that is running, so it is a local reference like
+// ./path, needing no ref. Surrounding whitespace is not part of the
+// reference: a block scalar (`uses: |`) ends with a newline that would
+// otherwise turn a full commit SHA into an unknown ref.
 func parseUses(s string) usesRef {
+	s = strings.TrimSpace(s)
 	switch {
-	case strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") || s == ".":
+	case strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") || s == "." || strings.HasPrefix(s, "$/"):
 		return usesRef{kind: "local", path: s, refKind: "none"}
 	case strings.HasPrefix(s, "docker://"):
 		img := strings.TrimPrefix(s, "docker://")
@@ -74,7 +83,7 @@ func refKind(ref string) string {
 
 func (u usesRef) value(raw string) map[string]any {
 	return map[string]any{
-		"value":    raw,
+		"value":    strings.TrimSpace(raw),
 		"kind":     u.kind,
 		"owner":    u.owner,
 		"repo":     u.repo,
