@@ -7,7 +7,9 @@
 #   the repository's default, often write), `write-all`, `read-all` and any
 #   root scope at `write` fire. Job-level permissions never satisfy this
 #   rule: they are what a job adds on top. Scope names are case-sensitive,
-#   as GitHub reads them.
+#   as GitHub reads them. A `permissions:` key with no value, at the root or
+#   in a job, is not `{}`: GitHub refuses the workflow ("Unexpected value
+#   ''"), so it is reported as DWF000 at the key.
 # schemas:
 #   - input: schema.workflow
 # custom:

@@ -47,7 +47,8 @@ func TestParseErrors(t *testing.T) {
 		{"merge key", "on: push\njobs:\n  a: &a\n    runs-on: x\n    steps: [{run: make}]\n  b:\n    <<: *a\n", `"steps" section is missing in job "b" (and 3 more problems)`, 6, 3},
 		{"recursive alias", "on: push\njobs:\n  a: &a\n    runs-on: x\n    steps: [{run: make}]\n    x: *a\n", "", 0, 0},
 		{"duplicate key", "on: push\non: pull_request\njobs:\n  a:\n    runs-on: x\n    steps: [{run: make}]\n", "duplicated", 2, 1},
-		{"empty permissions", "on: push\npermissions:\njobs:\n  a:\n    runs-on: x\n    steps: [{run: make}]\n", "", 2, 0},
+		{"empty permissions", "on: push\npermissions:\njobs:\n  a:\n    runs-on: x\n    steps: [{run: make}]\n", "`permissions:` has no value, and GitHub refuses", 2, 1},
+		{"empty job permissions", "on: push\npermissions: {}\njobs:\n  a:\n    runs-on: x\n    permissions:\n    steps: [{run: make}]\n", "write `permissions: {}` for a token with no scopes", 6, 5},
 		{"deep nesting", "on: " + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + "\njobs: {}\n", "max depth", 0, 0},
 		{"continue-on-error string", "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: make\n        continue-on-error: 'yes'\n", "", 7, 28},
 	} {

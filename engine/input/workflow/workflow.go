@@ -132,8 +132,48 @@ func syntaxError(name string, t *text, root *yaml.Node, errs []*actionlint.Error
 		if n := scalarAt(root, e.Line, e.Column); n != nil {
 			loc = t.loc(n)
 		}
+		if k := emptyPermissions(root, e.Line, e.Column); k != nil {
+			loc = t.keyLoc(k)
+			msg = emptyPermissionsMessage
+			if len(errs) > 1 {
+				msg += fmt.Sprintf(" (and %d more problems)", len(errs)-1)
+			}
+		}
 	}
 	return &document.ParseError{Path: name, Location: loc, Message: msg}
+}
+
+// emptyPermissionsMessage explains a `permissions:` key with no value.
+// GitHub refuses such a workflow ("Unexpected value ''"): an empty value is
+// neither `{}` (no scopes) nor the repository default, and actionlint
+// rejects it too ("string should not be empty").
+const emptyPermissionsMessage = "`permissions:` has no value, and GitHub refuses a workflow with an empty value (\"Unexpected value ''\"); " +
+	"write `permissions: {}` for a token with no scopes, or list the scopes it needs, e.g. `permissions: {contents: read}`"
+
+// emptyPermissions returns the `permissions` key whose empty (null) value
+// is at line and col, or nil.
+func emptyPermissions(root *yaml.Node, line, col int) *yaml.Node {
+	var found *yaml.Node
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if found != nil || n == nil || n.Kind == yaml.AliasNode {
+			return
+		}
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if k.Value == "permissions" && v.Kind == yaml.ScalarNode && v.Value == "" && v.Line == line && v.Column == col {
+					found = k
+					return
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(root)
+	return found
 }
 
 func scalarAt(n *yaml.Node, line, col int) *yaml.Node {
