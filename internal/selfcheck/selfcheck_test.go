@@ -233,3 +233,29 @@ func TestPreCommitHook(t *testing.T) {
 		t.Fatalf("pre-commit try-repo after the fix: exit %d\n%s", code, out)
 	}
 }
+
+// TestREADMERuleSummariesAgreeWithRules: the README's rule table is a
+// summary of docs/rules.md, so a verdict it states must be the rule's. The
+// cases are the ones a reader tests first: the levels that look read-only.
+func TestREADMERuleSummariesAgreeWithRules(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := func(id string) string {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if strings.HasPrefix(line, "| "+id+" |") {
+				return line
+			}
+		}
+		t.Fatalf("README.md has no rule-table row for %s", id)
+		return ""
+	}
+	// DWF201 rejects read-all and write-all at the root, which have no
+	// `write` scope written out; the summary must not let them pass.
+	for _, s := range []string{"`read-all`", "`write-all`", "`{}`"} {
+		if r := row("DWF201"); !strings.Contains(r, s) {
+			t.Errorf("the README's DWF201 summary does not say what happens to %s:\n%s", s, r)
+		}
+	}
+}
