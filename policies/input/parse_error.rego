@@ -4,7 +4,12 @@
 #   A file that dwf-policy was asked to check but cannot parse (a Dockerfile
 #   BuildKit rejects, an unterminated heredoc, invalid UTF-8, a binary or
 #   oversized file, a file that cannot be read) becomes one finding naming
-#   the file and the line where parsing stopped. No other rule can check
+#   the file and the line where parsing stopped. A Dockerfile instruction
+#   BuildKit parses but cannot expand when it builds (`LABEL foo="bar baz`
+#   with an unterminated quote, a `${` without its `}`, `${NAME:?message}`
+#   with NAME unset) is refused here too, at its line, in BuildKit's words;
+#   so is a workflow GitHub refuses (an unknown key, an empty
+#   `permissions:`). No other rule can check
 #   such a file; the other files are still checked. The engine reports this
 #   rule itself; this package only describes it.
 # custom:

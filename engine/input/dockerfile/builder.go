@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -104,6 +105,32 @@ func (b *builder) locValue(loc document.Location) map[string]any {
 	return b.lastLocValue
 }
 
+// expandLikeBuildKit expands the words of an instruction the way BuildKit
+// does before it converts the instruction (dockerfile2llb's dispatch: every
+// instruction that supports word expansion except ARG, whose expansion
+// errors BuildKit defers). A word BuildKit cannot expand (an unterminated
+// quote in `LABEL foo="bar baz`, a `${` without its `}`, `${NAME:?message}`
+// with NAME unset) fails the build, so it is an error here, in BuildKit's
+// words. Limits hit while expanding end the build's expansion as elsewhere.
+func (b *builder) expandLikeBuildKit(parsed any, cur *stage) error {
+	if _, isArg := parsed.(*instructions.ArgCommand); isArg {
+		return nil
+	}
+	ex, ok := parsed.(instructions.SupportsSingleWordExpansion)
+	if !ok {
+		return nil
+	}
+	err := ex.Expand(func(word string) (string, error) {
+		return word, b.exp.check(word, cur.env)
+	})
+	if err == nil {
+		return nil
+	}
+	// The lexer prints the end of the word as U+FFFD when a `${` is not
+	// closed; say what that means instead.
+	return errors.New(strings.Replace(err.Error(), "unsupported modifier (\uFFFD) in substitution", "unterminated ${...} substitution (no closing '}')", 1))
+}
+
 func (b *builder) build(root *parser.Node, target string) error {
 	b.target = target
 	var cur *stage
@@ -120,12 +147,18 @@ func (b *builder) build(root *parser.Node, target string) error {
 		// Refuse what `docker build` refuses (unknown instructions, FROM
 		// without an image, bad flags), at the instruction, in BuildKit's
 		// own words.
-		if _, err := instructions.ParseInstructionWithLinter(n, nil); err != nil {
+		parsed, err := instructions.ParseInstructionWithLinter(n, nil)
+		if err != nil {
 			return &document.ParseError{Path: b.path, Location: loc, Message: err.Error()}
 		}
 		if cur == nil && cmd != "from" && cmd != "arg" {
 			return &document.ParseError{Path: b.path, Location: loc,
 				Message: fmt.Sprintf("%s before the first FROM: no build stage in current context", strings.ToUpper(cmd))}
+		}
+		if cur != nil {
+			if err := b.expandLikeBuildKit(parsed, cur); err != nil {
+				return &document.ParseError{Path: b.path, Location: loc, Message: err.Error()}
+			}
 		}
 		stageIdx := -1
 		if cmd == "from" {

@@ -248,6 +248,22 @@ func (x *expander) word(raw string, env shell.EnvGetter) (shell.ProcessWordResul
 	return res, err
 }
 
+// check reports whether BuildKit's lexer can expand raw, without charging
+// the result to the document's limit (the words the document keeps are
+// expanded, and charged, by word). Reading variables is still metered per
+// word; a word over that limit is not an expansion error, so it passes.
+func (x *expander) check(raw string, env shell.EnvGetter) error {
+	if x.err != nil {
+		return nil
+	}
+	m := &meteredEnv{env: env, raw: len(raw), replaces: hasReplacement(raw)}
+	_, err := x.lex.ProcessWordWithMatches(raw, m)
+	if m.over {
+		return nil
+	}
+	return err
+}
+
 // charge counts n expanded bytes against the document's limit.
 func (x *expander) charge(n int) bool {
 	x.docUsed += n

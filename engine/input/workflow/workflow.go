@@ -144,7 +144,8 @@ func syntaxError(name string, t *text, root *yaml.Node, errs []*actionlint.Error
 }
 
 // emptyPermissionsMessage explains a `permissions:` key with no value.
-// GitHub refuses such a workflow ("Unexpected value ''"): an empty value is
+// GitHub refuses such a workflow (its message is "Unexpected value" and the
+// empty string in quotes): an empty value is
 // neither `{}` (no scopes) nor the repository default, and actionlint
 // rejects it too ("string should not be empty").
 const emptyPermissionsMessage = "`permissions:` has no value, and GitHub refuses a workflow with an empty value (\"Unexpected value ''\"); " +
