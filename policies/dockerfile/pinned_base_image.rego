@@ -4,8 +4,11 @@
 #   A FROM that pulls an image (not `scratch`, not an earlier stage) should
 #   name a version tag other than `latest`, or a digest, so that a rebuild
 #   gets the same base. A port in the registry (`registry:5000/img`) is not a
-#   tag. When the reference uses an ARG that has no value, the image cannot
-#   be checked and the rule says so.
+#   tag. A digest pins only when it is well formed (`sha256:` and 64
+#   lowercase hex digits, `sha384:` and 96, `sha512:` and 128): anything
+#   else after `@` is not a pin, and BuildKit refuses to build it. When the
+#   reference uses an ARG that has no value, the image cannot be checked and
+#   the rule says so.
 # schemas:
 #   - input: schema.dockerfile
 # custom:
@@ -59,6 +62,48 @@ deny contains finding if {
 		[display(from), from.repository, from.repository],
 	)
 	finding := {"msg": msg, "location": from.location}
+}
+
+deny contains finding if {
+	some from in pulled_images
+	from.resolved
+	from.digest != ""
+	not valid_digest(from.digest)
+	msg := sprintf(
+		"The base image %s has a malformed digest `%s` (%s), so it pins nothing and BuildKit refuses to build it; pin the full digest, e.g. `%s@sha256:<64 hex digits>`.",
+		[display(from), from.digest, digest_problem(from.digest), from.repository],
+	)
+	finding := {"msg": msg, "location": from.location}
+}
+
+# The digest algorithms BuildKit accepts (go-digest's registered ones), each
+# with its exact length of lowercase hex.
+digest_lengths := {"sha256": 64, "sha384": 96, "sha512": 128}
+
+valid_digest(d) if {
+	parts := split(d, ":")
+	count(parts) == 2
+	n := digest_lengths[parts[0]]
+	regex.match(sprintf("^[a-f0-9]{%d}$", [n]), parts[1])
+}
+
+digest_problem(d) := sprintf("a %s digest is %d lowercase hex digits, this one has %d", [parts[0], n, count(parts[1])]) if {
+	parts := split(d, ":")
+	count(parts) == 2
+	n := digest_lengths[parts[0]]
+	regex.match(`^[a-f0-9]*$`, parts[1])
+}
+
+digest_problem(d) := "a digest is `sha256:` followed by 64 lowercase hex digits" if {
+	parts := split(d, ":")
+	count(parts) == 2
+	digest_lengths[parts[0]]
+	not regex.match(`^[a-f0-9]*$`, parts[1])
+}
+
+digest_problem(d) := "a digest is `sha256:` followed by 64 lowercase hex digits" if {
+	parts := split(d, ":")
+	not digest_lengths[parts[0]]
 }
 
 # The FROMs that pull an image: not scratch and not an earlier stage.

@@ -108,3 +108,34 @@ test_latest_lookalike_tags_pass if {
 	quiet(image("app:latest-2024", "app", "latest-2024", ""))
 	quiet(image("app:LATEST", "app", "LATEST", ""))
 }
+
+# A digest that is too short or too long pins nothing (BuildKit refuses it).
+test_short_digest_fires if {
+	pinned_base_image.deny == {{
+		"msg": "The base image `ruby@sha256:f1dbca0f5dbc9` has a malformed digest `sha256:f1dbca0f5dbc9` (a sha256 digest is 64 lowercase hex digits, this one has 13), so it pins nothing and BuildKit refuses to build it; pin the full digest, e.g. `ruby@sha256:<64 hex digits>`.",
+		"location": fx.location(1),
+	}} with input as fx.froms_doc([image("ruby@sha256:f1dbca0f5dbc9", "ruby", "", "sha256:f1dbca0f5dbc9")])
+}
+
+test_long_digest_fires if {
+	digest := "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0"
+	fires(image(sprintf("alpine@%s", [digest]), "alpine", "", digest))
+}
+
+test_uppercase_digest_fires if {
+	digest := "sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"
+	fires(image(sprintf("alpine@%s", [digest]), "alpine", "", digest))
+}
+
+test_unknown_algorithm_fires if {
+	fires(image("alpine@md5:0123456789abcdef0123456789abcdef", "alpine", "", "md5:0123456789abcdef0123456789abcdef"))
+}
+
+test_tag_with_malformed_digest_fires if {
+	fires(image("alpine:3.20@sha256:abc", "alpine", "3.20", "sha256:abc"))
+}
+
+test_sha512_digest_passes if {
+	digest := concat("", ["sha512:", concat("", [x | some _ in numbers.range(1, 8); x := "0123456789abcdef"])])
+	quiet(image(sprintf("alpine@%s", [digest]), "alpine", "", digest))
+}
