@@ -13,7 +13,10 @@
 // reason is required and becomes the SARIF justification. Suppressed
 // findings are kept, marked with an "inSource" suppression. A suppression
 // that covers nothing, or cannot be read, is reported as a DWF002 note so
-// stale comments do not pile up.
+// stale comments do not pile up. So is a comment that was meant as a
+// suppression but is not one (`# dwf-policy: ignore`, `# DWF-POLICY:IGNORE`,
+// `# dwf-policy:disable`): it suppresses nothing, and the note says what to
+// write instead. A comment that merely mentions dwf-policy is not reported.
 //
 // The comment syntax is the same in every file kind that uses # comments
 // (Dockerfiles, YAML, HCL), so the scan is textual: `#` must start the line
@@ -55,7 +58,7 @@ type Directive struct {
 
 // Parse finds the suppression comments in a file's content.
 func Parse(src []byte) []Directive {
-	if !bytes.Contains(src, []byte(Marker)) {
+	if !mentionsTool(src) {
 		return nil // the common case, at the cost of one scan
 	}
 	lines := strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n")
@@ -72,7 +75,11 @@ func Parse(src []byte) []Directive {
 			EndColumn: utf8.RuneCountInString(strings.TrimRight(line, " \t")),
 		}}
 		body := strings.TrimLeft(line[hash+1:], " \t")
-		d.IDs, d.Reason, d.Problem = parseBody(strings.TrimPrefix(body, Marker))
+		if strings.HasPrefix(body, Marker) {
+			d.IDs, d.Reason, d.Problem = parseBody(strings.TrimPrefix(body, Marker))
+		} else if d.Problem = nearMiss(body); d.Problem == "" {
+			continue
+		}
 		if ownLine {
 			d.Target = nextCodeLine(lines, i)
 		} else {
@@ -94,22 +101,106 @@ func findMarker(line string) (hash int, ownLine, ok bool) {
 		i += from
 		before := line[:i]
 		if (i == 0 || before[len(before)-1] == ' ' || before[len(before)-1] == '\t') &&
-			strings.HasPrefix(strings.TrimLeft(line[i+1:], " \t"), Marker) {
+			hasToolPrefix(strings.TrimLeft(line[i+1:], " \t")) {
 			return i, strings.TrimSpace(before) == "", true
 		}
 		from = i + 1
 	}
 }
 
+// tool is the name every directive starts with, matched without regard to
+// case when looking for comments that were meant as suppressions.
+const tool = "dwf-policy"
+
+// mentionsTool reports whether src contains "dwf-policy" in any case.
+func mentionsTool(src []byte) bool {
+	for from := 0; ; {
+		i := bytes.IndexByte(src[from:], '-')
+		if i < 0 {
+			return false
+		}
+		i += from
+		if i >= 3 && i+7 <= len(src) && bytes.EqualFold(src[i-3:i+7], []byte(tool)) {
+			return true
+		}
+		from = i + 1
+	}
+}
+
+// hasToolPrefix reports whether a comment's text starts with "dwf-policy"
+// in any case.
+func hasToolPrefix(s string) bool {
+	return len(s) >= len(tool) && strings.EqualFold(s[:len(tool)], tool)
+}
+
+// suppressionWords are the directive words other linters use for a
+// suppression; after `dwf-policy:` they mean the writer wanted one.
+var suppressionWords = map[string]bool{
+	"ignore": true, "ignore-next-line": true, "ignore-line": true, "disable": true, "disable-next-line": true,
+	"disable-line": true, "suppress": true, "skip": true, "nolint": true, "noqa": true, "off": true,
+}
+
+// nearMiss returns the problem of a comment that starts with dwf-policy
+// and was meant as a suppression but is not one (`dwf-policy: ignore` with
+// a space, `DWF-POLICY:IGNORE`, `dwf-policy:disable`), or "" for a comment
+// that merely mentions the tool.
+func nearMiss(body string) string {
+	rest := strings.TrimLeft(body[len(tool):], " \t")
+	colon := strings.HasPrefix(rest, ":")
+	if colon {
+		rest = strings.TrimLeft(rest[1:], " \t")
+	}
+	word, tail := rest, ""
+	if i := strings.IndexAny(rest, " \t"); i >= 0 {
+		word, tail = rest[:i], strings.TrimSpace(rest[i:])
+	}
+	switch {
+	case colon && suppressionWords[strings.ToLower(word)]:
+	case !colon && strings.EqualFold(word, "ignore"):
+	default:
+		return ""
+	}
+	if tail == "" {
+		tail = "DWF104 why this is acceptable"
+	}
+	written := body[:len(body)-len(rest)+len(word)]
+	return fmt.Sprintf("`# %s` is not a suppression comment, so it suppresses nothing; did you mean `# %s %s`?", written, Marker, tail)
+}
+
+// usage says how to write a suppression, for the rules the comment names
+// (uppercased, as rule IDs are written) or an example rule when it names
+// none.
+func usage(ids []string) string {
+	named := "DWF104"
+	if len(ids) > 0 {
+		named = strings.ToUpper(strings.Join(ids, ","))
+	}
+	return "write it as `# " + Marker + " " + named + " why this is acceptable`"
+}
+
+// idsIn returns the comma-separated rule IDs at the start of s, as written.
+func idsIn(s string) []string {
+	word := strings.TrimSpace(s)
+	if i := strings.IndexAny(word, " \t"); i >= 0 {
+		word = word[:i]
+	}
+	var ids []string
+	for _, id := range strings.Split(word, ",") {
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // parseBody reads "DWF104,DWF105 reason text" after the marker.
 func parseBody(body string) (ids []string, reason, problem string) {
-	const usage = "write it as `# dwf-policy:ignore DWF104 why this is acceptable`"
 	if body != "" && body[0] != ' ' && body[0] != '\t' {
-		word := body
+		word, after := body, ""
 		if i := strings.IndexAny(body, " \t"); i >= 0 {
-			word = body[:i]
+			word, after = body[:i], body[i:]
 		}
-		return nil, "", fmt.Sprintf("unknown directive %q: %s", Marker+word, usage)
+		return nil, "", fmt.Sprintf("unknown directive %q: %s", Marker+word, usage(idsIn(after)))
 	}
 	rest := strings.TrimSpace(body)
 	// IDs: comma-separated, spaces allowed after a comma.
@@ -129,15 +220,15 @@ func parseBody(body string) (ids []string, reason, problem string) {
 		}
 	}
 	if len(ids) == 0 {
-		return nil, "", "the suppression names no rule: " + usage
+		return nil, "", "the suppression names no rule: " + usage(nil)
 	}
 	for _, id := range ids {
 		if !finding.RuleIDPattern.MatchString(id) {
-			return nil, "", fmt.Sprintf("%q is not a rule ID: %s", id, usage)
+			return nil, "", fmt.Sprintf("%q is not a rule ID: %s", id, usage(ids))
 		}
 	}
 	if rest == "" {
-		return nil, "", "the suppression gives no reason: " + usage
+		return nil, "", "the suppression gives no reason: " + usage(ids)
 	}
 	return ids, rest, ""
 }

@@ -52,14 +52,39 @@ func TestParse(t *testing.T) {
 		{"no reason", "# dwf-policy:ignore DWF104\nFROM x\n", []Directive{
 			{Location: loc(1, 1, 26), Target: 2, Problem: "the suppression gives no reason: write it as `# dwf-policy:ignore DWF104 why this is acceptable`"},
 		}},
+		{"no reason names the rule written", "# dwf-policy:ignore DWF101\nFROM x\n", []Directive{
+			{Location: loc(1, 1, 26), Target: 2, Problem: "the suppression gives no reason: write it as `# dwf-policy:ignore DWF101 why this is acceptable`"},
+		}},
+		{"no reason, several rules", "# dwf-policy:ignore DWF101,DWF205\nFROM x\n", []Directive{
+			{Location: loc(1, 1, 33), Target: 2, Problem: "the suppression gives no reason: write it as `# dwf-policy:ignore DWF101,DWF205 why this is acceptable`"},
+		}},
+		{"space after the colon", "# dwf-policy: ignore DWF101 runs as root on purpose\nFROM x\n", []Directive{
+			{Location: loc(1, 1, 51), Target: 2, Problem: "`# dwf-policy: ignore` is not a suppression comment, so it suppresses nothing; did you mean `# dwf-policy:ignore DWF101 runs as root on purpose`?"},
+		}},
+		{"upper case", "FROM x # DWF-POLICY:IGNORE DWF105 vendored\n", []Directive{
+			{Location: loc(1, 8, 42), Target: 1, Problem: "`# DWF-POLICY:IGNORE` is not a suppression comment, so it suppresses nothing; did you mean `# dwf-policy:ignore DWF105 vendored`?"},
+		}},
+		{"another linter's word", "# dwf-policy:disable DWF104\nRUN apk add curl\n", []Directive{
+			{Location: loc(1, 1, 27), Target: 2, Problem: "`# dwf-policy:disable` is not a suppression comment, so it suppresses nothing; did you mean `# dwf-policy:ignore DWF104`?"},
+		}},
+		{"no colon", "# dwf-policy ignore\nRUN apk add curl\n", []Directive{
+			{Location: loc(1, 1, 19), Target: 2, Problem: "`# dwf-policy ignore` is not a suppression comment, so it suppresses nothing; did you mean `# dwf-policy:ignore DWF104 why this is acceptable`?"},
+		}},
+		{"a comment that mentions the tool", "# dwf-policy checks this file\n# dwf-policy: see docs/rules.md\nFROM x\n", nil},
 		{"no rule", "# dwf-policy:ignore\nFROM x\n", []Directive{
 			{Location: loc(1, 1, 19), Target: 2, Problem: "the suppression names no rule: write it as `# dwf-policy:ignore DWF104 why this is acceptable`"},
 		}},
 		{"lowercase ID", "# dwf-policy:ignore dwf104 because\nFROM x\n", []Directive{
 			{Location: loc(1, 1, 34), Target: 2, Problem: "\"dwf104\" is not a rule ID: write it as `# dwf-policy:ignore DWF104 why this is acceptable`"},
 		}},
+		{"lowercase ID of another rule", "# dwf-policy:ignore dwf205 because\nFROM x\n", []Directive{
+			{Location: loc(1, 1, 34), Target: 2, Problem: "\"dwf205\" is not a rule ID: write it as `# dwf-policy:ignore DWF205 why this is acceptable`"},
+		}},
 		{"misspelt directive", "# dwf-policy:ignored DWF104 because\nFROM x\n", []Directive{
 			{Location: loc(1, 1, 35), Target: 2, Problem: "unknown directive \"dwf-policy:ignored\": write it as `# dwf-policy:ignore DWF104 why this is acceptable`"},
+		}},
+		{"misspelt directive names the rule written", "# dwf-policy:ignored DWF301 because\nFROM x\n", []Directive{
+			{Location: loc(1, 1, 35), Target: 2, Problem: "unknown directive \"dwf-policy:ignored\": write it as `# dwf-policy:ignore DWF301 why this is acceptable`"},
 		}},
 	}
 	for _, tc := range tests {
@@ -124,7 +149,7 @@ USER root
 		{RuleID: "DWF104", Path: "other/Dockerfile", Location: loc(3, 1, 16)},
 		unused(5, 51, "no DWF105 finding on line 6 to suppress: remove the suppression, or move it above or to the end of the offending line"),
 		unused(9, 41, "DWF999 is not a rule ID, so this suppression suppresses nothing: correct the ID or remove the comment"),
-		unused(13, 26, "the suppression gives no reason: write it as `# dwf-policy:ignore DWF104 why this is acceptable`"),
+		unused(13, 26, "the suppression gives no reason: write it as `# dwf-policy:ignore DWF101 why this is acceptable`"),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

@@ -4,8 +4,11 @@
 #   An inline suppression comment (`# dwf-policy:ignore DWF104 reason`) that
 #   covers no finding of the rules it names: the problem was fixed, the
 #   comment is not directly above or at the end of the offending line, the
-#   rule ID is misspelt, or the comment lacks a rule ID or a reason.
-#   Suppressions of rules turned off in the configuration are not reported.
+#   rule ID is misspelt, or the comment lacks a rule ID or a reason. A
+#   comment that was meant as a suppression but is not one
+#   (`# dwf-policy: ignore ...` with a space, `# DWF-POLICY:IGNORE ...`,
+#   `# dwf-policy:disable ...`) suppresses nothing and is reported too, with
+#   the comment it should be. Suppressions of rules turned off in the configuration are not reported.
 #   dwf-policy reports this rule itself; this package only describes it.
 # custom:
 #   id: DWF002
