@@ -87,7 +87,7 @@ scan(tool, line, fields) := merge(
 		"severity": list_setting("CRITICAL,HIGH", "flag", ["CRITICAL", "HIGH"], line),
 		"scanners": list_setting("", "default", null, line),
 		"format": setting("table", "default", line), "config": null,
-		"propagation": "fails_step", "neutralised": null, "location": loc(line, 11),
+		"propagation": "fails_step", "neutralised": null, "also_neutralised": [], "location": loc(line, 11),
 	},
 	fields,
 )

@@ -3,9 +3,13 @@
 # description: |
 #   Every step that runs a Trivy scan (aquasecurity/trivy-action, or `trivy
 #   image|fs|repo|config|rootfs|sbom|vm|k8s` in a `run:` script, directly or
-#   through `docker run aquasec/trivy`) must fail when Trivy finds something
+#   through `docker run aquasec/trivy`, or a `uses: docker://aquasec/trivy`
+#   step whose `with: args:` is Trivy's command line) must fail when Trivy
+#   finds something
 #   of the configured severities (data.dwf.config.trivy_severities, CRITICAL
-#   and HIGH by default). One finding per step, for the first of: the step
+#   and HIGH by default). One finding per step, at the first problem and
+#   listing every problem in the order they are fixed, so one round of
+#   fixes makes the scan a gate: the step
 #   or its job never runs (`if:` always false); `continue-on-error`; the
 #   script discards Trivy's exit status (`|| true`, `|| exit 0`, a pipe
 #   without pipefail under the default shell, `set +e` and a later command,
@@ -44,6 +48,14 @@
 #       run: trivy image --exit-code 1 --severity CRITICAL,HIGH app:latest | tee trivy.txt
 #     ```
 #
+#     or, as a Docker action (the args are Trivy's command line):
+#
+#     ```yaml
+#     - uses: docker://aquasec/trivy@sha256:<digest> # 0.58.1
+#       with:
+#         args: image --exit-code 1 --severity CRITICAL,HIGH ghcr.io/acme/app:1
+#     ```
+#
 #     Do not add `|| true`, `continue-on-error: true` or `set +e`: a scan
 #     that never fails is not a gate. To publish a SARIF report as well, let
 #     that scan gate too and upload the report in a later step that runs
@@ -72,12 +84,22 @@ deny contains finding if {
 	count(step.trivy_scans) > 0
 	ps := problems(job, step)
 	count(ps) > 0
-	top := sort(ps)[0]
-	finding := {"msg": top[3], "location": top[4]}
+	sorted := sort(ps)
+	top := sorted[0]
+	finding := {"msg": message(sorted), "location": top[4]}
+}
+
+# message is the first problem's sentence, then every other one in the
+# order a user fixes them, so one round of fixes makes the scan a gate.
+message(sorted) := sorted[0][3] if count(sorted) == 1
+
+message(sorted) := sprintf("%s Also: %s", [sorted[0][3], concat(" ", [p[3] | some p in array.slice(sorted, 1, count(sorted))])]) if {
+	count(sorted) > 1
 }
 
 # problems(job, step) is every reason the step's scans do not gate, as
-# [rank, line, column, message, location]; the lowest is reported.
+# [rank, line, column, message, location]; the finding is at the first
+# and lists them all in that order.
 problems(job, step) := ((((((never_runs(job, step) | continues(job, step)) | discarded(step)) | unverifiable(step)) | exit_code(step)) | severity_case(step)) | severity_missing(step)) | scanners(step)
 
 problem(rank, msg, loc) := [rank, loc.line, loc.column, msg, loc]
@@ -109,7 +131,7 @@ coe_verb(c) := "can let" if is_string(c.expression)
 discarded(step) := {p |
 	some scan in step.trivy_scans
 	scan.propagation == "ignored"
-	n := scan.neutralised
+	some n in array.concat([scan.neutralised], object.get(scan, "also_neutralised", []))
 	is_object(n)
 	msg := sprintf("%s cannot fail the step: %s.", [lib.describe(scan), discard_reason(n)])
 	p := problem(2, msg, n.location)

@@ -203,3 +203,24 @@ test_config_in_unknown_directory_on_config_scan_ignores_scanners if {
 	s := cli({"config": unknown_dir_config(10), "subcommand": "config"})
 	count(findings([s])) == 0
 }
+
+# Every problem of the call is in the one finding, in the order they are
+# fixed: the constructs that discard the status, then the exit code, then
+# the severities.
+test_every_problem_in_one_finding_in_fix_order if {
+	s := cli({
+		"propagation": "ignored",
+		"neutralised": fx.neutralised("pipe", "| tee out.txt", 10),
+		"also_neutralised": [{"kind": "or", "text": "|| true", "location": fx.loc(10, 60)}],
+		"exit_code": fx.exit_code("0", "flag", 0, 10),
+		"severity": fx.list_setting("CRITICAL", "flag", ["CRITICAL"], 10),
+	})
+	f := only(findings([s]))
+	f.location == fx.loc(10, 40)
+	f.msg == concat(" ", [
+		"`trivy image --exit-code 1 --severity CRITICAL,HIGH app` cannot fail the step: it is piped into `tee out.txt` without pipefail, so the pipeline's status is the last command's; add `shell: bash` to the step or `set -o pipefail` before it.",
+		"Also: `trivy image --exit-code 1 --severity CRITICAL,HIGH app` cannot fail the step: `|| true` turns its failure into success; remove it.",
+		"The Trivy exit code from the flag is `0`, so findings never fail the build; add `--exit-code 1` to the command.",
+		"The Trivy severities `CRITICAL` from the flag omit HIGH, so those findings never fail the build; pass `--severity CRITICAL,HIGH`.",
+	])
+}

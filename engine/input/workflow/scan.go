@@ -256,21 +256,120 @@ func (b *builder) actionScan(sc stepCtx, with map[string]input, usesRaw string) 
 		}
 	}
 	return map[string]any{
-		"tool":           "trivy-action",
-		"subcommand":     sub,
-		"subcommand_raw": rawSub,
-		"command":        usesRaw,
-		"target":         target,
-		"exit_code":      first(in("exit-code", ""), env(trivycli.EnvExitCode), cfg.setting(cfg.exitCode), def(trivycli.DefaultExitCode)).exitCode(),
-		"severity":       first(in("severity", actionSeverityDefault), env(trivycli.EnvSeverity), cfg.setting(cfg.severity), def("")).withList(),
-		"scanners":       first(in("scanners", ""), env(trivycli.EnvScanners), cfg.setting(cfg.scanners), def("")).withList(),
-		"format":         first(in("format", "table"), env(trivycli.EnvFormat), cfg.setting(cfg.format), def(trivycli.DefaultFormat)).base(),
-		"config":         cfg.value(),
-		"propagation":    string(shell.Fails),
-		"neutralised":    nil,
-		"location":       sc.loc.Value(),
+		"tool":             "trivy-action",
+		"subcommand":       sub,
+		"subcommand_raw":   rawSub,
+		"command":          usesRaw,
+		"target":           target,
+		"exit_code":        first(in("exit-code", ""), env(trivycli.EnvExitCode), cfg.setting(cfg.exitCode), def(trivycli.DefaultExitCode)).exitCode(),
+		"severity":         first(in("severity", actionSeverityDefault), env(trivycli.EnvSeverity), cfg.setting(cfg.severity), def("")).withList(),
+		"scanners":         first(in("scanners", ""), env(trivycli.EnvScanners), cfg.setting(cfg.scanners), def("")).withList(),
+		"format":           first(in("format", "table"), env(trivycli.EnvFormat), cfg.setting(cfg.format), def(trivycli.DefaultFormat)).base(),
+		"config":           cfg.value(),
+		"propagation":      string(shell.Fails),
+		"neutralised":      nil,
+		"also_neutralised": []any{},
+		"location":         sc.loc.Value(),
 	}
 }
+
+// dockerActionScan describes a `uses: docker://aquasec/trivy...` step: the
+// runner starts the image with the step's `args:` as Trivy's command line,
+// in the workspace (so a trivy.yaml at the repository root is read), with
+// the step, job and workflow env; the step fails when Trivy exits
+// non-zero. The args are split at whitespace, as the runner does for a
+// Docker action's args; settings from them are located at the `args:`
+// value. Nil when the args are not a scan (`--version`, none at all).
+func (b *builder) dockerActionScan(sc stepCtx, with map[string]input, usesRaw string) map[string]any {
+	a, ok := with["args"]
+	if !ok {
+		return nil
+	}
+	var words []word
+	for _, f := range strings.Fields(a.value) {
+		expr := strings.Contains(f, "${{")
+		words = append(words, word{raw: f, value: f, resolved: !expr, expr: expr})
+	}
+	inv := parseTrivyArgs(words)
+	if inv == nil {
+		return nil
+	}
+	flag := func(names ...string) *setting {
+		var vals []string
+		s := &setting{source: "flag", resolved: true, loc: a.loc}
+		for _, n := range names {
+			for _, fv := range inv.flags[n] {
+				if !fv.hasValue || !fv.val.resolved {
+					s.resolved = false
+				}
+				if fv.val.expr {
+					s.expr = true
+				}
+				if fv.hasValue {
+					vals = append(vals, fv.val.value)
+				}
+			}
+		}
+		if vals == nil && s.resolved {
+			return nil
+		}
+		s.value = strings.Join(vals, ",")
+		if s.expr {
+			s.resolved = false
+		}
+		return s
+	}
+	single := func(name string) *setting {
+		occ := inv.flags[name]
+		if len(occ) == 0 {
+			return nil
+		}
+		fv := occ[len(occ)-1]
+		return &setting{source: "flag", value: fv.val.value, resolved: fv.hasValue && fv.val.resolved && !fv.val.expr, expr: fv.val.expr, loc: a.loc}
+	}
+	env := func(name string) *setting {
+		if e, ok := sc.env[name]; ok {
+			return envSetting(e)
+		}
+		return nil
+	}
+	var cfg *trivyConfig
+	switch {
+	case single("config") != nil:
+		c := single("config")
+		cfg = b.readConfig(c.value, c.resolved || c.expr, true, rootDir, a.loc)
+	case env(trivycli.EnvConfig) != nil:
+		c := env(trivycli.EnvConfig)
+		cfg = b.readConfig(c.value, c.resolved || c.expr, true, rootDir, c.loc)
+	default:
+		cfg = b.readConfig(trivycli.DefaultConfigFile, true, false, rootDir, sc.loc)
+	}
+	def := func(v string) *setting { return &setting{value: v, source: "default", resolved: true, loc: sc.loc} }
+	var target any
+	if inv.target != nil {
+		target = inv.target.value
+	}
+	return map[string]any{
+		"tool":             "docker",
+		"subcommand":       inv.subcommand,
+		"subcommand_raw":   inv.rawSub,
+		"command":          strings.TrimSpace(usesRaw) + " " + a.value,
+		"target":           target,
+		"exit_code":        first(single("exit-code"), env(trivycli.EnvExitCode), cfg.setting(cfg.exitCode), def(trivycli.DefaultExitCode)).exitCode(),
+		"severity":         first(flag("severity"), env(trivycli.EnvSeverity), cfg.setting(cfg.severity), def("")).withList(),
+		"scanners":         first(flag("scanners", "security-checks"), env(trivycli.EnvScanners), cfg.setting(cfg.scanners), def("")).withList(),
+		"format":           first(single("format"), env(trivycli.EnvFormat), cfg.setting(cfg.format), def(trivycli.DefaultFormat)).base(),
+		"config":           cfg.value(),
+		"propagation":      string(shell.Fails),
+		"neutralised":      nil,
+		"also_neutralised": []any{},
+		"location":         sc.loc.Value(),
+	}
+}
+
+// maxFollowingDrops bounds the re-evaluations that look for what discards a
+// failure after the first construct is fixed (pipefail, then -e).
+const maxFollowingDrops = 2
 
 // cliScan describes a Trivy call in a run: script.
 func (b *builder) cliScan(inv *invocation, sc *script, co *collector, st stepCtx, sh shellInfo, shellLoc document.Location) map[string]any {
@@ -350,9 +449,7 @@ func (b *builder) cliScan(inv *invocation, sc *script, co *collector, st stepCtx
 		cfgVal = cfg.value()
 		cfgExit, cfgSev, cfgScan, cfgFmt = cfg.setting(cfg.exitCode), cfg.setting(cfg.severity), cfg.setting(cfg.scanners), cfg.setting(cfg.format)
 	}
-	prop, d := shell.Propagate(sc.file, inv.call, sh.options())
-	var neut any
-	if d != nil {
+	drop := func(d *shell.Drop) map[string]any {
 		n := map[string]any{"kind": d.Kind}
 		switch {
 		case d.Shell:
@@ -362,21 +459,50 @@ func (b *builder) cliScan(inv *invocation, sc *script, co *collector, st stepCtx
 			n["text"] = sc.text(d.Start, d.End)
 			n["location"] = co.loc(d.Start, d.End).Value()
 		}
-		neut = n
+		return n
+	}
+	prop, d := shell.Propagate(sc.file, inv.call, sh.options())
+	var neut any
+	also := []any{}
+	if d != nil {
+		neut = drop(d)
+		// What still discards the failure once the first construct is
+		// fixed, so that one finding can list every fix: fixing a pipe
+		// means pipefail, fixing a shell without -e means -e; the script
+		// is evaluated again under those options.
+		opts := sh.options()
+		for cur := d; cur != nil && len(also) < maxFollowingDrops; {
+			switch {
+			case cur.Kind == "pipe" && !opts.Pipefail:
+				opts.Pipefail = true
+			case cur.Kind == "errexit_off" && cur.Shell && !opts.Errexit:
+				opts.Errexit = true
+			default:
+				cur = nil
+				continue
+			}
+			p, next := shell.Propagate(sc.file, inv.call, opts)
+			if p != shell.Ignored || next == nil {
+				break
+			}
+			also = append(also, drop(next))
+			cur = next
+		}
 	}
 	return map[string]any{
-		"tool":           inv.tool,
-		"subcommand":     inv.subcommand,
-		"subcommand_raw": inv.rawSub,
-		"command":        sc.text(inv.call.Pos(), inv.call.End()),
-		"target":         target,
-		"exit_code":      first(single("exit-code"), env(trivycli.EnvExitCode), cfgExit, def(trivycli.DefaultExitCode)).exitCode(),
-		"severity":       first(flag("severity"), env(trivycli.EnvSeverity), cfgSev, def("")).withList(),
-		"scanners":       first(flag("scanners", "security-checks"), env(trivycli.EnvScanners), cfgScan, def("")).withList(),
-		"format":         first(single("format"), env(trivycli.EnvFormat), cfgFmt, def(trivycli.DefaultFormat)).base(),
-		"config":         cfgVal,
-		"propagation":    string(prop),
-		"neutralised":    neut,
-		"location":       callLoc.Value(),
+		"tool":             inv.tool,
+		"subcommand":       inv.subcommand,
+		"subcommand_raw":   inv.rawSub,
+		"command":          sc.text(inv.call.Pos(), inv.call.End()),
+		"target":           target,
+		"exit_code":        first(single("exit-code"), env(trivycli.EnvExitCode), cfgExit, def(trivycli.DefaultExitCode)).exitCode(),
+		"severity":         first(flag("severity"), env(trivycli.EnvSeverity), cfgSev, def("")).withList(),
+		"scanners":         first(flag("scanners", "security-checks"), env(trivycli.EnvScanners), cfgScan, def("")).withList(),
+		"format":           first(single("format"), env(trivycli.EnvFormat), cfgFmt, def(trivycli.DefaultFormat)).base(),
+		"config":           cfgVal,
+		"propagation":      string(prop),
+		"neutralised":      neut,
+		"also_neutralised": also,
+		"location":         callLoc.Value(),
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 
@@ -262,6 +263,36 @@ func TestConfigAfterCd(t *testing.T) {
 			s := fmt.Sprintf("%s %s exit=%s/%s", c["status"], c["path"], e["value"], e["source"])
 			if s != tc.want || !strings.Contains(c["error"].(string), tc.why) {
 				t.Errorf("got  %s (%q)\nwant %s (%q)", s, c["error"], tc.want, tc.why)
+			}
+		})
+	}
+}
+
+// TestAlsoNeutralised: what still discards the status once the first
+// construct is fixed is listed, so one finding can name every fix.
+func TestAlsoNeutralised(t *testing.T) {
+	for _, tc := range []struct {
+		run, keys string
+		first     string
+		also      []string
+	}{
+		{"trivy image --exit-code 1 app | tee out.txt || true", "", "| tee out.txt", []string{"|| true"}},
+		{"trivy image --exit-code 1 app | tee out.txt", "", "| tee out.txt", nil},
+		{"trivy image --exit-code 1 app || true", "", "|| true", nil},
+		{"trivy image --exit-code 1 app | tee out.txt; echo done", "shell: sh {0}\n        ", "| tee out.txt", []string{"sh {0}"}},
+	} {
+		t.Run(tc.run, func(t *testing.T) {
+			sc := scans(t, runWorkflow(tc.run, tc.keys), Options{})[0]
+			n, _ := sc["neutralised"].(map[string]any)
+			if n == nil || n["text"] != tc.first {
+				t.Fatalf("neutralised = %v, want %q", sc["neutralised"], tc.first)
+			}
+			var also []string
+			for _, a := range sc["also_neutralised"].([]any) {
+				also = append(also, a.(map[string]any)["text"].(string))
+			}
+			if !slices.Equal(also, tc.also) {
+				t.Errorf("also_neutralised = %q, want %q", also, tc.also)
 			}
 		})
 	}

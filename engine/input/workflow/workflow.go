@@ -27,6 +27,7 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/devflow/dwf-policy/engine/analysis/shell"
+	"github.com/devflow/dwf-policy/engine/analysis/trivycli"
 	"github.com/devflow/dwf-policy/engine/analysis/yamlpos"
 	"github.com/devflow/dwf-policy/engine/document"
 )
@@ -697,8 +698,15 @@ func (b *builder) step(i int, node *yaml.Node, jobEnv map[string]envVal, jd runD
 	sc := stepCtx{loc: entry, env: env, dir: rootDir}
 	scans := []any{}
 	if usesVal != nil {
-		if d := deref(usesVal); d != nil && parseUses(d.Value).is("aquasecurity", "trivy-action") {
-			scans = append(scans, b.actionScan(sc, ins, d.Value))
+		if d := deref(usesVal); d != nil {
+			switch u := parseUses(d.Value); {
+			case u.is("aquasecurity", "trivy-action"):
+				scans = append(scans, b.actionScan(sc, ins, d.Value))
+			case u.kind == "docker" && trivycli.IsImage(u.image):
+				if scan := b.dockerActionScan(sc, ins, d.Value); scan != nil {
+					scans = append(scans, scan)
+				}
+			}
 		}
 	}
 	if runVal != nil {
