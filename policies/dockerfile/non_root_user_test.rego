@@ -5,11 +5,41 @@ import data.dwf.lib.fixtures as fx
 
 # --- firing -----------------------------------------------------------------
 
+# On a base image, the user is the image's: the message says so and how to
+# settle it, rather than "runs as root" flatly.
 test_no_user_fires_at_final_from if {
+	non_root_user.deny == {{
+		"msg": "No USER is set in the final stage's FROM chain, so it runs as the user of the base image `debian:12`, which is root unless that image sets another; add `USER 1001` after the steps that need root, or run `dwf-policy check --resolve-base-images` to check the base image's user.",
+		"location": fx.location(1),
+	}} with input as fx.doc({})
+}
+
+test_no_user_on_distroless_nonroot_names_the_base_image if {
+	final := fx.stage(0, fx.from_image("gcr.io/distroless/static:nonroot", "gcr.io/distroless/static", "nonroot", "", 1), [])
+	findings := non_root_user.deny with input as fx.document([final], {})
+	count(findings) == 1
+	some f in findings
+	contains(f.msg, "the user of the base image `gcr.io/distroless/static:nonroot`")
+	contains(f.msg, "--resolve-base-images")
+}
+
+# FROM scratch has no user of its own: the container runs as root.
+test_no_user_from_scratch_runs_as_root if {
+	scratch := object.union(fx.from_image("scratch", "", "", "", 1), {"scratch": true})
 	non_root_user.deny == {{
 		"msg": "The final stage runs as root because no USER is set in its FROM chain (a USER in a builder stage does not count); add `USER 1001` after the steps that need root.",
 		"location": fx.location(1),
-	}} with input as fx.doc({})
+	}} with input as fx.document([fx.stage(0, scratch, [])], {})
+}
+
+# With --resolve-base-images, a root user from the base image's config is
+# named with that image, at the FROM line.
+test_root_from_base_image_names_the_image if {
+	u := object.union(fx.user("root", null, 1), {"inherited": true, "from_image": "debian:12@sha256:0123"})
+	non_root_user.deny == {{
+		"msg": "The final stage runs as root set by the base image `debian:12@sha256:0123`; switch to a non-root user with `USER 1001`.",
+		"location": fx.location(1),
+	}} with input as fx.doc({"user": u})
 }
 
 test_user_only_in_builder_stage_fires if {
@@ -22,7 +52,7 @@ test_user_only_in_builder_stage_fires if {
 	count(findings) == 1
 	some f in findings
 	f.location == fx.location(5)
-	contains(f.msg, "no USER is set")
+	contains(f.msg, "No USER is set")
 }
 
 test_user_root_fires if {

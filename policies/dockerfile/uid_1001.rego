@@ -37,8 +37,8 @@ deny contains finding if {
 	is_number(user.uid)
 	user.uid != lib.config_uid
 	msg := sprintf(
-		"The final stage runs as UID %v via %s instead of the standard UID %v; use `USER %v`.",
-		[user.uid, lib.user_display(user), lib.config_uid, lib.config_uid],
+		"The final stage runs as UID %v %s instead of the standard UID %v; use `USER %v`.",
+		[user.uid, lib.user_source(user), lib.config_uid, lib.config_uid],
 	)
 	finding := {"msg": msg, "location": user.location}
 }
@@ -67,8 +67,8 @@ deny contains finding if {
 	count(other_uid_creations(user.name)) == 0
 	not created_with_config_uid(user.name)
 	msg := sprintf(
-		"The final stage runs as `%s` via %s, %s; use `USER %v`, or create `%s` with `-u %v`.",
-		[user.name, lib.user_display(user), why_not_standard(user.name), lib.config_uid, user.name, lib.config_uid],
+		"The final stage runs as `%s` %s, %s; use `USER %v`, or create `%s` with `-u %v`.",
+		[user.name, lib.user_source(user), why_not_standard(user.name), lib.config_uid, user.name, lib.config_uid],
 	)
 	finding := {"msg": msg, "location": user.location}
 }

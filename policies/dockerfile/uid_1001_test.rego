@@ -168,3 +168,16 @@ test_dwfuser_created_without_uid_passes if {
 		"users_created": [fx.created("useradd", "dwfuser", null, 3)],
 	})
 }
+
+# With --resolve-base-images, a user from the base image's config is named
+# with that image instead of a `USER` line the Dockerfile does not have, at
+# the FROM line.
+test_user_from_base_image_names_the_image if {
+	u := object.union(fx.user("appuser", null, 1), {"inherited": true, "from_image": "acme/base:1@sha256:0123"})
+	findings := uid_1001.deny with input as fx.doc({"user": u})
+	count(findings) == 1
+	some f in findings
+	f.location == fx.location(1)
+	startswith(f.msg, "The final stage runs as `appuser` set by the base image `acme/base:1@sha256:0123`, which is neither")
+	not contains(f.msg, "USER appuser")
+}

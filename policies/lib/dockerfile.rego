@@ -67,10 +67,28 @@ init_program(word) if {
 }
 
 # user_display(user) is the USER argument as written, with its expansion
-# when that differs, for messages.
-user_display(user) := sprintf("`USER %s`", [user.raw]) if user.raw == user.value
+# when that differs, for messages; a user from the base image's config
+# (check --resolve-base-images) is named with that image.
+user_display(user) := sprintf("`USER %s`", [user.raw]) if {
+	not from_base_image(user)
+	user.raw == user.value
+}
 
-user_display(user) := sprintf("`USER %s` (expands to `%s`)", [user.raw, user.value]) if user.raw != user.value
+user_display(user) := sprintf("`USER %s` (expands to `%s`)", [user.raw, user.value]) if {
+	not from_base_image(user)
+	user.raw != user.value
+}
+
+user_display(user) := sprintf("the user `%s` set by the base image `%s`", [user.value, user.from_image]) if from_base_image(user)
+
+# user_source(user) says where the effective user comes from, after "runs
+# as X": "via `USER x`", or "set by the base image `ref@digest`" when no
+# USER instruction sets it and the base image's config does.
+user_source(user) := sprintf("via %s", [user_display(user)]) if not from_base_image(user)
+
+user_source(user) := sprintf("set by the base image `%s`", [user.from_image]) if from_base_image(user)
+
+from_base_image(user) if object.get(user, "from_image", "") != ""
 
 # init_example is the init to suggest in messages: the first configured one.
 init_example := config_init[0]
