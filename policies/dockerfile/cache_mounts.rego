@@ -10,7 +10,10 @@
 #   `apk --no-cache add`) are understood, and so are commands run through
 #   `sudo [-u USER]`, `env A=B`, `timeout N`, `nice`, `nohup`, `xargs`,
 #   `exec`, `command`, `time`, `stdbuf`, `sh -c`/`bash -c` or by absolute
-#   path (`/usr/bin/apt-get`). One finding per RUN.
+#   path (`/usr/bin/apt-get`). One finding per RUN. `apk add --no-cache`
+#   and `pip install --no-cache-dir` fire too: those flags keep the cache
+#   out of the image but download everything on every build (and bypass a
+#   mounted cache); the message says to replace the flag with the mount.
 # schemas:
 #   - input: schema.dockerfile
 # custom:
@@ -42,14 +45,14 @@ deny contains finding if {
 	some stage in input.stages
 	some run in stage.runs
 	not has_cache_mount(run)
-	found := [use |
+	found := [[use, command] |
 		some command in run.commands
 		use := cached_use(command)
 	]
-	first := found[0]
+	[first, command] := found[0]
 	msg := sprintf(
-		"This RUN %s with `%s` without a cache mount, so every build starts from an empty cache; add `--mount=type=cache,target=%s` to the RUN.",
-		[first.action, first.command, first.target],
+		"This RUN %s with `%s` without a cache mount, so every build starts from an empty cache; add `--mount=type=cache,target=%s` to the RUN.%s",
+		[first.action, first.command, first.target, no_cache_note(command)],
 	)
 	finding := {"msg": msg, "location": run.location}
 }
@@ -88,6 +91,27 @@ operands(words, value_options) := [word |
 ]
 
 subcommand(words, value_options) := operands(words, value_options)[0]
+
+# no_cache_note(command) explains, when the command already keeps its cache
+# out of the layer (`apk --no-cache`, `pip --no-cache-dir`), why a cache
+# mount still helps: the flag only keeps the cache out of the image, so
+# every build downloads everything again, and it stops the tool from using
+# the mounted cache.
+no_cache_note(command) := sprintf(" `%s` keeps the cache out of the image but makes every build download every package again; a cache mount also stays out of the image and is reused by the next build, so replace `%s` with the mount (the flag would bypass it).", [flag, flag]) if {
+	flag := no_cache_flag(command)
+}
+
+no_cache_note(command) := "" if not no_cache_flag(command)
+
+no_cache_flag(command) := "--no-cache" if {
+	command.name == "apk"
+	"--no-cache" in command.words
+}
+
+no_cache_flag(command) := "--no-cache-dir" if {
+	regex.match(`^(pip|python)[0-9.]*$`, command.name)
+	"--no-cache-dir" in command.words
+}
 
 # cached_use(command) describes a command that would benefit from a cache
 # mount; undefined for any other command.

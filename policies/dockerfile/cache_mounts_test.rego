@@ -42,7 +42,22 @@ test_apk_add_fires if {
 	cache_mounts.deny == {{
 		"msg": "This RUN installs packages with `apk add` without a cache mount, so every build starts from an empty cache; add `--mount=type=cache,target=/var/cache/apk` to the RUN.",
 		"location": fx.location(3),
+	}} with input as one_run(["apk", "add", "curl"])
+}
+
+# With --no-cache the message says why a cache mount still helps.
+test_apk_add_no_cache_explains_the_mount if {
+	cache_mounts.deny == {{
+		"msg": "This RUN installs packages with `apk add` without a cache mount, so every build starts from an empty cache; add `--mount=type=cache,target=/var/cache/apk` to the RUN. `--no-cache` keeps the cache out of the image but makes every build download every package again; a cache mount also stays out of the image and is reused by the next build, so replace `--no-cache` with the mount (the flag would bypass it).",
+		"location": fx.location(3),
 	}} with input as one_run(["apk", "add", "--no-cache", "curl"])
+}
+
+test_pip_no_cache_dir_explains_the_mount if {
+	some f in cache_mounts.deny with input as one_run(["pip", "install", "--no-cache-dir", "flask"])
+	endswith(f.msg, "so replace `--no-cache-dir` with the mount (the flag would bypass it).")
+	some g in cache_mounts.deny with input as one_run(["python3", "-m", "pip", "install", "--no-cache-dir", "flask"])
+	contains(g.msg, "`--no-cache-dir` keeps the cache out of the image")
 }
 
 test_pip_variants_fire if {
