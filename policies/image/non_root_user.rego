@@ -31,8 +31,8 @@ deny contains finding if {
 	some p in input.platforms
 	reason := lib.root_reason(p.user)
 	msg := sprintf(
-		"The %s image runs as root %s; add `USER %v` to the final stage and rebuild.",
-		[p.platform, reason, lib.config_uid],
+		"The %s runs as root %s; add `USER %v` to the final stage and rebuild.",
+		[lib.image_name(p.platform), reason, lib.config_uid],
 	)
 	finding := {"msg": msg, "subject": p.subject}
 }

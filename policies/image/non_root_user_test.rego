@@ -97,3 +97,10 @@ test_name_containing_root_passes if {
 test_single_platform_image_passes if {
 	count(non_root_user.deny) == 0 with input as fx.single(fx.platform("linux/amd64", {}))
 }
+
+# A config that states no os/architecture is "the image", never "the /
+# image".
+test_image_without_platform_is_named_plainly if {
+	p := fx.platform("linux/amd64", {"platform": "", "os": "", "architecture": "", "subject": fx.subject, "user": fx.user("root", 0, {})})
+	fires(fx.single(p)) == {"The image runs as root via user `root`; add `USER 1001` to the final stage and rebuild."}
+}

@@ -38,24 +38,24 @@ deny contains finding if {
 # problem(p) says what is wrong with the entrypoint of platform p and how to
 # fix it; it is undefined when the entrypoint starts the init.
 problem(p) := sprintf(
-	"`%s` is only in the CMD of the %s image, which `docker run <image> <command>` replaces, so PID 1 is not guaranteed to be an init; move it to %s.",
-	[p.cmd.words[0], p.platform, example],
+	"`%s` is only in the CMD of the %s, which `docker run <image> <command>` replaces, so PID 1 is not guaranteed to be an init; move it to %s.",
+	[p.cmd.words[0], lib.image_name(p.platform), example],
 ) if {
 	is_null(p.entrypoint)
 	lib.is_init(p.cmd.program)
 } else := sprintf(
-	"The %s image has no ENTRYPOINT, so PID 1 is not %s and signals and zombie processes go unhandled; add %s.",
-	[p.platform, lib.init_example, example],
+	"The %s has no ENTRYPOINT, so PID 1 is not %s and signals and zombie processes go unhandled; add %s.",
+	[lib.image_name(p.platform), lib.init_example, example],
 ) if {
 	is_null(p.entrypoint)
 } else := sprintf(
-	"The ENTRYPOINT of the %s image runs through `%s -c`, so PID 1 is the shell, which neither forwards signals nor reaps zombies; use the exec form %s followed by your command.",
-	[p.platform, p.entrypoint.words[0], example],
+	"The ENTRYPOINT of the %s runs through `%s -c`, so PID 1 is the shell, which neither forwards signals nor reaps zombies; use the exec form %s followed by your command.",
+	[lib.image_name(p.platform), p.entrypoint.words[0], example],
 ) if {
 	p.entrypoint.via_shell
 } else := sprintf(
-	"The ENTRYPOINT of the %s image makes `%s` PID 1 instead of %s; put the init first, e.g. `ENTRYPOINT [\"%s\", \"--\", \"%s\", ...]`.",
-	[p.platform, p.entrypoint.words[0], lib.init_example, lib.init_example, p.entrypoint.words[0]],
+	"The ENTRYPOINT of the %s makes `%s` PID 1 instead of %s; put the init first, e.g. `ENTRYPOINT [\"%s\", \"--\", \"%s\", ...]`.",
+	[lib.image_name(p.platform), p.entrypoint.words[0], lib.init_example, lib.init_example, p.entrypoint.words[0]],
 ) if {
 	not lib.is_init(p.entrypoint.program)
 }

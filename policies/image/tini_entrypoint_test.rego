@@ -91,3 +91,9 @@ test_configured_init_passes if {
 test_configured_init_replaces_tini if {
 	fires(amd64({"entrypoint": fx.command(["/usr/bin/dumb-init", "--"])})) == {"The ENTRYPOINT of the linux/arm64 image makes `/usr/bin/tini` PID 1 instead of dumb-init; put the init first, e.g. `ENTRYPOINT [\"dumb-init\", \"--\", \"/usr/bin/tini\", ...]`."} with data.dwf.config.init as ["dumb-init"]
 }
+
+test_image_without_platform_is_named_plainly if {
+	p := fx.platform("linux/amd64", {"platform": "", "os": "", "architecture": "", "subject": fx.subject, "entrypoint": null})
+	some f in tini_entrypoint.deny with input as fx.single(p)
+	startswith(f.msg, "The image has no ENTRYPOINT")
+}

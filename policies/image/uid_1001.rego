@@ -37,48 +37,48 @@ deny contains finding if {
 # problem(platform, u) says what is wrong with the user object u and how to
 # fix it; it is undefined when u complies.
 problem(platform, u) := sprintf(
-	"The %s image runs as UID %v via user `%s` instead of the standard UID %v; use `USER %v`.",
-	[platform, u.uid, u.raw, lib.config_uid, lib.config_uid],
+	"The %s runs as UID %v via user `%s` instead of the standard UID %v; use `USER %v`.",
+	[lib.image_name(platform), u.uid, u.raw, lib.config_uid, lib.config_uid],
 ) if {
 	is_number(u.uid)
 	u.uid != lib.config_uid
 } else := sprintf(
-	"The user `%s` of the %s image cannot be resolved to a UID (%s); use `USER %v`.",
-	[u.name, platform, u.lookup_error, lib.config_uid],
+	"The user `%s` of the %s cannot be resolved to a UID (%s); use `USER %v`.",
+	[u.name, lib.image_name(platform), u.lookup_error, lib.config_uid],
 ) if {
 	is_null(u.uid)
 	u.lookup_error != ""
 } else := sprintf(
-	"The container cannot start as user `%s` on %s because the image has no /etc/passwd; use the numeric `USER %v`.",
-	[u.name, platform, lib.config_uid],
+	"The container cannot start as user `%s`%s because the image has no /etc/passwd; use the numeric `USER %v`.",
+	[u.name, lib.on_platform(platform), lib.config_uid],
 ) if {
 	is_null(u.uid)
 	u.passwd_checked
 	not u.passwd_found
 } else := sprintf(
-	"The container cannot start as user `%s` on %s because the image's /etc/passwd has no such user; create it with `useradd --uid %v %s` or use `USER %v`.",
-	[u.name, platform, lib.config_uid, u.name, lib.config_uid],
+	"The container cannot start as user `%s`%s because the image's /etc/passwd has no such user; create it with `useradd --uid %v %s` or use `USER %v`.",
+	[u.name, lib.on_platform(platform), lib.config_uid, u.name, lib.config_uid],
 ) if {
 	is_null(u.uid)
 	u.passwd_checked
 	not u.in_passwd
 } else := sprintf(
-	"The %s image runs as UID %v via user `%s` (from its /etc/passwd) instead of the standard UID %v; create the user with `--uid %v` or use `USER %v`.",
-	[platform, u.resolved_uid, u.name, lib.config_uid, lib.config_uid, lib.config_uid],
+	"The %s runs as UID %v via user `%s` (from its /etc/passwd) instead of the standard UID %v; create the user with `--uid %v` or use `USER %v`.",
+	[lib.image_name(platform), u.resolved_uid, u.name, lib.config_uid, lib.config_uid, lib.config_uid],
 ) if {
 	is_null(u.uid)
 	u.in_passwd
 	u.resolved_uid != lib.config_uid
 } else := sprintf(
-	"The %s image runs as user `%s`, which is neither `%s` nor known to have UID %v; use `USER %v`.",
-	[platform, u.name, lib.config_user, lib.config_uid, lib.config_uid],
+	"The %s runs as user `%s`, which is neither `%s` nor known to have UID %v; use `USER %v`.",
+	[lib.image_name(platform), u.name, lib.config_user, lib.config_uid, lib.config_uid],
 ) if {
 	is_null(u.uid)
 	not u.passwd_checked
 	u.name != lib.config_user
 } else := sprintf(
-	"The container cannot start as `%s` on %s because %s; create the group or use `USER %v`.",
-	[u.raw, platform, group_problem(u), lib.config_uid],
+	"The container cannot start as `%s`%s because %s; create the group or use `USER %v`.",
+	[u.raw, lib.on_platform(platform), group_problem(u), lib.config_uid],
 ) if {
 	u.passwd_checked
 	u.lookup_error == ""

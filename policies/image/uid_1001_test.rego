@@ -120,3 +120,11 @@ test_configured_uid_is_read if {
 	count(uid_1001.deny) == 0 with input as doc with data.dwf.config.uid as "2000"
 	count(uid_1001.deny) == 1 with input as doc
 }
+
+test_image_without_platform_leaves_the_platform_out if {
+	p := fx.platform("linux/amd64", {"platform": "", "os": "", "architecture": "", "subject": fx.subject, "user": fx.user("1001:app", 1001, {})})
+	msgs := fires(fx.single(p))
+	msgs == {"The container cannot start as `1001:app` because the image has no /etc/group; create the group or use `USER 1001`."}
+	p2 := object.union(p, {"user": fx.user("1000", 1000, {})})
+	fires(fx.single(p2)) == {"The image runs as UID 1000 via user `1000` instead of the standard UID 1001; use `USER 1001`."}
+}

@@ -53,3 +53,15 @@ is_init(program) if {
 	some i in config_init
 	startswith(program, sprintf("%s-static", [i]))
 }
+
+# image_name(platform) names a platform's image in messages: "linux/amd64
+# image", or just "image" when its config states no os/architecture.
+image_name(platform) := sprintf("%s image", [platform]) if platform != ""
+
+image_name(platform) := "image" if platform == ""
+
+# on_platform(platform) is " on linux/amd64", or "" when no platform is
+# stated.
+on_platform(platform) := sprintf(" on %s", [platform]) if platform != ""
+
+on_platform(platform) := "" if platform == ""

@@ -328,7 +328,7 @@ func readPlatform(ctx context.Context, ref string, src source, c child, subject 
 		"variant":       p.Variant,
 		"digest":        digest,
 		"media_type":    string(mt),
-		"subject":       subject + " (" + ps + ")",
+		"subject":       platformSubject(subject, ps),
 		"config_digest": m.Config.Digest.String(),
 		"config": map[string]any{
 			"user":        cf.Config.User,
@@ -595,8 +595,12 @@ func variantOf(p v1.Platform) string {
 	return p.Variant
 }
 
-// platformString writes os/arch[/variant].
+// platformString writes os/arch[/variant], or "" for a config that states
+// neither an OS nor an architecture (so messages never say "the / image").
 func platformString(p v1.Platform) string {
+	if p.OS == "" && p.Architecture == "" && p.Variant == "" {
+		return ""
+	}
 	s := p.OS + "/" + p.Architecture
 	if p.Variant != "" {
 		s += "/" + p.Variant
@@ -612,6 +616,16 @@ func platformEntry(p v1.Platform, digest v1.Hash) map[string]any {
 		"variant":      p.Variant,
 		"digest":       digest.String(),
 	}
+}
+
+// platformSubject names one platform's image: the subject with its
+// platform in parentheses, or the subject alone when the platform is not
+// stated.
+func platformSubject(subject, platform string) string {
+	if platform == "" {
+		return subject
+	}
+	return subject + " (" + platform + ")"
 }
 
 // subjectOf names an image by reference and digest, for messages.

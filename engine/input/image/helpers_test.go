@@ -234,3 +234,23 @@ func writeFile(t testing.TB, content string) string {
 	}
 	return p
 }
+
+// TestPlatformWithoutOSOrArchitecture: a config that states no platform is
+// named without one, never "/" or "(/)".
+func TestPlatformWithoutOSOrArchitecture(t *testing.T) {
+	for _, tc := range []struct {
+		p            v1.Platform
+		str, subject string
+	}{
+		{v1.Platform{}, "", "app@sha256:1"},
+		{v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, "linux/arm64/v8", "app@sha256:1 (linux/arm64/v8)"},
+		{v1.Platform{OS: "linux"}, "linux/", "app@sha256:1 (linux/)"},
+	} {
+		if got := platformString(tc.p); got != tc.str {
+			t.Errorf("platformString(%+v) = %q, want %q", tc.p, got, tc.str)
+		}
+		if got := platformSubject("app@sha256:1", platformString(tc.p)); got != tc.subject {
+			t.Errorf("platformSubject(%+v) = %q, want %q", tc.p, got, tc.subject)
+		}
+	}
+}
