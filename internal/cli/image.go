@@ -83,8 +83,11 @@ the compression of the layers.
 REF is a registry reference (ghcr.io/org/app:1.2, registry:5000/app@sha256:...),
 an OCI image layout directory (oci-layout:DIR, as 'docker buildx build
 --output type=oci,tar=false,dest=DIR' writes it) or a tar file (tarball:FILE,
-an OCI layout in a tar or a 'docker save' archive). Tags are resolved to
-digests; every platform of an index is checked unless --platform names some.
+an OCI layout in a tar or a 'docker save' archive). A REF without a prefix
+that names a local layout directory or .tar file ('image ./out') is refused
+with the prefix to write, rather than looked up in a registry. Tags are
+resolved to digests; every platform of an index is checked unless --platform
+names some.
 Findings name the image by reference, digest and platform.
 
 Registry credentials come from the Docker config (~/.docker/config.json or
@@ -92,7 +95,8 @@ $DOCKER_CONFIG/config.json) and its credential helpers, as for 'docker pull'
 (without a Docker config, from Podman's auth.json); without any, requests
 are anonymous.
 Registries are reached over HTTPS only, except the hosts named with
---insecure-registry. Manifests, configs and users resolved from /etc/passwd
+--insecure-registry, which match the reference's host and port exactly
+(127.0.0.1 does not cover 127.0.0.1:5000). Manifests, configs and users resolved from /etc/passwd
 are cached on disk by digest (they never change), so a second run of a tag
 costs one request for the tag. This command and 'check --resolve-base-images'
 are the only ones that use the network.
@@ -138,6 +142,18 @@ func (c Command) runImage(ctx context.Context, fl imageFlags, refs []string) err
 	wd, err := c.workDir()
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
+	}
+	for _, ref := range refs {
+		if strings.Contains(ref, ":") && !strings.HasPrefix(ref, ".") && !filepath.IsAbs(ref) {
+			continue // a transport prefix or a tag: not a bare path
+		}
+		path := ref
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(wd, path)
+		}
+		if prefix := image.LocalPrefix(path); prefix != "" {
+			return usageError("%s is a local image (%s), not a registry reference: write %s%s to check it", ref, strings.TrimSuffix(prefix, ":"), prefix, ref)
+		}
 	}
 	imgOpts, err := c.imageOptions(wd, fl.registryFlags)
 	if err != nil {

@@ -600,3 +600,22 @@ func TestIntegrationImage(t *testing.T) {
 		}
 	})
 }
+
+// TestImageBarePathOfLocalLayout: `image ./out` and `image out` for a local
+// OCI layout suggest the oci-layout: prefix and send no request.
+func TestImageBarePathOfLocalLayout(t *testing.T) {
+	wd := t.TempDir()
+	out := filepath.Join(wd, "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "index.json"), []byte(`{"schemaVersion":2,"manifests":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"./out", "out"} {
+		_, stderr, code, requests := runNet(t, wd, nil, "image", ref)
+		if code != ExitError || requests != 0 || !strings.Contains(stderr, "write oci-layout:"+ref) {
+			t.Errorf("image %s: exit %d, %d requests, stderr %q; want exit 2, no request, a suggestion of oci-layout:%s", ref, code, requests, stderr, ref)
+		}
+	}
+}

@@ -25,11 +25,13 @@ package image
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -217,6 +219,7 @@ func (o *Options) wrap(ctx context.Context, ref string, err error) error {
 	if pe, ok := errors.AsType[*document.ParseError](err); ok {
 		return pe
 	}
+	err = readable(err)
 	cause := classify(ctx, err)
 	switch {
 	case cause == nil:
@@ -232,6 +235,72 @@ func (o *Options) wrap(ctx context.Context, ref string, err error) error {
 		return fmt.Errorf("loading image %s: %w: the registry sent no response headers within %s: %w", ref, ErrTimeout, o.headerTimeout(), err)
 	}
 	return fmt.Errorf("loading image %s: %w: %w", ref, cause, err)
+}
+
+// readableError is an error with a rewritten text and the same chain.
+type readableError struct {
+	msg string
+	err error
+}
+
+func (e *readableError) Error() string { return e.msg }
+func (e *readableError) Unwrap() error { return e.err }
+
+// readable rewrites the diagnostics of a registry error whose details
+// go-containerregistry prints with Go's %v (`map[Tag:nope]`): a detail is
+// written as key=value pairs, or as JSON when it is not a flat object.
+func readable(err error) error {
+	terr, ok := errors.AsType[*transport.Error](err)
+	if !ok {
+		return err
+	}
+	msg := err.Error()
+	changed := false
+	for _, d := range terr.Errors {
+		if d.Detail == nil {
+			continue
+		}
+		if _, isString := d.Detail.(string); isString {
+			continue
+		}
+		clean := fmt.Sprintf("%s: %s (%s)", d.Code, d.Message, detailText(d.Detail))
+		if next := strings.Replace(msg, d.String(), clean, 1); next != msg {
+			msg, changed = next, true
+		}
+	}
+	if !changed {
+		return err
+	}
+	return &readableError{msg: msg, err: err}
+}
+
+// detailText writes a registry diagnostic's detail for people.
+func detailText(detail any) string {
+	if m, ok := detail.(map[string]any); ok {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		parts := make([]string, 0, len(keys))
+		flat := true
+		for _, k := range keys {
+			v, isString := m[k].(string)
+			if !isString {
+				flat = false
+				break
+			}
+			parts = append(parts, k+"="+v)
+		}
+		if flat {
+			return strings.Join(parts, ", ")
+		}
+	}
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return "detail not shown"
+	}
+	return string(b)
 }
 
 // headerTimeout is the response header timeout of the transport in use,
@@ -311,11 +380,42 @@ func (o *Options) retryBackoff() remote.Backoff {
 	}
 }
 
+// insecureError is the ErrInsecure of one host: it names the exact
+// HOST:PORT to pass, and says so when an --insecure-registry entry names
+// the host without that port (entries match host and port exactly, as
+// Docker's insecure-registries do, so one entry never opens every port).
+type insecureError struct {
+	host  string
+	given []string
+}
+
+func (e *insecureError) Error() string {
+	msg := fmt.Sprintf("plain HTTP to %s refused: pass `--insecure-registry %s` to allow it", e.host, e.host)
+	hostOnly, _, ok := strings.Cut(e.host, ":")
+	if !ok {
+		return msg
+	}
+	for _, g := range e.given {
+		if strings.EqualFold(trimScheme(g), hostOnly) {
+			return msg + fmt.Sprintf(" (`--insecure-registry %s` names the host without the port %s; an entry matches host and port exactly)", g, strings.TrimPrefix(e.host, hostOnly+":"))
+		}
+	}
+	return msg
+}
+
+func (e *insecureError) Is(target error) bool { return target == ErrInsecure }
+
+// Host is the HOST[:PORT] that was refused, as --insecure-registry takes it.
+func (e *insecureError) Host() string { return e.host }
+
+func trimScheme(h string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(h, "http://"), "https://"), "/")
+}
+
 // insecure reports whether host may be reached over plain HTTP.
 func (o *Options) insecure(host string) bool {
 	for _, h := range o.InsecureRegistries {
-		h = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(h, "http://"), "https://"), "/")
-		if strings.EqualFold(h, host) {
+		if strings.EqualFold(trimScheme(h), host) {
 			return true
 		}
 	}

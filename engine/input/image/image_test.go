@@ -3,6 +3,7 @@ package image
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/compression"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/devflow/dwf-policy/engine/document"
 )
@@ -558,6 +560,95 @@ func TestInsecureRegistries(t *testing.T) {
 	}
 	if doc := load(t, ref, o); doc["digest"] == "" {
 		t.Error("no digest")
+	}
+
+	// The host without its port does not match, and the error and the hint
+	// name the exact HOST:PORT instead of the flag the user gave.
+	host, _, _ := strings.Cut(srv, ":")
+	o.InsecureRegistries = []string{host}
+	_, err := Load(context.Background(), ref, o)
+	if !errors.Is(err, ErrInsecure) {
+		t.Fatalf("--insecure-registry %s: err = %v, want ErrInsecure", host, err)
+	}
+	want := "`--insecure-registry " + srv + "`"
+	if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "names the host without the port") {
+		t.Errorf("err = %v, want it to name %s and the missing port", err, want)
+	}
+	if h := Hint(err, o.Timeout); !strings.Contains(h, want) {
+		t.Errorf("hint = %q, want it to name %s", h, want)
+	}
+}
+
+// TestLocalReferenceHints: a layout or tar file that cannot be loaded gets
+// advice about the path, never about registries and credentials; a pinned
+// digest the layout does not hold is answered with the digests it holds.
+func TestLocalReferenceHints(t *testing.T) {
+	img := image(t, "linux/amd64", goodConfig(), baseLayer(t, compression.ZStd, passwdBase))
+	dir := writeLayout(t, nil, []v1.Image{img})
+	held, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := t.TempDir()
+	missing := filepath.Join(t.TempDir(), "nope")
+	other := "sha256:" + strings.Repeat("0", 64)
+	for _, tc := range []struct {
+		ref, inErr, inHint string
+	}{
+		{"oci-layout:" + missing, "no such file", "the directory " + missing + " does not exist"},
+		{"tarball:" + missing + ".tar", "no such file", "the file " + missing + ".tar does not exist"},
+		{"oci-layout:" + empty, "index.json", "has no index.json, so it is not an OCI image layout"},
+		{"oci-layout:" + dir + "@" + other, "its index.json lists " + held.String(), "pin one of the digests its index.json lists"},
+	} {
+		t.Run(tc.ref, func(t *testing.T) {
+			_, err := Load(context.Background(), tc.ref, Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.inErr) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.inErr)
+			}
+			h := Hint(err, time.Second)
+			if !strings.Contains(h, tc.inHint) || strings.Contains(h, "registr") || strings.Contains(h, "credential") {
+				t.Errorf("hint = %q, want %q and nothing about registries", h, tc.inHint)
+			}
+		})
+	}
+}
+
+// TestLocalPrefix: bare paths of local images are recognised so the
+// command line can suggest the prefix instead of asking a registry.
+func TestLocalPrefix(t *testing.T) {
+	img := image(t, "linux/amd64", goodConfig(), baseLayer(t, compression.ZStd, passwdBase))
+	dir := writeLayout(t, nil, []v1.Image{img})
+	tarFile := tarDir(t, dir)
+	plain := t.TempDir()
+	for path, want := range map[string]string{
+		dir:                          "oci-layout:",
+		tarFile:                      "tarball:",
+		plain:                        "",
+		filepath.Join(plain, "nope"): "",
+		"ghcr.io/devflow/app:1":      "",
+	} {
+		if got := LocalPrefix(path); got != want {
+			t.Errorf("LocalPrefix(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
+
+// TestRegistryErrorDetailIsReadable: a registry diagnostic's detail is
+// never printed as a Go map.
+func TestRegistryErrorDetailIsReadable(t *testing.T) {
+	terr := &transport.Error{StatusCode: http.StatusNotFound, Errors: []transport.Diagnostic{{
+		Code: transport.ManifestUnknownErrorCode, Message: "manifest unknown", Detail: map[string]any{"Tag": "nope", "Name": "team/app"},
+	}}}
+	o := Options{}
+	err := o.wrap(context.Background(), "registry.test/team/app:nope", fmt.Errorf("fetching manifest: %w", terr))
+	if strings.Contains(err.Error(), "map[") || !strings.Contains(err.Error(), "MANIFEST_UNKNOWN: manifest unknown (Name=team/app, Tag=nope)") {
+		t.Errorf("err = %v", err)
+	}
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("err = %v, want ErrNotFound", err)
+	}
+	if _, ok := errors.AsType[*transport.Error](err); !ok {
+		t.Error("the transport error is no longer in the chain")
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -64,6 +65,37 @@ func openSource(ctx context.Context, ref string, o *Options) (source, error) {
 		return nil, &document.ParseError{Path: ref, Message: "tarball is neither an OCI image layout (no index.json) nor a docker save archive (no manifest.json)"}
 	}
 	return newRegistrySource(ref, o)
+}
+
+// maxListedDigests bounds the digests named when a pinned digest is not in
+// a layout.
+const maxListedDigests = 8
+
+// LocalPrefix returns the transport prefix a reference written without one
+// needs when it names a local image rather than a registry repository:
+// "oci-layout:" for an existing directory that holds an OCI layout
+// (index.json or oci-layout), "tarball:" for an existing regular file named
+// *.tar, and "" for anything else. path is the reference resolved against
+// the working directory. Front doors that take references from the command
+// line use it to suggest the prefix instead of asking a registry for
+// "./out" or "out"; it reads the local file system, so a front door that
+// takes references from the network must not.
+func LocalPrefix(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	switch {
+	case fi.IsDir():
+		for _, marker := range []string{"index.json", "oci-layout"} {
+			if _, err := os.Stat(filepath.Join(path, marker)); err == nil {
+				return layoutPrefix
+			}
+		}
+	case fi.Mode().IsRegular() && strings.HasSuffix(strings.ToLower(path), ".tar"):
+		return tarballPrefix
+	}
+	return ""
 }
 
 // splitPin splits "PATH@sha256:HEX" into the path and the digest.
@@ -219,7 +251,14 @@ func (s *layoutSource) root(context.Context) (v1.Descriptor, []byte, error) {
 			name, _ := blobPath(s.pin)
 			b, err := s.read(name, maxManifestBytes)
 			if err != nil {
-				return v1.Descriptor{}, nil, fmt.Errorf("%w: no manifest %s in the layout", ErrNotFound, s.pin)
+				held := make([]string, 0, len(idx.Manifests))
+				for _, m := range idx.Manifests {
+					held = append(held, m.Digest.String())
+				}
+				if len(held) > maxListedDigests {
+					held = append(held[:maxListedDigests], fmt.Sprintf("and %d more", len(idx.Manifests)-maxListedDigests))
+				}
+				return v1.Descriptor{}, nil, fmt.Errorf("%w: no manifest %s in the layout (its index.json lists %s)", ErrNotFound, s.pin, strings.Join(held, ", "))
 			}
 			if !matches(b, s.pin) {
 				return v1.Descriptor{}, nil, fmt.Errorf("reading manifest %s: %w", s.pin, ErrDigestMismatch)

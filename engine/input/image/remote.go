@@ -193,7 +193,7 @@ type guardTransport struct {
 
 func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" && !t.opts.insecure(req.URL.Host) {
-		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), ErrInsecure)
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), &insecureError{host: req.URL.Host, given: t.opts.InsecureRegistries})
 	}
 	if redirectHops(req) >= maxRedirects {
 		return nil, fmt.Errorf("%s %s: stopped after %d redirects", req.Method, req.URL.Redacted(), maxRedirects)
