@@ -20,6 +20,7 @@ import (
 //     regular file, as a rename would, breaks the system for everyone;
 //   - a symbolic link is followed, so the link stays a link.
 func writeFile(file string, write func(io.Writer) error) error {
+	given := file
 	file, err := followLinks(file)
 	if err != nil {
 		return err
@@ -39,7 +40,14 @@ func writeFile(file string, write func(io.Writer) error) error {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(file), ".dwf-policy-*")
 	if err != nil {
-		return err
+		// Name the file the user gave, not the temporary file.
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("creating %s: the directory %s does not exist", given, filepath.Dir(given))
+		}
+		if pe, ok := errors.AsType[*fs.PathError](err); ok {
+			return fmt.Errorf("creating %s: %w", given, pe.Err)
+		}
+		return fmt.Errorf("creating %s: %w", given, err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
 	if err := write(tmp); err != nil {

@@ -23,6 +23,13 @@ func TestWriteFile(t *testing.T) {
 		}
 	}
 
+	t.Run("missing directory names the path given", func(t *testing.T) {
+		p := filepath.Join(dir, "missing", "out.sarif")
+		err := writeFile(p, hello)
+		if err == nil || strings.Contains(err.Error(), ".dwf-policy-") || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "does not exist") {
+			t.Errorf("err = %v, want the path %s and that its directory does not exist", err, p)
+		}
+	})
 	t.Run("new file", func(t *testing.T) {
 		p := filepath.Join(dir, "new.sarif")
 		if err := writeFile(p, hello); err != nil {
