@@ -96,7 +96,7 @@ func (c *Checker) Document(ctx context.Context, doc *document.Document) *Result 
 	if doc.Kind == document.KindImage {
 		res.Inputs = "image"
 	}
-	res.Findings = c.finish(findings, res.Sources, "")
+	res.Findings = c.finish(findings, res.Sources, "", nil)
 	return res
 }
 
@@ -106,7 +106,11 @@ func (c *Checker) Document(ctx context.Context, doc *document.Document) *Result 
 // set, an inline comment naming a rule of another kind is left alone, as
 // for a rule that is turned off. The configuration's own text joins
 // sources, since DWF001 points into it.
-func (c *Checker) finish(findings []finding.Finding, sources map[string][]byte, onlyKind document.Kind) []finding.Finding {
+//
+// wholeRepo, when not nil, lists every file of a run over the whole
+// repository, so that exceptions whose paths match none of them are
+// reported as unused.
+func (c *Checker) finish(findings []finding.Finding, sources map[string][]byte, onlyKind document.Kind, wholeRepo []string) []finding.Finding {
 	eng, cfg := c.set.Engine, c.set.Config
 	severity := func(id string) finding.Severity {
 		r, _ := eng.Rule(id) // SeverityNone when missing or turned off
@@ -116,6 +120,8 @@ func (c *Checker) finish(findings []finding.Finding, sources map[string][]byte, 
 		Now:             c.now(),
 		WorkDir:         c.set.WorkDir,
 		ExpiredSeverity: severity(config.ExpiredExceptionRuleID),
+		CheckedFiles:    wholeRepo,
+		UnusedSeverity:  severity(config.UnusedExceptionRuleID),
 	})
 	var ignores []config.VulnIgnore
 	if cfg != nil {

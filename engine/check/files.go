@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"errors"
+	"path/filepath"
 
 	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/engine/document"
@@ -86,7 +87,28 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 			res.Checked++
 		}
 	}
-	res.Findings = c.finish(findings, res.Sources, "")
+	var wholeRepo []string
+	if opts.Kind == "" && coversRepository(paths, wd) {
+		wholeRepo = make([]string, 0, len(sources))
+		for _, s := range sources {
+			wholeRepo = append(wholeRepo, s.Path)
+		}
+	}
+	res.Findings = c.finish(findings, res.Sources, "", wholeRepo)
 	res.Err = errors.Join(discoverErr, evalErr, basesErr, podImagesErr)
 	return res
+}
+
+// coversRepository reports whether a run over paths checks the whole
+// repository wd is in: one path, the repository's root.
+func coversRepository(paths []string, wd string) bool {
+	root := repopath.Root(wd)
+	if root == "" || len(paths) != 1 {
+		return false
+	}
+	p := paths[0]
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(wd, p)
+	}
+	return filepath.Clean(p) == filepath.Clean(root)
 }

@@ -102,7 +102,7 @@ func (c *Checker) Images(ctx context.Context, refs []string, opts ImagesOptions)
 	// Exceptions match image references as written. A comment in the
 	// Dockerfile that names a rule of another kind (a DWF101 meant for
 	// Files) waits silently instead of being reported as unused.
-	res.Findings = c.finish(res.Findings, res.Sources, document.KindImage)
+	res.Findings = c.finish(res.Findings, res.Sources, document.KindImage, nil)
 	if failed > 0 {
 		res.Err = fmt.Errorf("%d of %d images could not be checked", failed, len(refs))
 	}

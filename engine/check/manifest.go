@@ -41,6 +41,6 @@ func (c *Checker) Manifest(ctx context.Context, ref string, manifest []byte, opt
 		res.Problems = append(res.Problems, Problem{Err: r.err, Hint: image.Hint(r.err, imgOpts.Timeout)})
 		res.Err = fmt.Errorf("image %s could not be checked: %w", ref, r.err)
 	}
-	res.Findings = c.finish(res.Findings, res.Sources, document.KindImage)
+	res.Findings = c.finish(res.Findings, res.Sources, document.KindImage, nil)
 	return res
 }

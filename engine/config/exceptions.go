@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,11 @@ import (
 // ExpiredExceptionRuleID is the rule reported for an exception whose
 // expiry date has passed.
 const ExpiredExceptionRuleID = "DWF001"
+
+// UnusedExceptionRuleID is the rule reported for an exception whose paths
+// match no file of a run over the whole repository: the rule of unused
+// inline suppressions, as both are suppressions that suppress nothing.
+const UnusedExceptionRuleID = "DWF002"
 
 // ApplyOptions tunes ApplyExceptions. The zero value is the default.
 type ApplyOptions struct {
@@ -24,6 +30,15 @@ type ApplyOptions struct {
 	// ExpiredSeverity is the severity of DWF001 findings (the rule's
 	// severity after overrides); SeverityNone reports none.
 	ExpiredSeverity finding.Severity
+	// CheckedFiles, when not nil, are every file of a run over the whole
+	// repository (as findings name them): a live exception whose paths
+	// match none of them is reported as unused, with UnusedSeverity. Nil
+	// (a run over some files only, or over images) reports none, since
+	// the files it covers may simply not be part of the run.
+	CheckedFiles []string
+	// UnusedSeverity is the severity of unused-exception findings (DWF002
+	// after overrides); SeverityNone reports none.
+	UnusedSeverity finding.Severity
 }
 
 // ApplyExceptions marks every finding a live exception covers as suppressed
@@ -55,6 +70,13 @@ func (cfg *Config) ApplyExceptions(fs []finding.Finding, opts ApplyOptions) []fi
 		return fs
 	}
 	rel := cfg.relativizer(opts.WorkDir)
+	if opts.CheckedFiles != nil && opts.UnusedSeverity != finding.SeverityNone {
+		for _, ex := range live {
+			if !slices.ContainsFunc(opts.CheckedFiles, func(f string) bool { return ex.covers(rel(f)) }) {
+				fs = append(fs, cfg.unusedFinding(ex, opts.UnusedSeverity))
+			}
+		}
+	}
 	for i := range fs {
 		f := &fs[i]
 		for _, ex := range live {
@@ -82,6 +104,17 @@ func (cfg *Config) expiredFinding(ex Exception, sev finding.Severity) finding.Fi
 		Severity: sev,
 		Message: fmt.Sprintf("the exception for %s in %s expired on %s and no longer suppresses its findings: fix them, or renew the exception with a new date and reason",
 			ex.Rule, strings.Join(ex.Paths, ", "), ex.Expires.Format(time.DateOnly)),
+		Path:     cfg.Name,
+		Location: ex.Location,
+	}
+}
+
+func (cfg *Config) unusedFinding(ex Exception, sev finding.Severity) finding.Finding {
+	return finding.Finding{
+		RuleID:   UnusedExceptionRuleID,
+		Severity: sev,
+		Message: fmt.Sprintf("the exception for %s matches no file checked in this run over the whole repository (paths: %s), so it suppresses nothing: correct its paths, or remove it",
+			ex.Rule, strings.Join(ex.Paths, ", ")),
 		Path:     cfg.Name,
 		Location: ex.Location,
 	}

@@ -289,3 +289,37 @@ func mustMkdir(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 }
+
+// TestUnusedException: an exception whose paths match no file of a run over
+// the whole repository is a DWF002 note at the exception, like an unused
+// inline suppression; a run over some files only reports nothing, as the
+// files the exception covers may not be part of it.
+func TestUnusedException(t *testing.T) {
+	repo := t.TempDir()
+	mustMkdir(t, filepath.Join(repo, ".git"))
+	mustMkdir(t, filepath.Join(repo, "svc"))
+	for name, data := range map[string]string{
+		".dwf-policy.yaml": `exceptions:
+  - rule: DWF104
+    paths: ["old/Dockerfile"]
+    reason: the directory was renamed since
+  - rule: DWF105
+    paths: ["svc/*"]
+    reason: base images follow upstream
+`,
+		"svc/Dockerfile": "FROM alpine:3.20\nUSER 1001\nENTRYPOINT [\"tini\", \"--\"]\n",
+	} {
+		if err := os.WriteFile(filepath.Join(repo, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, code := runAt(t, repo, frozen, "check", "--fail-on", "error")
+	want := ".dwf-policy.yaml:2:5: note DWF002 the exception for DWF104 matches no file checked in this run over the whole repository (paths: old/Dockerfile), so it suppresses nothing: correct its paths, or remove it\n"
+	if code != ExitOK || !strings.HasPrefix(out, want) || strings.Count(out, "DWF002") != 1 {
+		t.Errorf("whole repository: exit %d, stderr %s, out:\n%s\nwant first:\n%s", code, stderr, out, want)
+	}
+	out, _, _ = runAt(t, repo, frozen, "check", "svc/Dockerfile")
+	if strings.Contains(out, "DWF002") {
+		t.Errorf("one file: an exception was reported unused:\n%s", out)
+	}
+}

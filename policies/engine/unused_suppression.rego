@@ -8,7 +8,10 @@
 #   comment that was meant as a suppression but is not one
 #   (`# dwf-policy: ignore ...` with a space, `# DWF-POLICY:IGNORE ...`,
 #   `# dwf-policy:disable ...`) suppresses nothing and is reported too, with
-#   the comment it should be. Suppressions of rules turned off in the configuration are not reported.
+#   the comment it should be. A configuration exception whose `paths` match
+#   no file of a run over the whole repository is reported the same way, at
+#   the exception (a run over some files only does not report it).
+#   Suppressions of rules turned off in the configuration are not reported.
 #   dwf-policy reports this rule itself; this package only describes it.
 # custom:
 #   id: DWF002
