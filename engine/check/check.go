@@ -76,6 +76,11 @@ type Result struct {
 	Inputs string
 	// Problems are reported beside the findings, in order.
 	Problems []Problem
+	// Notes say how the run applied what was asked where that differs
+	// between inputs (a --target stage that a walked Dockerfile lacks, so
+	// its last stage was checked); front doors show them beside the
+	// findings. They are not problems: everything was checked.
+	Notes []string
 	// Err is set when some input could not be checked: the result is then
 	// incomplete.
 	Err error

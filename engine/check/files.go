@@ -3,11 +3,14 @@ package check
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/input"
+	"github.com/devflow/dwf-policy/engine/input/dockerfile"
 	"github.com/devflow/dwf-policy/engine/repopath"
 )
 
@@ -58,9 +61,26 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	}
 	loadOpts := input.LoadOptions{Target: opts.Target, RepoRoot: repoRoot, Vars: opts.Vars}
 	contents := make([][]byte, len(sources))
-	inputs := make([]bool, len(sources)) // false: content no kind recognised
+	inputs := make([]bool, len(sources))    // false: content no kind recognised
+	notes := make([]*Problem, len(sources)) // --target not applied, by source
 	findings, evalErr := c.set.Engine.Run(ctx, len(sources), func(i int) (*document.Document, error) {
 		doc, perr := input.LoadDocument(sources[i], loadOpts)
+		if perr != nil && opts.Target != "" && sources[i].Target == "" {
+			if te, ok := errors.AsType[*dockerfile.TargetNotFoundError](perr); ok {
+				if sources[i].Explicit {
+					// A Dockerfile named with --target must have that
+					// stage: a usage error, not a finding.
+					notes[i] = &Problem{Err: fmt.Errorf("%w: %s has no stage %q (its stages: %s)", ErrTargetNotFound, sources[i].Path, te.Target, stageList(te.Stages))}
+					return nil, nil
+				}
+				// In a walk, --target is for the Dockerfiles that have the
+				// stage; the others are checked at their last stage.
+				notes[i] = &Problem{Err: fmt.Errorf("%s has no stage %q (its stages: %s); checked its last stage", sources[i].Path, te.Target, stageList(te.Stages))}
+				last := loadOpts
+				last.Target = ""
+				doc, perr = input.LoadDocument(sources[i], last)
+			}
+		}
 		if perr != nil {
 			inputs[i] = true
 			return nil, perr // a typed nil must not become a non-nil error
@@ -74,6 +94,17 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		podImages.resolve(ctx, doc)
 		return doc, nil
 	})
+	var targetErrs []error
+	for _, n := range notes {
+		switch {
+		case n == nil:
+		case errors.Is(n.Err, ErrTargetNotFound):
+			targetErrs = append(targetErrs, n.Err)
+		default:
+			res.Notes = append(res.Notes, n.Err.Error())
+		}
+	}
+	targetErr := errors.Join(targetErrs...)
 	basesErr := bases.problems(res)
 	podImagesErr := podImages.problems(res)
 	res.Sources = make(map[string][]byte, len(sources)+1)
@@ -95,8 +126,19 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		}
 	}
 	res.Findings = c.finish(findings, res.Sources, "", wholeRepo)
-	res.Err = errors.Join(discoverErr, evalErr, basesErr, podImagesErr)
+	res.Err = errors.Join(discoverErr, evalErr, basesErr, podImagesErr, targetErr)
 	return res
+}
+
+// ErrTargetNotFound: a Dockerfile named explicitly has no stage of the
+// --target given; the Dockerfile is not checked and the run fails.
+var ErrTargetNotFound = errors.New("--target")
+
+func stageList(names []string) string {
+	if len(names) == 0 {
+		return "none named"
+	}
+	return strings.Join(names, ", ")
 }
 
 // coversRepository reports whether a run over paths checks the whole

@@ -9,7 +9,13 @@ type ParseError struct {
 	Path     string
 	Location Location // zero when no position is known
 	Message  string
+	// Err is the cause when a caller may branch on it (a Dockerfile's
+	// missing --target stage); nil otherwise.
+	Err error
 }
+
+// Unwrap returns the cause, for errors.As.
+func (e *ParseError) Unwrap() error { return e.Err }
 
 func (e *ParseError) Error() string {
 	if e.Location.IsZero() {

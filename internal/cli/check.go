@@ -124,7 +124,7 @@ digest.`,
 	}
 	fl.outputFlags.register(cmd)
 	fl.policyFlags.register(cmd)
-	cmd.Flags().StringVar(&fl.target, "target", "", "check this Dockerfile build `STAGE` instead of the last one (like docker build --target)")
+	cmd.Flags().StringVar(&fl.target, "target", "", "check this Dockerfile build `STAGE` instead of the last one (like docker build --target); a Dockerfile named as an argument must have it (else exit 2), one found in a directory without it is checked at its last stage, with a note")
 	cmd.Flags().StringVar(&fl.kind, "kind", "", "treat explicitly named files as this `KIND`: "+kindNames(", "))
 	cmd.Flags().BoolVar(&fl.resolveBases, "resolve-base-images", false, "fetch the config of the final stage's base image from its registry when the Dockerfile sets no USER or ENTRYPOINT, and use what it sets (network)")
 	cmd.Flags().BoolVar(&fl.resolveImgs, "resolve-images", false, "load the config of every platform of each Kubernetes container image from its registry, and judge the image's user and ENTRYPOINT where the manifest sets none (network)")
@@ -206,6 +206,9 @@ func kindNames(sep string) string {
 // the exit code: 2 when something could not be checked, else 1 when a
 // finding is at or above --fail-on.
 func (c Command) report(f report.Formatter, failOn finding.Severity, set *policyset.Set, res *check.Result, fl outputFlags) error {
+	for _, n := range res.Notes {
+		fmt.Fprintf(c.Stderr, "dwf-policy: note: %s\n", n)
+	}
 	for _, p := range res.Problems {
 		fmt.Fprintf(c.Stderr, "dwf-policy: %v\n", p.Err)
 		if p.Hint != "" {

@@ -228,3 +228,34 @@ func TestDocsAreCurrent(t *testing.T) {
 	}
 	golden(t, filepath.Join(root, "docs", "rules.md"), out)
 }
+
+// TestTargetExplicitAndWalked: --target must name a stage of a Dockerfile
+// named on the command line (else exit 2, listing its stages, and the file
+// is not checked); in a walk, a Dockerfile without the stage is checked at
+// its last stage, with a note on standard error.
+func TestTargetExplicitAndWalked(t *testing.T) {
+	wd := t.TempDir()
+	if err := os.Mkdir(filepath.Join(wd, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{
+		"api/Dockerfile":    "FROM alpine:3.20 AS runtime\nUSER 1001\nENTRYPOINT [\"tini\", \"--\"]\nFROM runtime AS debug\nUSER root\n",
+		"worker/Dockerfile": "FROM alpine:3.20 AS build\nFROM build AS final\nUSER 1001\nENTRYPOINT [\"tini\", \"--\"]\n",
+	} {
+		p := filepath.Join(wd, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, code := run(t, wd, "check", "--target", "runtime", ".")
+	if code != ExitOK || stderr != "dwf-policy: note: worker/Dockerfile has no stage \"runtime\" (its stages: build, final); checked its last stage\n" {
+		t.Errorf("walk: exit %d, stderr %q, out:\n%s", code, stderr, out)
+	}
+	out, stderr, code = run(t, wd, "check", "--target", "runtime", "worker/Dockerfile")
+	if code != ExitError || !strings.Contains(stderr, "worker/Dockerfile has no stage \"runtime\" (its stages: build, final)") || strings.Contains(out, "DWF000") {
+		t.Errorf("explicit: exit %d, stderr %q, out:\n%s", code, stderr, out)
+	}
+}

@@ -236,7 +236,8 @@ func (b *builder) build(root *parser.Node, target string) error {
 		}
 		if !found {
 			return &document.ParseError{Path: b.path, Location: lineSpan(b.lines, 1, 1),
-				Message: fmt.Sprintf("target stage %q not found (stages: %s)", target, strings.Join(names, ", "))}
+				Message: fmt.Sprintf("target stage %q not found (stages: %s)", target, strings.Join(names, ", ")),
+				Err:     &TargetNotFoundError{Target: target, Stages: names}}
 		}
 	}
 	return nil

@@ -32,6 +32,19 @@ type Options struct {
 	MaxBytes int
 }
 
+// TargetNotFoundError is the cause of the ParseError for a Target the
+// Dockerfile has no stage of; callers that apply one --target to many
+// Dockerfiles branch on it.
+type TargetNotFoundError struct {
+	Target string
+	// Stages are the names of the Dockerfile's named stages, in order.
+	Stages []string
+}
+
+func (e *TargetNotFoundError) Error() string {
+	return fmt.Sprintf("target stage %q not found (stages: %s)", e.Target, strings.Join(e.Stages, ", "))
+}
+
 // Parse parses src (the content of path). A problem with the file itself is
 // returned as a *document.ParseError.
 func Parse(path string, src []byte, opts Options) (*document.Document, error) {
