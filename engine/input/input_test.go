@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,8 +25,23 @@ func TestKindOf(t *testing.T) {
 		"x/.github/workflows/a.yaml":  document.KindWorkflow,
 		".github/workflows/sub/a.yml": "",
 		"ci.yml":                      "",
-		"dockerfile":                  "",
 		"README.md":                   "",
+		"dockerfile":                  document.KindDockerfile,
+		"CONTAINERFILE":               document.KindDockerfile,
+		"Dockerfile-prod":             document.KindDockerfile,
+		"api.Containerfile":           document.KindDockerfile,
+		"Dockerfile.prod":             document.KindDockerfile,
+		"svc/dockerfile.debug":        document.KindDockerfile,
+		"Dockerfile.dockerignore":     "",
+		"app/Dockerfile.dockerignore": "",
+		"Dockerfile.md":               "",
+		"Dockerfile-prod.md":          "",
+		"Dockerfile.json":             "",
+		"Containerfile.txt":           "",
+		"Dockerfile.j2":               "", // the content decides
+		"Dockerfile.template":         "",
+		"Dockerfiles":                 "",
+		"my-dockerfile-notes":         "",
 	}
 	for path, want := range tests {
 		if got := KindOf(path); got != want {
@@ -286,5 +302,47 @@ func TestTrivyReportsByContent(t *testing.T) {
 	_, perr := LoadDocument(explicit, LoadOptions{})
 	if perr == nil || !strings.Contains(perr.Message, "not a Trivy report") {
 		t.Errorf("explicit package.json: got %v, want a parse error saying it is not a Trivy report", perr)
+	}
+}
+
+// TestDockerfileByContent: a walked file whose name is ambiguous (a
+// template suffix) is a Dockerfile when its first instruction, after
+// comments and parser directives, is FROM or ARG; documentation and
+// BuildKit's per-Dockerfile ignore file are never read as Dockerfiles.
+func TestDockerfileByContent(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"a/Dockerfile.j2":           "# syntax=docker/dockerfile:1\n\n# a comment\nARG BASE=alpine:3.20\nFROM ${BASE}\n",
+		"b/Dockerfile.tpl":          "{{ define \"x\" }}\nFROM alpine\n",
+		"c/Dockerfile.dockerignore": "FROM\nnode_modules\n",
+		"d/Dockerfile.md":           "FROM alpine:3.20 is how this starts\n",
+		"e/dockerfile":              "from alpine:3.20\n",
+		"f/notes.template":          "Some text that mentions FROM\n",
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sources, err := Discover([]string{"."}, DiscoverOptions{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, src := range sources {
+		doc, perr := LoadDocument(src, LoadOptions{})
+		if perr != nil {
+			t.Fatalf("%s: %v", src.Path, perr)
+		}
+		if doc != nil {
+			got = append(got, string(doc.Kind)+":"+doc.Path)
+		}
+	}
+	slices.Sort(got)
+	if diff := cmp.Diff([]string{"dockerfile:a/Dockerfile.j2", "dockerfile:e/dockerfile"}, got); diff != "" {
+		t.Errorf("loaded (-want +got):\n%s", diff)
 	}
 }

@@ -108,10 +108,12 @@ var fileKinds = []FileKind{
 		},
 	},
 	{
-		Kind:      document.KindDockerfile,
-		Summary:   "Dockerfile or Containerfile (Dockerfile, Dockerfile.*, *.Dockerfile, Containerfile)",
-		MatchPath: isDockerfilePath,
-		Fallback:  func(string) bool { return true },
+		Kind:            document.KindDockerfile,
+		Summary:         "Dockerfile or Containerfile (Dockerfile, Dockerfile.*, Dockerfile-*, *.Dockerfile, Containerfile, any case)",
+		MatchPath:       isDockerfilePath,
+		SniffExtensions: ambiguousDockerfileExts,
+		Sniff:           looksLikeDockerfile,
+		Fallback:        func(string) bool { return true },
 		Parse: func(p string, data []byte, o ParseOptions) (*document.Document, error) {
 			return dockerfile.Parse(p, data, dockerfile.Options{Target: o.Target, MaxBytes: o.MaxBytes})
 		},
@@ -199,14 +201,6 @@ func wantsSniff(file string) bool {
 		}
 	}
 	return false
-}
-
-func isDockerfilePath(slash string) bool {
-	base := path.Base(slash)
-	lower := strings.ToLower(base)
-	return base == "Dockerfile" || base == "Containerfile" ||
-		strings.HasPrefix(base, "Dockerfile.") || strings.HasPrefix(base, "Containerfile.") ||
-		strings.HasSuffix(base, ".Dockerfile") || strings.HasSuffix(lower, ".dockerfile")
 }
 
 // isBakePath recognises buildx's default bake file names and the names

@@ -7,12 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/devflow/dwf-policy/engine/input"
 	"github.com/devflow/dwf-policy/internal/cli"
 	"github.com/devflow/dwf-policy/internal/sarifvalidate"
 )
@@ -256,6 +258,41 @@ func TestREADMERuleSummariesAgreeWithRules(t *testing.T) {
 	for _, s := range []string{"`read-all`", "`write-all`", "`{}`"} {
 		if r := row("DWF201"); !strings.Contains(r, s) {
 			t.Errorf("the README's DWF201 summary does not say what happens to %s:\n%s", s, r)
+		}
+	}
+}
+
+// TestPreCommitPatternAgreesWithDetection: the pre-commit hook passes
+// exactly the files `check` detects by name (pre-commit names them
+// explicitly, so a file the pattern lets through that the walk would skip,
+// such as Dockerfile.dockerignore, would be checked as a Dockerfile).
+func TestPreCommitPatternAgreesWithDetection(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), ".pre-commit-hooks.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hooks []struct {
+		Files   string `yaml:"files"`
+		Exclude string `yaml:"exclude"`
+	}
+	if err := yaml.Unmarshal(raw, &hooks); err != nil || len(hooks) != 1 {
+		t.Fatalf("reading .pre-commit-hooks.yaml: %v (%d hooks)", err, len(hooks))
+	}
+	files := regexp.MustCompile(hooks[0].Files)
+	exclude := regexp.MustCompile("^$")
+	if hooks[0].Exclude != "" {
+		exclude = regexp.MustCompile(hooks[0].Exclude)
+	}
+	for _, name := range []string{
+		"Dockerfile", "dockerfile", "build/Containerfile", "Dockerfile.devflow", "Dockerfile-prod", "svc/Dockerfile.prod",
+		"api.Dockerfile", "api.dockerfile", "api.Containerfile", ".github/workflows/ci.yml", "x/.github/workflows/a.yaml",
+		"Dockerfile.dockerignore", "app/Dockerfile.dockerignore", "Dockerfile.md", "Dockerfile-prod.md", "Dockerfile.json",
+		"Dockerfile.yaml", "Containerfile.txt", "Dockerfile.sh", "Dockerfile.j2", "Dockerfile.template", "Dockerfile.in",
+		"Dockerfiles", "README.md", "ci.yml", ".github/workflows/sub/a.yml", "docs/dockerfile-guide.md",
+	} {
+		passed := files.MatchString(name) && !exclude.MatchString(name)
+		if detected := input.KindOf(name) != ""; passed != detected {
+			t.Errorf("%s: the pre-commit pattern passes it: %v; check detects it by name: %v", name, passed, detected)
 		}
 	}
 }
