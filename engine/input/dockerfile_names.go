@@ -7,9 +7,9 @@ import (
 )
 
 // Which file names are Dockerfiles. A name decides alone when it is one of
-// the forms BuildKit and Podman use: Dockerfile or Containerfile in any
-// case, with a suffix after `.` or `-` (Dockerfile.prod, Dockerfile-prod),
-// or as an extension (api.Dockerfile, api.Containerfile). A suffix that is
+// the forms BuildKit and Podman use: Dockerfile or Containerfile (the bare
+// name in any case), with a suffix after `.` or `-` (Dockerfile.prod,
+// Dockerfile-prod), or as an extension (api.Dockerfile, api.Containerfile). A suffix that is
 // documentation, data, a script or BuildKit's per-Dockerfile ignore file
 // (Dockerfile.dockerignore, Dockerfile.md, Dockerfile.json) makes it not a
 // Dockerfile. A template suffix (Dockerfile.j2, Dockerfile.tpl) is
@@ -33,17 +33,21 @@ var ambiguousDockerfileExts = []string{
 }
 
 // isDockerfilePath reports whether a slash-separated path's name alone
-// says the file is a Dockerfile.
+// says the file is a Dockerfile. The bare name matches in any case
+// (dockerfile); a suffix after `.` or `-` only after the capitalised name
+// (Dockerfile.prod, Containerfile-debug), since dockerfile.go or
+// dockerfile.rego are source files about Dockerfiles; an extension in any
+// case (api.Dockerfile, api.dockerfile).
 func isDockerfilePath(slash string) bool {
 	base := path.Base(slash)
 	lower := strings.ToLower(base)
-	for _, name := range []string{"dockerfile", "containerfile"} {
+	for _, name := range []string{"Dockerfile", "Containerfile"} {
 		switch {
-		case lower == name:
+		case strings.EqualFold(base, name):
 			return true
-		case strings.HasSuffix(lower, "."+name):
+		case strings.HasSuffix(lower, "."+strings.ToLower(name)):
 			return true
-		case strings.HasPrefix(lower, name+".") || strings.HasPrefix(lower, name+"-"):
+		case strings.HasPrefix(base, name+".") || strings.HasPrefix(base, name+"-"):
 			ext := path.Ext(lower)
 			return !notDockerfileExts[ext] && !isAmbiguousDockerfileExt(ext)
 		}

@@ -288,7 +288,7 @@ func TestPreCommitPatternAgreesWithDetection(t *testing.T) {
 		"api.Dockerfile", "api.dockerfile", "api.Containerfile", ".github/workflows/ci.yml", "x/.github/workflows/a.yaml",
 		"Dockerfile.dockerignore", "app/Dockerfile.dockerignore", "Dockerfile.md", "Dockerfile-prod.md", "Dockerfile.json",
 		"Dockerfile.yaml", "Containerfile.txt", "Dockerfile.sh", "Dockerfile.j2", "Dockerfile.template", "Dockerfile.in",
-		"Dockerfiles", "README.md", "ci.yml", ".github/workflows/sub/a.yml", "docs/dockerfile-guide.md",
+		"Dockerfiles", "README.md", "ci.yml", "engine/dockerfile.go", "policies/lib/dockerfile.rego", "dockerfile.md", ".github/workflows/sub/a.yml", "docs/dockerfile-guide.md",
 	} {
 		passed := files.MatchString(name) && !exclude.MatchString(name)
 		if detected := input.KindOf(name) != ""; passed != detected {
