@@ -485,7 +485,12 @@ func TestCheckResolveBaseImages(t *testing.T) {
 		out, stderr, code, _ := runNet(t, d, nil, "check", "--resolve-base-images", "--no-cache", "--format", "json", "Dockerfile")
 		fs := jsonFindings(t, out)
 		if code != ExitFindings || len(fs) != 1 || fs[0].RuleID != "DWF102" || fs[0].Location.Line != 2 {
-			t.Errorf("exit %d, findings %+v, stderr %q; want DWF102 at line 2 (the single-platform arm64 base is used as is)", code, fs, stderr)
+			t.Fatalf("exit %d, findings %+v, stderr %q; want DWF102 at line 2 (the single-platform arm64 base is used as is)", code, fs, stderr)
+		}
+		// The user comes from the base image, not from a USER line the
+		// Dockerfile does not have: the message names the image.
+		if msg := fs[0].Message; !strings.Contains(msg, "set by the base image `"+reg.ref("devflow/nobody:1")+"@sha256:") || strings.Contains(msg, "USER nobody") {
+			t.Errorf("message %q; want it to say the user is set by the base image <ref>@<digest>", msg)
 		}
 	})
 	t.Run("an unreachable base: stderr, checked without it, exit 2", func(t *testing.T) {
