@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -271,17 +272,23 @@ func TestPreCommitPatternAgreesWithDetection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var hooks []struct {
+	type hook struct {
+		ID      string `yaml:"id"`
 		Files   string `yaml:"files"`
 		Exclude string `yaml:"exclude"`
 	}
-	if err := yaml.Unmarshal(raw, &hooks); err != nil || len(hooks) != 1 {
-		t.Fatalf("reading .pre-commit-hooks.yaml: %v (%d hooks)", err, len(hooks))
+	var hooks []hook
+	if err := yaml.Unmarshal(raw, &hooks); err != nil {
+		t.Fatalf("reading .pre-commit-hooks.yaml: %v", err)
 	}
-	files := regexp.MustCompile(hooks[0].Files)
+	i := slices.IndexFunc(hooks, func(h hook) bool { return h.ID == "dwf-policy" })
+	if i < 0 {
+		t.Fatal(".pre-commit-hooks.yaml has no dwf-policy hook")
+	}
+	files := regexp.MustCompile(hooks[i].Files)
 	exclude := regexp.MustCompile("^$")
-	if hooks[0].Exclude != "" {
-		exclude = regexp.MustCompile(hooks[0].Exclude)
+	if hooks[i].Exclude != "" {
+		exclude = regexp.MustCompile(hooks[i].Exclude)
 	}
 	for _, name := range []string{
 		"Dockerfile", "dockerfile", "build/Containerfile", "Dockerfile.devflow", "Dockerfile-prod", "svc/Dockerfile.prod",
