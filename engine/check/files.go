@@ -16,6 +16,9 @@ import (
 
 // FilesOptions tune Files. The zero value is the default.
 type FilesOptions struct {
+	// Stdin is the content of standard input, checked for the path "-"
+	// (findings name it "stdin"); the caller reads it.
+	Stdin []byte
 	// Kind forces the kind of explicitly named files; "" detects it.
 	Kind document.Kind
 	// Target is the Dockerfile build stage checked instead of the last
@@ -54,7 +57,7 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		podImages = newPodImageResolver(c.image)
 	}
 
-	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: opts.Kind, WorkDir: wd, Exclude: c.set.Config.Excluder(wd)})
+	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: opts.Kind, WorkDir: wd, Exclude: c.set.Config.Excluder(wd), Stdin: opts.Stdin})
 	repoRoot := repopath.Root(wd)
 	if repoRoot == "" {
 		repoRoot = wd

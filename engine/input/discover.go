@@ -35,7 +35,13 @@ type Source struct {
 	// Target is the Dockerfile build stage checked for this file; ""
 	// means LoadOptions.Target.
 	Target string
+	// Data is the content when it does not come from File (standard
+	// input); nil means File is read.
+	Data []byte
 }
+
+// StdinPath is how findings name standard input, given as the path "-".
+const StdinPath = "stdin"
 
 // DiscoverOptions tunes Discover. The zero value is the default.
 type DiscoverOptions struct {
@@ -46,6 +52,9 @@ type DiscoverOptions struct {
 	// WorkDir is the directory reported paths are relative to; "" means the
 	// process's working directory.
 	WorkDir string
+	// Stdin is the content of standard input, for the path "-"; nil when
+	// it was not read.
+	Stdin []byte
 }
 
 // Discover expands paths (files or directories, relative ones resolved
@@ -72,6 +81,17 @@ func Discover(paths []string, opts DiscoverOptions) ([]Source, error) {
 		out = append(out, src)
 	}
 	for _, given := range paths {
+		if given == "-" {
+			if opts.Stdin == nil {
+				errs = append(errs, errors.New("-: standard input was not read"))
+				continue
+			}
+			if !seen[StdinPath] {
+				seen[StdinPath] = true
+				out = append(out, Source{Path: StdinPath, Kind: opts.Kind, Explicit: true, Data: opts.Stdin})
+			}
+			continue
+		}
 		p := given
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(wd, p)

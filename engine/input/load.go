@@ -38,9 +38,14 @@ func LoadDocument(src Source, opts LoadOptions) (*document.Document, *document.P
 	if limit <= 0 {
 		limit = maxFileBytes(src.Kind, src.File)
 	}
-	data, err := readCapped(src.File, limit)
-	if err != nil {
-		return nil, &document.ParseError{Path: src.Path, Message: err.Error()}
+	data := src.Data
+	if data == nil {
+		var err error
+		if data, err = readCapped(src.File, limit); err != nil {
+			return nil, &document.ParseError{Path: src.Path, Message: err.Error()}
+		}
+	} else if len(data) > limit {
+		return nil, &document.ParseError{Path: src.Path, Message: fmt.Sprintf("file is larger than the %d-byte limit for one input", limit)}
 	}
 	kind := src.Kind
 	if kind == "" {

@@ -82,6 +82,10 @@ inherits, groups and matrix. Variables are never read from the environment:
 --var NAME=VALUE overrides one, and --var NAME takes NAME's value from the
 environment.
 
+The path - reads standard input (findings name it stdin), recognised by
+its content like a file named explicitly:
+'helm template release ./chart | dwf-policy check -'.
+
 A file that cannot be parsed is reported as a DWF000 finding; the other files
 are still checked.
 
@@ -116,6 +120,7 @@ digest.`,
   dwf-policy check --policy ./policy --policy org-baseline.tar.gz --verification-key org.pem
   dwf-policy check --resolve-base-images Dockerfile
   dwf-policy check --resolve-images deploy/
+  helm template release ./chart | dwf-policy check -
 
   dwf-policy check --var VERSION=v1.2.3 docker-bake.hcl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -182,7 +187,12 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 			return err
 		}
 	}
+	stdin, err := c.readStdin(paths)
+	if err != nil {
+		return err
+	}
 	res := check.New(set, opts).Files(ctx, paths, check.FilesOptions{
+		Stdin:             stdin,
 		Kind:              kind,
 		Target:            fl.target,
 		Vars:              vars,
@@ -190,6 +200,28 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 		ResolveImages:     fl.resolveImgs,
 	})
 	return c.report(formatter, failOn, set, res, fl.outputFlags)
+}
+
+// maxStdinBytes caps standard input: the largest input any kind accepts.
+const maxStdinBytes = 64 << 20
+
+// readStdin reads standard input when a path is "-" (helm template ... |
+// dwf-policy check -), capped.
+func (c Command) readStdin(paths []string) ([]byte, error) {
+	if !slices.Contains(paths, "-") {
+		return nil, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(c.Stdin, maxStdinBytes+1))
+	if err != nil {
+		return nil, &exitError{code: ExitError, err: fmt.Errorf("reading standard input: %w", err)}
+	}
+	if len(data) > maxStdinBytes {
+		return nil, usageError("standard input is larger than %d bytes", maxStdinBytes)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, nil
 }
 
 // kindNames lists the input kinds read from files, for --kind.

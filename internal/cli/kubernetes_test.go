@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"strings"
 	"testing"
 
@@ -46,4 +48,18 @@ func TestCheckResolveImages(t *testing.T) {
 			t.Errorf("exit %d, stderr %q", code, stderr)
 		}
 	})
+}
+
+// TestCheckStdin: `-` reads standard input, recognised by its content, and
+// findings name it stdin; the other paths are still checked.
+func TestCheckStdin(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"Dockerfile": "FROM alpine:3.20\n"})
+	manifest := "# Source: chart/templates/pod.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: registry.example/app:1\n      securityContext:\n        runAsUser: 0\n"
+	var stdout, stderr bytes.Buffer
+	code := Command{Stdout: &stdout, Stderr: &stderr, Stdin: strings.NewReader(manifest), WorkDir: dir}.Main(context.Background(), []string{"dwf-policy", "check", "-", "Dockerfile"})
+	out := stdout.String()
+	if code != ExitFindings || !strings.Contains(out, "stdin:11:") || !strings.Contains(out, "DWF601") || !strings.Contains(out, "Dockerfile:1:1") {
+		t.Errorf("exit %d\n%s%s", code, out, stderr.String())
+	}
 }
