@@ -538,6 +538,12 @@ func decodeFinding(v any, rule *finding.Rule, doc *document.Document) (finding.F
 			EndColumn: intOf(l["end_column"]),
 		}
 	}
+	if f.Subject == "" {
+		f.Subject = doc.Subject
+	}
+	if doc.Anchor != nil && f.Path == doc.Path {
+		f.Location = *doc.Anchor
+	}
 	return f, nil
 }
 

@@ -63,11 +63,18 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		repoRoot = wd
 	}
 	loadOpts := input.LoadOptions{Target: opts.Target, RepoRoot: repoRoot, Vars: opts.Vars}
+	sources, preloaded := expandBakeTargets(sources, loadOpts, wd, c.set.Config.Excluder(wd))
 	contents := make([][]byte, len(sources))
 	inputs := make([]bool, len(sources))    // false: content no kind recognised
 	notes := make([]*Problem, len(sources)) // --target not applied, by source
 	findings, evalErr := c.set.Engine.Run(ctx, len(sources), func(i int) (*document.Document, error) {
-		doc, perr := input.LoadDocument(sources[i], loadOpts)
+		var doc *document.Document
+		var perr *document.ParseError
+		if l, ok := preloaded[i]; ok {
+			doc, perr = l.doc, l.perr
+		} else {
+			doc, perr = input.LoadDocument(sources[i], loadOpts)
+		}
 		if perr != nil && opts.Target != "" && sources[i].Target == "" {
 			if te, ok := errors.AsType[*dockerfile.TargetNotFoundError](perr); ok {
 				if sources[i].Explicit {
@@ -92,7 +99,9 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 			return nil, nil
 		}
 		inputs[i] = true
-		contents[i] = doc.Source
+		if sources[i].Anchor == nil { // an inline Dockerfile is not its file's content
+			contents[i] = doc.Source
+		}
 		bases.resolve(ctx, doc)
 		podImages.resolve(ctx, doc)
 		return doc, nil

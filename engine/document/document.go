@@ -88,4 +88,12 @@ type Document struct {
 	Source []byte
 	// Input is what policies see as `input`.
 	Input map[string]any
+	// Subject names what the findings are about beyond the file, such as
+	// the bake target that builds a Dockerfile; a finding that names no
+	// subject of its own gets it.
+	Subject string
+	// Anchor, when set, is where every finding of the document is placed:
+	// a Dockerfile written inline in a bake file is judged as a
+	// Dockerfile and reported at its dockerfile-inline attribute.
+	Anchor *Location
 }

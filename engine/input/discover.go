@@ -36,8 +36,13 @@ type Source struct {
 	// means LoadOptions.Target.
 	Target string
 	// Data is the content when it does not come from File (standard
-	// input); nil means File is read.
+	// input, a Dockerfile inline in a bake file); nil means File is read.
 	Data []byte
+	// Subject and Anchor are copied to the document (see
+	// document.Document): the bake target that builds this Dockerfile, and
+	// where findings of an inline Dockerfile are placed.
+	Subject string
+	Anchor  *document.Location
 }
 
 // StdinPath is how findings name standard input, given as the path "-".

@@ -66,8 +66,12 @@ func LoadDocument(src Source, opts LoadOptions) (*document.Document, *document.P
 		if !ok {
 			pe = &document.ParseError{Path: src.Path, Message: err.Error()}
 		}
+		if src.Anchor != nil {
+			pe.Location = *src.Anchor
+		}
 		return nil, pe
 	}
+	doc.Subject, doc.Anchor = src.Subject, src.Anchor
 	return doc, nil
 }
 
