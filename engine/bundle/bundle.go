@@ -38,6 +38,11 @@ const (
 	// maxFileBytes caps one file inside a bundle, like the engine caps a
 	// .rego file.
 	maxFileBytes = 4 << 20
+	// maxPolicyFiles caps the .rego files of a bundle. OPA's reader parses
+	// every module up front at several KB of heap each, so 60,000 tiny
+	// modules exhaust a 1 GiB process; a real policy bundle holds tens to
+	// a few hundred.
+	maxPolicyFiles = 10_000
 	// keyID names the one key dwf-policy signs and verifies with; OPA's
 	// CLI uses the same default.
 	keyID = "default"
@@ -281,6 +286,7 @@ func scan(data []byte) (signed bool, err error) {
 	}
 	tr := tar.NewReader(io.LimitReader(gz, maxExpandedBytes+1))
 	var total int64
+	policies := 0
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -293,8 +299,14 @@ func scan(data []byte) (signed bool, err error) {
 		if total > maxExpandedBytes || h.Size > maxExpandedBytes {
 			return false, fmt.Errorf("the bundle expands to more than %d bytes", maxExpandedBytes)
 		}
-		if cleanName(h.Name) == ".signatures.json" {
+		name := cleanName(h.Name)
+		if name == ".signatures.json" {
 			signed = true
+		}
+		if strings.HasSuffix(name, ".rego") {
+			if policies++; policies > maxPolicyFiles {
+				return false, fmt.Errorf("the bundle holds more than %d .rego files", maxPolicyFiles)
+			}
 		}
 	}
 	return signed, nil

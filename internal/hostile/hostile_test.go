@@ -252,12 +252,9 @@ var cases = []hcase{
 			writeBundle(t, filepath.Join(repo, "b.tgz"), 60_000, "rego")
 			return []string{"check", "--format", "json", "--policy", "b.tgz", "."}
 		},
-		knownBug: "a 1.2 MB bundle of 60,000 three-line .rego modules (3.6 MB expanded) dies with the Go runtime's " +
-			"`fatal error: out of memory` at ~300 MB of heap inside OPA's bundle.Reader.Read (called by engine/bundle.Read): " +
-			"every module is parsed up front at ~5 KB of heap per 60-byte module, and nothing caps the number of modules or " +
-			"names a limit (without prlimit: ~10 s and 850 MB RSS); 60,000 non-policy files pass",
-		exit:     1,
-		findings: []want{{Rule: "HOS901", Path: "ok/Dockerfile", Message: "hostile-suite bundle was loaded"}},
+		exit:    2,
+		stderr:  []string{"the bundle holds more than 10000 .rego files"},
+		noOther: "a policy bundle that cannot be loaded stops the run before any file is checked",
 	},
 
 	// Item 10: custom policies that exhaust memory or time.
