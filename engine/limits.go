@@ -61,8 +61,15 @@ func memoryGuard(ctx context.Context, budget int64) (context.Context, func()) {
 			if int64(sample[0].Value.Uint64()) <= budget {
 				continue
 			}
-			runtime.GC()
+			// Past the budget: the live heap of the last collection says
+			// at once whether it is more than garbage; only when it does
+			// not is a collection worth its time (a forced one on a large
+			// heap takes long enough for a growing value to overshoot).
 			metrics.Read(live)
+			if int64(live[0].Value.Uint64()) <= budget {
+				runtime.GC()
+				metrics.Read(live)
+			}
 			if int64(live[0].Value.Uint64()) > budget {
 				cancel(ErrMemoryBudget)
 				return

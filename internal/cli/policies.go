@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -65,6 +66,13 @@ func (c Command) openPolicies(ctx context.Context, fl policyFlags) (*policyset.S
 	opts, err := fl.options(wd)
 	if err != nil {
 		return nil, usageError("%v", err)
+	}
+	if c.TuneGC {
+		// Collect as the heap nears the memory budget, so the live heap the
+		// budget is judged by stays current (see engine/limits.go).
+		if limit := debug.SetMemoryLimit(-1); opts.MemoryBudget < limit {
+			debug.SetMemoryLimit(opts.MemoryBudget)
+		}
 	}
 	set, err := policyset.Open(ctx, opts)
 	if err != nil {
