@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -26,13 +27,39 @@ type ImagesOptions struct {
 	// findings are then placed at its lines, where each rule's
 	// custom.anchor says.
 	Dockerfile string
+	// TrivyReport is the path of a Trivy report (JSON, or the cosign
+	// vulnerability predicate) judged with every image: DWF401 and DWF402
+	// as for a file, and DWF403 when it names none of the image's
+	// digests. Without it, the newest report attached to each registry
+	// image's digests (OCI referrers, or cosign's sha256-<hex>.att tag) is
+	// judged, and with vulnerabilities.require_report an image without one
+	// is DWF404.
+	TrivyReport string
+	// NoAttachedReports leaves the registry's attached reports alone: no
+	// lookup, and no DWF404.
+	NoAttachedReports bool
 }
+
+// OptionError is an ImagesOptions field that cannot be used (a file that
+// cannot be read): nothing was checked.
+type OptionError struct {
+	// Option names the field: Dockerfile or TrivyReport.
+	Option string
+	Err    error
+}
+
+func (e *OptionError) Error() string { return e.Err.Error() }
+func (e *OptionError) Unwrap() error { return e.Err }
 
 // imageResult is what became of one reference.
 type imageResult struct {
 	findings []finding.Finding
 	loaded   bool  // a document or a DWF000 finding
 	err      error // the image could not be loaded or evaluated
+	// sources are the reports judged with the image, by path; notes say
+	// which report was used.
+	sources map[string][]byte
+	notes   []string
 }
 
 // Images checks images by reference: registry references, oci-layout:DIR
@@ -60,7 +87,7 @@ func (c *Checker) Images(ctx context.Context, refs []string, opts ImagesOptions)
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			return nil, fmt.Errorf("%s: %w", opts.Dockerfile, err)
+			return nil, &OptionError{Option: "Dockerfile", Err: fmt.Errorf("%s: %w", opts.Dockerfile, err)}
 		}
 		src := input.Source{Path: repopath.Display(wd, file), File: file, Kind: document.KindDockerfile}
 		doc, perr := input.LoadDocument(src, input.LoadOptions{})
@@ -74,6 +101,11 @@ func (c *Checker) Images(ctx context.Context, refs []string, opts ImagesOptions)
 		}
 	}
 
+	reports, err := c.newReportLookup(opts, imgOpts)
+	if err != nil {
+		return nil, err
+	}
+
 	results := make([]imageResult, len(refs))
 	sem := make(chan struct{}, maxImagesAtOnce)
 	var wg sync.WaitGroup
@@ -83,14 +115,20 @@ func (c *Checker) Images(ctx context.Context, refs []string, opts ImagesOptions)
 			defer func() { <-sem }()
 			results[i] = c.image1(ctx, ref, func(ctx context.Context) ([]*document.Document, error) {
 				return image.Load(ctx, localRef(c.set.WorkDir, ref), imgOpts)
-			}, place)
+			}, place, reports)
 		})
 	}
 	wg.Wait()
 
 	failed := 0
+	var reportRefs []string
 	for _, r := range results {
 		res.Findings = append(res.Findings, r.findings...)
+		for p, src := range r.sources {
+			res.Sources[p] = src
+			reportRefs = append(reportRefs, p)
+		}
+		res.Notes = append(res.Notes, r.notes...)
 		if r.loaded {
 			res.Checked++
 		}
@@ -98,6 +136,10 @@ func (c *Checker) Images(ctx context.Context, refs []string, opts ImagesOptions)
 			failed++
 			res.Problems = append(res.Problems, Problem{Err: r.err, Hint: image.Hint(r.err, imgOpts.Timeout)})
 		}
+	}
+	// An attached report is named repository@digest: a URI like an image's.
+	if len(reportRefs) > 0 {
+		res.URIBase = imageURIBase(wd, append(slices.Clone(refs), reportRefs...))
 	}
 	// Exceptions match image references as written. A comment in the
 	// Dockerfile that names a rule of another kind (a DWF101 meant for
@@ -109,8 +151,9 @@ func (c *Checker) Images(ctx context.Context, refs []string, opts ImagesOptions)
 	return res, nil
 }
 
-// image1 loads one reference and evaluates every platform document.
-func (c *Checker) image1(ctx context.Context, ref string, load func(context.Context) ([]*document.Document, error), place *anchors) imageResult {
+// image1 loads one reference and evaluates every platform document, with
+// its vulnerability report when reports is not nil.
+func (c *Checker) image1(ctx context.Context, ref string, load func(context.Context) ([]*document.Document, error), place *anchors, reports *reportLookup) imageResult {
 	eng := c.set.Engine
 	docs, err := load(ctx)
 	if perr, ok := errors.AsType[*document.ParseError](err); ok {
@@ -121,8 +164,20 @@ func (c *Checker) image1(ctx context.Context, ref string, load func(context.Cont
 		return imageResult{err: err}
 	}
 	var out []finding.Finding
+	res := imageResult{loaded: true}
 	for _, doc := range docs {
 		doc.Path = ref
+		var report *chosenReport
+		if reports != nil {
+			var err error
+			if report, err = reports.find(ctx, ref, doc); err != nil {
+				// The image is still judged, as without a report (no
+				// DWF404: nothing shows there is none).
+				res.err = err
+			} else {
+				report.attach(ref, doc)
+			}
+		}
 		fs, err := eng.EvaluateOne(ctx, doc)
 		if err != nil {
 			return imageResult{err: err}
@@ -138,8 +193,47 @@ func (c *Checker) image1(ctx context.Context, ref string, load func(context.Cont
 			}
 		}
 		out = append(out, fs...)
+		if report != nil {
+			rfs, err := c.evaluateReport(ctx, report, subject, &res)
+			if err != nil {
+				return imageResult{err: err}
+			}
+			out = append(out, rfs...)
+		}
 	}
-	return imageResult{findings: out, loaded: true}
+	res.findings = out
+	return res
+}
+
+// evaluateReport evaluates the report judged with an image; its findings
+// name the image as their subject and stay in the report, whatever
+// --dockerfile says.
+func (c *Checker) evaluateReport(ctx context.Context, report *chosenReport, subject string, res *imageResult) ([]finding.Finding, error) {
+	if report.note != "" {
+		res.notes = append(res.notes, report.note)
+	}
+	var fs []finding.Finding
+	switch {
+	case report.perr != nil:
+		fs = []finding.Finding{c.set.Engine.ParseErrorFinding(report.perr)}
+	case report.doc != nil:
+		var err error
+		if fs, err = c.set.Engine.EvaluateOne(ctx, report.doc); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, nil
+	}
+	if res.sources == nil {
+		res.sources = map[string][]byte{}
+	}
+	res.sources[report.ref] = report.data
+	for i := range fs {
+		if fs[i].Subject == "" {
+			fs[i].Subject = subject
+		}
+	}
+	return fs, nil
 }
 
 // localRef resolves the path of an oci-layout: or tarball: reference

@@ -32,7 +32,7 @@ func (c *Checker) Manifest(ctx context.Context, ref string, manifest []byte, opt
 	}
 	r := c.image1(ctx, ref, func(ctx context.Context) ([]*document.Document, error) {
 		return image.LoadManifest(ctx, ref, manifest, imgOpts)
-	}, nil)
+	}, nil, nil)
 	res := &Result{Inputs: "image", Sources: map[string][]byte{}, Findings: r.findings}
 	if r.loaded {
 		res.Checked = 1

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,8 +67,10 @@ type imageFlags struct {
 	outputFlags
 	policyFlags
 	registryFlags
-	platforms  []string
-	dockerfile string
+	platforms   []string
+	dockerfile  string
+	trivyReport string
+	noAttached  bool
 }
 
 func (c Command) imageCommand() *cobra.Command {
@@ -110,12 +113,23 @@ that causes them: DWF301 and DWF302 at the final stage's USER, DWF303 at its
 ENTRYPOINT (at its FROM when there is none), DWF304 and DWF305 at its FROM.
 GitHub code scanning then shows them in the Dockerfile. Without it, SARIF
 results point at the image reference as a file name that is not in the
-repository: GitHub accepts and lists them, without a code view.`,
+repository: GitHub accepts and lists them, without a code view.
+
+Each image is judged with its Trivy vulnerability report (DWF401-DWF404):
+the one given with --trivy-report, or else the newest one attached to the
+image's digest or its platform manifests' digests in the registry (OCI 1.1
+referrers, with the referrers tag fallback for registries without the API,
+and cosign's sha256-<digest>.att tag). Which report was used is said on
+standard error. DWF403 reports a report that names none of the image's
+digests; with vulnerabilities.require_report, DWF404 reports an image
+without one. Attached reports are trusted as far as write access to the
+registry is: their signatures are not verified.`,
 		Example: `  dwf-policy image ghcr.io/devflow/app:1.4.2
   dwf-policy image --platform linux/arm64 ghcr.io/devflow/app:1.4.2
   dwf-policy image --format sarif --output image.sarif --dockerfile Dockerfile ghcr.io/devflow/app:$GITHUB_SHA
   dwf-policy image --insecure-registry localhost:5000 localhost:5000/app:dev
-  dwf-policy image oci-layout:./out tarball:app.tar`,
+  dwf-policy image oci-layout:./out tarball:app.tar
+  dwf-policy image --trivy-report trivy.json ghcr.io/devflow/app@sha256:...`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.runImage(cmd.Context(), fl, args)
@@ -126,6 +140,9 @@ repository: GitHub accepts and lists them, without a code view.`,
 	fl.registryFlags.register(cmd, "")
 	cmd.Flags().StringSliceVar(&fl.platforms, "platform", nil, "check only these platforms of an index, `OS/ARCH[/VARIANT]` (repeatable or comma-separated; default: all)")
 	cmd.Flags().StringVar(&fl.dockerfile, "dockerfile", "", "also place findings at the lines of the Dockerfile `PATH` the image is built from")
+	cmd.Flags().StringVar(&fl.trivyReport, "trivy-report", "", "judge the Trivy report `FILE` (JSON or cosign-vuln) with the image: DWF401-DWF403 (default: the newest report attached to the image's digest in the registry)")
+	cmd.Flags().BoolVar(&fl.noAttached, "no-attached-reports", false, "do not look for vulnerability reports attached to the image in the registry")
+	cmd.MarkFlagsMutuallyExclusive("trivy-report", "no-attached-reports")
 	return cmd
 }
 
@@ -164,11 +181,17 @@ func (c Command) runImage(ctx context.Context, fl imageFlags, refs []string) err
 		return err
 	}
 	res, err := check.New(set, check.Options{Now: c.Now, Image: imgOpts}).Images(ctx, refs, check.ImagesOptions{
-		Platforms:  fl.platforms,
-		Dockerfile: fl.dockerfile,
+		Platforms:         fl.platforms,
+		Dockerfile:        fl.dockerfile,
+		TrivyReport:       fl.trivyReport,
+		NoAttachedReports: fl.noAttached,
 	})
+	if oe, ok := errors.AsType[*check.OptionError](err); ok {
+		flag := map[string]string{"Dockerfile": "--dockerfile", "TrivyReport": "--trivy-report"}[oe.Option]
+		return usageError("%s: %v", flag, oe.Err)
+	}
 	if err != nil {
-		return usageError("--dockerfile: %v", err)
+		return &exitError{code: ExitError, err: err}
 	}
 	return c.report(formatter, failOn, set, res, fl.outputFlags)
 }

@@ -44,6 +44,12 @@ type Spec struct {
 	PlatformSpec `yaml:",inline"`
 	// PerPlatform overrides fields for the platform named as in Platforms.
 	PerPlatform map[string]PlatformSpec `yaml:"per_platform"`
+	// TrivyReport is a Trivy report judged with the image (`dwf-policy
+	// image --trivy-report`), as text in which ${DIGEST} is the digest of
+	// the layout's entry (the index, or the single image) and ${DIGEST_HEX}
+	// its hex part, ${DIGEST os/arch} a platform manifest's and ${CONFIG os/arch} a platform's
+	// config digest; Report expands them.
+	TrivyReport string `yaml:"trivy_report"`
 }
 
 // PlatformSpec is what one platform's image sets. A nil field keeps the
@@ -147,24 +153,52 @@ var compressions = map[string]compression.Compression{
 }
 
 // WriteLayout writes s as an OCI image layout in dir (which must be empty
-// or missing): an index, or with Index false the single image.
-func (s Spec) WriteLayout(t testing.TB, dir string) {
+// or missing): an index, or with Index false the single image. It returns
+// s.TrivyReport expanded for the image written, or "" when s has none.
+func (s Spec) WriteLayout(t testing.TB, dir string) string {
 	t.Helper()
 	imgs := s.Images(t)
+	vars := map[string]string{}
+	for _, img := range imgs {
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := cf.Platform().String()
+		d, _ := img.Digest()
+		c, _ := img.ConfigName()
+		vars["${DIGEST "+p+"}"], vars["${CONFIG "+p+"}"] = d.String(), c.String()
+	}
+	var entry interface{ Digest() (v1.Hash, error) }
 	if s.Index != nil && !*s.Index {
 		if len(imgs) != 1 || s.Attestation {
 			t.Fatalf("index: false needs exactly one platform and no attestation")
 		}
+		entry = imgs[0]
 		WriteLayout(t, dir, imgs[0])
-		return
-	}
-	idx := Index(t, imgs...)
-	if s.Attestation {
-		for _, img := range imgs {
-			idx = mutate.AppendManifests(idx, Attestation(t, img))
+	} else {
+		idx := Index(t, imgs...)
+		if s.Attestation {
+			for _, img := range imgs {
+				idx = mutate.AppendManifests(idx, Attestation(t, img))
+			}
 		}
+		entry = idx
+		WriteLayout(t, dir, idx)
 	}
-	WriteLayout(t, dir, idx)
+	d, err := entry.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars["${DIGEST}"], vars["${DIGEST_HEX}"] = d.String(), d.Hex
+	report := s.TrivyReport
+	for k, v := range vars {
+		report = strings.ReplaceAll(report, k, v)
+	}
+	if strings.Contains(report, "${") {
+		t.Fatalf("trivy_report: a placeholder is left after expansion (known: %v)", slices.Sorted(maps.Keys(vars)))
+	}
+	return report
 }
 
 // WriteLayout writes an OCI image layout in dir whose index.json has one

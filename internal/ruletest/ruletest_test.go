@@ -32,7 +32,16 @@ package ruletest
 //	# platform: OS/ARCH          check an image with --platform OS/ARCH
 //	# root: NAME                 check a file inside the repository
 //	                             testdata/rules/roots/NAME (default `repo`),
-//	                             whose files (a trivy.yaml) a workflow reads
+//	                             whose files (a trivy.yaml) a workflow reads;
+//	                             an image is checked there too, and only
+//	                             roots named config-* may hold a
+//	                             .dwf-policy.yaml (config-require-report:
+//	                             vulnerabilities.require_report)
+//
+// An image spec's trivy_report (a Trivy report with ${DIGEST}-style
+// placeholders for the image's digests) is written beside the layout and
+// judged with the image, as `dwf-policy image --trivy-report FILE`; the
+// findings in the report are written by line and column like a file's.
 //
 // Only findings of the directory's rule are compared; other rules may fire.
 // Image findings have no line: they are written by the platform their
@@ -130,6 +139,9 @@ type options struct {
 	Target   string // # target: -> FilesOptions.Target, --target
 	Platform string // # platform: -> ImagesOptions.Platforms, --platform
 	Root     string // # root: -> the repository a file is checked in
+	// Report is the report an image spec carries, written beside its
+	// layout: ImagesOptions.TrivyReport, --trivy-report.
+	Report string
 }
 
 // pos is one finding as the fixtures describe it.
@@ -357,6 +369,15 @@ func loadFixtures(t *testing.T) []fixture {
 			if err := fx.validate(); err != nil {
 				t.Fatalf("%s: %v", header, err)
 			}
+			if fx.Form == imageForm {
+				var spec imagetest.Spec
+				if err := yaml.Unmarshal(data, &spec); err != nil {
+					t.Fatalf("%s: %v", header, err)
+				}
+				if spec.TrivyReport != "" {
+					fx.Opts.Report = fx.rel() + reportSuffix
+				}
+			}
 			if prev, ok := ids[fx.id()]; ok {
 				t.Fatalf("%s and %s are both the case %s", prev, fx.Src, fx.id())
 			}
@@ -376,8 +397,8 @@ func (f *fixture) validate() error {
 	switch {
 	case f.Form == repoForm && f.Opts.Root != "":
 		return errors.New("`# root:` in a repository fixture, which is its own root")
-	case f.Form == imageForm && (f.Opts.Root != "" || f.Opts.Target != ""):
-		return errors.New("`# root:` and `# target:` are for files, not images")
+	case f.Form == imageForm && f.Opts.Target != "":
+		return errors.New("`# target:` is for files, not images")
 	case f.Form != imageForm && f.Opts.Platform != "":
 		return errors.New("`# platform:` is for images")
 	}
@@ -440,7 +461,11 @@ func prepare(t *testing.T) *suite {
 				t.Fatal(err)
 			}
 		case imageForm:
-			writeImage(t, fx.Src, dst)
+			if report := writeImage(t, fx.Src, dst); report != "" {
+				if err := os.WriteFile(dst+reportSuffix, []byte(report), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 	}
 	for name, ws := range s.spaces {
@@ -448,7 +473,7 @@ func prepare(t *testing.T) *suite {
 		if err != nil {
 			t.Fatalf("opening the policies in %s: %v", name, err)
 		}
-		if set.Config != nil {
+		if set.Config != nil && !strings.HasPrefix(name, "root config-") {
 			t.Fatalf("%s: a configuration was found at %s", name, set.Config.Name)
 		}
 		ws.checker = check.New(set, check.Options{Now: fixtureNow})
@@ -456,8 +481,12 @@ func prepare(t *testing.T) *suite {
 	return s
 }
 
-// writeImage turns the image spec in file into an OCI layout at dir.
-func writeImage(t *testing.T, file, dir string) {
+// reportSuffix names the report of an image fixture beside its layout.
+const reportSuffix = ".trivy.json"
+
+// writeImage turns the image spec in file into an OCI layout at dir and
+// returns its Trivy report, expanded, or "".
+func writeImage(t *testing.T, file, dir string) string {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -469,7 +498,7 @@ func writeImage(t *testing.T, file, dir string) {
 	if err := dec.Decode(&spec); err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
-	spec.WriteLayout(t, dir)
+	return spec.WriteLayout(t, dir)
 }
 
 // copyTree copies the regular files below src into dst, except those whose
@@ -515,7 +544,7 @@ func (ws *workspace) run(t *testing.T, fxs []fixture) *check.Result {
 		if o.Platform != "" {
 			platforms = []string{o.Platform}
 		}
-		res, err := ws.checker.Images(t.Context(), refs, check.ImagesOptions{Platforms: platforms})
+		res, err := ws.checker.Images(t.Context(), refs, check.ImagesOptions{Platforms: platforms, TrivyReport: o.Report})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -536,7 +565,7 @@ func failed(res *check.Result) error {
 // positionOf describes a finding as the fixture fx would.
 func positionOf(fx fixture, f finding.Finding) pos {
 	p := pos{Rule: f.RuleID, Path: f.Path, Line: f.Location.Line, Column: f.Location.Column}
-	if fx.Form != repoForm && p.Path == fx.ref() {
+	if fx.Form != repoForm && (p.Path == fx.ref() || (fx.Opts.Report != "" && p.Path == fx.Opts.Report)) {
 		p.Path = ""
 	}
 	if p.Line == 0 && strings.HasSuffix(f.Subject, ")") {
@@ -691,6 +720,9 @@ func TestCLIAgreesWithEngine(t *testing.T) {
 			}
 			if g.opts.Platform != "" {
 				args = append(args, "--platform", g.opts.Platform)
+			}
+			if g.opts.Report != "" {
+				args = append(args, "--trivy-report", g.opts.Report)
 			}
 			for _, fx := range fxs {
 				args = append(args, fx.ref())

@@ -120,6 +120,7 @@ index(platforms) := {
 	"subject": subject,
 	"index_platforms": [entry(p) | some p in platforms],
 	"platforms": platforms,
+	"vulnerability_report": {"looked_up": false, "found": false, "source": "", "reference": "", "created_at": ""},
 }
 
 # single(p) is a single-platform image.

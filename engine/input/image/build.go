@@ -187,6 +187,9 @@ feed:
 		"subject":         subject,
 		"index_platforms": indexPlatforms,
 		"platforms":       platforms,
+		// The front door that judges the image with its vulnerability
+		// report fills this in (engine/check).
+		"vulnerability_report": NoReportLookup(),
 	}, nil
 }
 

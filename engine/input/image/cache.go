@@ -63,6 +63,8 @@ func entryLimit(kind string) int64 {
 		return maxManifestBytes
 	case "configs":
 		return maxConfigBytes
+	case "reports":
+		return MaxReportBytes
 	}
 	return maxRecordBytes
 }

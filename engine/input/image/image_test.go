@@ -54,6 +54,7 @@ func TestLoadMultiArchIndex(t *testing.T) {
 			map[string]any{"platform": "linux/amd64", "os": "linux", "architecture": "amd64", "variant": "", "digest": amdDigest.String()},
 			map[string]any{"platform": "linux/arm64/v8", "os": "linux", "architecture": "arm64", "variant": "v8", "digest": armDigest.String()},
 		},
+		"vulnerability_report": map[string]any{"looked_up": false, "found": false, "source": "", "reference": "", "created_at": ""},
 	}
 	if diff := cmp.Diff(want, top); diff != "" {
 		t.Errorf("document (-want +got):\n%s", diff)

@@ -141,11 +141,12 @@ func TestRuleCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"data.dwf.image.non_root_user":   "DWF301",
-		"data.dwf.image.uid_1001":        "DWF302",
-		"data.dwf.image.tini_entrypoint": "DWF303",
-		"data.dwf.image.platforms":       "DWF304",
-		"data.dwf.image.zstd_layers":     "DWF305",
+		"data.dwf.image.non_root_user":           "DWF301",
+		"data.dwf.image.uid_1001":                "DWF302",
+		"data.dwf.image.tini_entrypoint":         "DWF303",
+		"data.dwf.image.platforms":               "DWF304",
+		"data.dwf.image.zstd_layers":             "DWF305",
+		"data.dwf.image.no_vulnerability_report": "DWF404",
 	}
 	for pkg, id := range want {
 		if got := ev.ids[pkg]; got != id {
