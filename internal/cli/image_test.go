@@ -390,6 +390,8 @@ func TestImageUsageErrors(t *testing.T) {
 		{[]string{"image", "--timeout", "0s", "x:1"}, "--timeout: must be positive"},
 		{[]string{"image", "--no-cache", "--cache-dir", "c", "x:1"}, "none of the others can be"},
 		{[]string{"image", "--dockerfile", "nope", "x:1"}, "--dockerfile: nope: no such file or directory"},
+		{[]string{"image", "--trivy-report", "nope.json", "x:1"}, "--trivy-report: nope.json: no such file or directory"},
+		{[]string{"image", "--trivy-report", "r.json", "--no-attached-reports", "x:1"}, "none of the others can be"},
 		{[]string{"image", "--format", "xml", "x:1"}, `--format: unknown format "xml"`},
 	} {
 		_, stderr, code, n := runNet(t, dir, nil, tc.args...)

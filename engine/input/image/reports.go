@@ -308,7 +308,6 @@ func (s *registrySource) reportBlob(ctx context.Context, d v1.Descriptor) ([]byt
 	return b, nil
 }
 
-
 // NoReportLookup is the image document's vulnerability_report before any
 // report was looked for: the registry gate judges a manifest alone.
 func NoReportLookup() map[string]any {

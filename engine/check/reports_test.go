@@ -1,0 +1,182 @@
+package check_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/compression"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/devflow/dwf-policy/engine/check"
+	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/engine/input/image"
+	"github.com/devflow/dwf-policy/engine/policyset"
+	"github.com/devflow/dwf-policy/internal/imagetest"
+)
+
+// trivyJSON is a Trivy JSON report of digest, created at created, with one
+// HIGH vulnerability id.
+func trivyJSON(digest, created, id string) []byte {
+	b, _ := json.MarshalIndent(map[string]any{
+		"SchemaVersion": 2,
+		"CreatedAt":     created,
+		"ArtifactName":  "registry.test/app",
+		"ArtifactType":  "container_image",
+		"Metadata":      map[string]any{"RepoDigests": []string{"registry.test/app@" + digest}},
+		"Results": []any{map[string]any{
+			"Target": "app (debian 12.5)", "Class": "os-pkgs", "Type": "debian",
+			"Vulnerabilities": []any{map[string]any{
+				"VulnerabilityID": id, "PkgName": "openssl", "InstalledVersion": "1.0",
+				"FixedVersion": "3.0", "Severity": "HIGH",
+			}},
+		}},
+	}, "", "  ")
+	return b
+}
+
+// vulnStatement is an in-toto statement of cosign's vulnerability
+// predicate about digest.
+func vulnStatement(digest v1.Hash, id string) []byte {
+	var report map[string]any
+	_ = json.Unmarshal(trivyJSON("", "2026-05-31T10:00:00Z", id), &report)
+	delete(report, "Metadata")
+	b, _ := json.Marshal(map[string]any{
+		"_type":         "https://in-toto.io/Statement/v0.1",
+		"predicateType": image.VulnPredicateType,
+		"subject":       []any{map[string]any{"name": "app", "digest": map[string]string{"sha256": digest.Hex}}},
+		"predicate": map[string]any{
+			"scanner":  map[string]any{"uri": "pkg:github/aquasecurity/trivy@v0.58.0", "version": "v0.58.0", "result": report},
+			"metadata": map[string]any{"scanFinishedOn": "2026-05-31T10:00:00Z"},
+		},
+	})
+	return b
+}
+
+// reportScenario pushes images with reports attached to the registry at
+// host and checks them: the newest of two oras-style referrers wins, a
+// referrer of another type is ignored, cosign's .att tag is read (its
+// provenance layer skipped), a report of another digest is DWF403, and an
+// image without any is DWF404 under require_report.
+func reportScenario(t *testing.T, host string, tr http.RoundTripper, insecure []string) {
+	t.Helper()
+	base := fmt.Sprintf("%s/dwf-it/reports-%d", host, time.Now().UnixNano())
+	passwd := imagetest.Layer(t, compression.ZStd, imagetest.File{Name: "etc/passwd", Body: "root:x:0:0::/root:/bin/sh\n"})
+	cfg := v1.Config{User: "1001", Entrypoint: []string{"/usr/bin/tini", "--"}}
+
+	two := base + "/two:1"
+	idx := imagetest.Index(t, imagetest.Image(t, "linux/amd64", cfg, passwd), imagetest.Image(t, "linux/arm64", cfg, passwd))
+	idxDigest := imagetest.WriteIndex(t, two, idx, tr)
+	idxDesc := v1.Descriptor{MediaType: types.OCIImageIndex, Digest: idxDigest, Size: size(t, idx)}
+	imagetest.Attach(t, two, idxDesc, imagetest.Referrer{ArtifactType: image.ArtifactTypeTrivyJSON, Data: trivyJSON(idxDigest.String(), "2026-05-30T08:00:00Z", "CVE-2026-0001")}, tr)
+	newer := imagetest.Attach(t, two, idxDesc, imagetest.Referrer{ArtifactType: image.ArtifactTypeTrivyJSON, Data: trivyJSON(idxDigest.String(), "2026-05-31T08:00:00Z", "CVE-2026-0002")}, tr)
+	imagetest.Attach(t, two, idxDesc, imagetest.Referrer{ArtifactType: "application/spdx+json", Data: []byte(`{"spdxVersion":"SPDX-2.3"}`)}, tr)
+
+	att := base + "/att:1"
+	single := imagetest.Image(t, "linux/amd64", cfg, passwd)
+	singleDigest := imagetest.Write(t, att, single, tr)
+	provenance := []byte(`{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://slsa.dev/provenance/v0.2","subject":[],"predicate":{}}`)
+	attDigest := imagetest.AttachAtt(t, att, singleDigest,
+		[]string{"https://slsa.dev/provenance/v0.2", image.VulnPredicateType},
+		[][]byte{imagetest.Envelope(provenance), imagetest.Envelope(vulnStatement(singleDigest, "CVE-2026-0003"))}, tr)
+
+	other := base + "/other:1"
+	otherImg := imagetest.Image(t, "linux/arm64", cfg, passwd)
+	otherDigest := imagetest.Write(t, other, otherImg, tr)
+	otherDesc := v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: otherDigest, Size: imgSize(t, otherImg)}
+	imagetest.Attach(t, other, otherDesc, imagetest.Referrer{ArtifactType: image.ArtifactTypeTrivyJSON, Data: trivyJSON("sha256:"+strings.Repeat("d", 64), "2026-05-31T08:00:00Z", "CVE-2026-0004")}, tr)
+
+	none := base + "/none:1"
+	imagetest.Write(t, none, imagetest.Image(t, "linux/amd64", cfg, passwd), tr)
+
+	dir := repo(t, map[string]string{".dwf-policy.yaml": "vulnerabilities:\n  require_report: true\n"})
+	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
+	c := check.New(set, check.Options{Now: now, Image: image.Options{Transport: tr, InsecureRegistries: insecure, Retries: -1}})
+	res, err := c.Images(context.Background(), []string{two, att, other, none}, check.ImagesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err != nil {
+		t.Fatalf("%v %v", res.Err, res.Problems)
+	}
+	repoOf := func(ref string) string { return ref[:strings.LastIndex(ref, ":")] }
+	want := map[string]string{
+		"DWF401 " + repoOf(two) + "@" + newer.String():     "CVE-2026-0002",
+		"DWF401 " + repoOf(att) + "@" + attDigest.String(): "CVE-2026-0003",
+		"DWF401 " + repoOf(other) + "@sha256:":             "CVE-2026-0004",
+		"DWF403 " + repoOf(other) + "@sha256:":             "is for sha256:dddd",
+		"DWF404 " + none:                                   "No Trivy report for " + none,
+	}
+	var got []finding.Finding
+	for _, f := range res.Findings {
+		if strings.HasPrefix(f.RuleID, "DWF40") {
+			got = append(got, f)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d DWF40x findings, want %d: %v", len(got), len(want), got)
+	}
+	for key, msg := range want {
+		rule, path, _ := strings.Cut(key, " ")
+		found := false
+		for _, f := range got {
+			if f.RuleID == rule && strings.HasPrefix(f.Path, path) && strings.Contains(f.Message, msg) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no %s finding at %s saying %q in %v", rule, path, msg, got)
+		}
+	}
+	for _, f := range got {
+		if f.RuleID == "DWF401" && strings.Contains(f.Message, "CVE-2026-0001") {
+			t.Errorf("the older report was judged: %v", f)
+		}
+		if f.RuleID == "DWF401" && f.Location.Line == 0 {
+			t.Errorf("a finding in a report has no line: %v", f)
+		}
+	}
+	notes := strings.Join(res.Notes, "\n")
+	for _, n := range []string{
+		two + ": judged with the Trivy report " + repoOf(two) + "@" + newer.String() + " (an OCI referrer, created 2026-05-31T08:00:00Z), the newest of 2 attached",
+		att + ": judged with the Trivy report " + repoOf(att) + "@" + attDigest.String() + " (cosign's .att tag, created 2026-05-31T10:00:00Z)",
+	} {
+		if !strings.Contains(notes, n) {
+			t.Errorf("notes lack %q:\n%s", n, notes)
+		}
+	}
+}
+
+func size(t *testing.T, idx interface{ RawManifest() ([]byte, error) }) int64 {
+	t.Helper()
+	b, err := idx.RawManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(len(b))
+}
+
+func imgSize(t *testing.T, img v1.Image) int64 { return size(t, img) }
+
+// TestAttachedReports: the in-process registry without the referrers API
+// (go-containerregistry's writer maintains the fallback tag).
+func TestAttachedReports(t *testing.T) {
+	reg := imagetest.NewRegistry(t, nil)
+	reportScenario(t, reg.Host, imagetest.Transport(), nil)
+}
+
+// TestIntegrationAttachedReports: the same against Debian's docker-registry
+// (distribution 2.x: no referrers API, so the tag fallback).
+func TestIntegrationAttachedReports(t *testing.T) {
+	addr := imagetest.RealRegistry(t, "./engine/check")
+	reportScenario(t, addr, http.DefaultTransport, []string{addr})
+}
