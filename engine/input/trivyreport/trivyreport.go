@@ -863,6 +863,8 @@ func (r *report) input() map[string]any {
 		key := v["id"].(string) + "\x00" + v["pkg_name"].(string)
 		v["duplicate"] = seen[key]
 		seen[key] = true
+		v["message"] = message(v)
+		v["fingerprint"] = v["id"].(string) + "|" + v["pkg_name"].(string) + "|" + r.artifactName
 		vulns[i] = v
 	}
 	results := make([]any, len(r.results))
@@ -889,6 +891,53 @@ func (r *report) input() map[string]any {
 		"vulnerabilities":     vulns,
 		"image":               nil,
 	}
+}
+
+// NoFixText is what a vulnerability without a fixed version says instead
+// of the upgrade to make.
+const NoFixText = "no fix yet: add it to vulnerabilities.ignore with a reason and an expiry"
+
+// message is the vulnerability in one sentence at its own severity, as
+// DWF401 reports it: "CVE-1 (HIGH, CVSS 7.5) in openssl 1.0 (target):
+// upgrade openssl to 3.0.14." Built here so that a report of thousands
+// of findings costs the rule a field read per finding, not a dozen string
+// operations (the rule builds the rarer UNKNOWN-counted-as and
+// over-the-maximum messages itself).
+func message(v map[string]any) string {
+	var b strings.Builder
+	id, _ := v["id"].(string)
+	sev, _ := v["severity"].(string)
+	pkg, _ := v["pkg_name"].(string)
+	installed, _ := v["installed_version"].(string)
+	target, _ := v["target"].(string)
+	fixed, _ := v["fixed_version"].(string)
+	b.WriteString(id)
+	b.WriteString(" (")
+	b.WriteString(sev)
+	if score, ok := v["cvss_score"].(float64); ok {
+		b.WriteString(", CVSS ")
+		b.WriteString(strconv.FormatFloat(score, 'f', -1, 64))
+	}
+	b.WriteString(") in ")
+	b.WriteString(pkg)
+	b.WriteString(" ")
+	b.WriteString(installed)
+	if target != "" {
+		b.WriteString(" (")
+		b.WriteString(target)
+		b.WriteString(")")
+	}
+	b.WriteString(": ")
+	if fixed != "" {
+		b.WriteString("upgrade ")
+		b.WriteString(pkg)
+		b.WriteString(" to ")
+		b.WriteString(fixed)
+	} else {
+		b.WriteString(NoFixText)
+	}
+	b.WriteString(".")
+	return b.String()
 }
 
 func anyStrings(ss []string) []any {
