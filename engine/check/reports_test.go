@@ -91,6 +91,19 @@ func reportScenario(t *testing.T, host string, tr http.RoundTripper, insecure []
 	otherDesc := v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: otherDigest, Size: imgSize(t, otherImg)}
 	imagetest.Attach(t, other, otherDesc, imagetest.Referrer{ArtifactType: image.ArtifactTypeTrivyJSON, Data: trivyJSON("sha256:"+strings.Repeat("d", 64), "2026-05-31T08:00:00Z", "CVE-2026-0004")}, tr)
 
+	bundle := base + "/bundle:1"
+	bundleImg := imagetest.Image(t, "linux/amd64", v1.Config{User: "1001", Entrypoint: []string{"/usr/bin/tini", "--"}, Cmd: []string{"bundle"}}, passwd)
+	bundleDigest := imagetest.Write(t, bundle, bundleImg, tr)
+	var envelope map[string]any
+	_ = json.Unmarshal(imagetest.Envelope(vulnStatement(bundleDigest, "CVE-2026-0005")), &envelope)
+	sigstoreBundle, _ := json.Marshal(map[string]any{
+		"mediaType":            "application/vnd.dev.sigstore.bundle.v0.3+json",
+		"verificationMaterial": map[string]any{},
+		"dsseEnvelope":         envelope,
+	})
+	bundleRef := imagetest.Attach(t, bundle, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: bundleDigest, Size: imgSize(t, bundleImg)},
+		imagetest.Referrer{ArtifactType: image.ArtifactTypeBundle, Data: sigstoreBundle}, tr)
+
 	none := base + "/none:1"
 	imagetest.Write(t, none, imagetest.Image(t, "linux/amd64", cfg, passwd), tr)
 
@@ -101,7 +114,7 @@ func reportScenario(t *testing.T, host string, tr http.RoundTripper, insecure []
 	}
 	now := func() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
 	c := check.New(set, check.Options{Now: now, Image: image.Options{Transport: tr, InsecureRegistries: insecure, Retries: -1}})
-	res, err := c.Images(context.Background(), []string{two, att, other, none}, check.ImagesOptions{})
+	res, err := c.Images(context.Background(), []string{two, att, other, bundle, none}, check.ImagesOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,11 +123,12 @@ func reportScenario(t *testing.T, host string, tr http.RoundTripper, insecure []
 	}
 	repoOf := func(ref string) string { return ref[:strings.LastIndex(ref, ":")] }
 	want := map[string]string{
-		"DWF401 " + repoOf(two) + "@" + newer.String():     "CVE-2026-0002",
-		"DWF401 " + repoOf(att) + "@" + attDigest.String(): "CVE-2026-0003",
-		"DWF401 " + repoOf(other) + "@sha256:":             "CVE-2026-0004",
-		"DWF403 " + repoOf(other) + "@sha256:":             "is for sha256:dddd",
-		"DWF404 " + none:                                   "No Trivy report for " + none,
+		"DWF401 " + repoOf(two) + "@" + newer.String():        "CVE-2026-0002",
+		"DWF401 " + repoOf(att) + "@" + attDigest.String():    "CVE-2026-0003",
+		"DWF401 " + repoOf(other) + "@sha256:":                "CVE-2026-0004",
+		"DWF403 " + repoOf(other) + "@sha256:":                "is for sha256:dddd",
+		"DWF401 " + repoOf(bundle) + "@" + bundleRef.String(): "CVE-2026-0005",
+		"DWF404 " + none: "No Trivy report for " + none,
 	}
 	var got []finding.Finding
 	for _, f := range res.Findings {
