@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -193,4 +194,40 @@ func TestAttachedReports(t *testing.T) {
 func TestIntegrationAttachedReports(t *testing.T) {
 	addr := imagetest.RealRegistry(t, "./engine/check")
 	reportScenario(t, addr, http.DefaultTransport, []string{addr})
+}
+
+// TestAttachedReportCached: a report's manifest and blob are read once;
+// a second check with the same cache asks only for the lists (the
+// referrers, the fallback tag, the .att tag), which may change.
+func TestAttachedReportCached(t *testing.T) {
+	reg := imagetest.NewRegistry(t, nil)
+	tr := imagetest.Transport()
+	ref := reg.Ref("team/cached:1")
+	img := imagetest.Image(t, "linux/amd64", v1.Config{User: "1001"}, imagetest.Layer(t, compression.ZStd, imagetest.File{Name: "etc/passwd", Body: "root:x:0:0::/root:/bin/sh\n"}))
+	digest := reg.Push(t, ref, img)
+	report := trivyJSON(digest.String(), "2026-05-31T08:00:00Z", "CVE-2026-0006")
+	art := imagetest.Attach(t, ref, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: digest, Size: imgSize(t, img)},
+		imagetest.Referrer{ArtifactType: image.ArtifactTypeTrivyJSON, Data: report}, tr)
+	layer, _, _ := v1.SHA256(strings.NewReader(string(report)))
+
+	dir := repo(t, map[string]string{})
+	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := check.New(set, check.Options{Image: image.Options{Transport: tr, Retries: -1, CacheDir: t.TempDir()}})
+	blob := "GET /v2/team/cached/blobs/" + layer.String()
+	manifest := "GET /v2/team/cached/manifests/" + art.String()
+	for run := range 2 {
+		res, err := c.Images(context.Background(), []string{ref}, check.ImagesOptions{})
+		if err != nil || res.Err != nil {
+			t.Fatal(err, res.Err)
+		}
+		if !slices.ContainsFunc(res.Findings, func(f finding.Finding) bool { return strings.Contains(f.Message, "CVE-2026-0006") }) {
+			t.Fatalf("run %d: the attached report was not judged: %v", run, res.Findings)
+		}
+		if reg.Count(blob) != 1 || reg.Count(manifest) != 1 {
+			t.Errorf("run %d: report blob fetched %d times, its manifest %d times; want once each", run, reg.Count(blob), reg.Count(manifest))
+		}
+	}
 }
