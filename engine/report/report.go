@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/devflow/dwf-policy/engine/finding"
 )
@@ -49,9 +50,10 @@ type FormatterFunc func(w io.Writer, r *Report) error
 func (f FormatterFunc) Format(w io.Writer, r *Report) error { return f(w, r) }
 
 var formatters = map[string]Formatter{
-	"text":  FormatterFunc(formatText),
-	"json":  FormatterFunc(formatJSON),
-	"sarif": FormatterFunc(formatSARIF),
+	"text":   FormatterFunc(formatText),
+	"json":   FormatterFunc(formatJSON),
+	"sarif":  FormatterFunc(formatSARIF),
+	"github": FormatterFunc(formatGitHub),
 }
 
 // Formats lists the names accepted by New, sorted.
@@ -64,9 +66,9 @@ func Formats() []string {
 	return names
 }
 
-// New returns the formatter for a format name.
+// New returns the formatter for a format name, in any case.
 func New(format string) (Formatter, error) {
-	f, ok := formatters[format]
+	f, ok := formatters[strings.ToLower(format)]
 	if !ok {
 		return nil, fmt.Errorf("unknown format %q (want one of %v)", format, Formats())
 	}

@@ -30,17 +30,7 @@ func formatText(w io.Writer, r *Report) error {
 		}
 		bw.WriteByte('\n')
 	}
-	s := Summarize(r)
-	noun := r.Inputs
-	if noun == "" {
-		noun = "file"
-	}
-	fmt.Fprintf(bw, "%s in %s: %s, %s, %s",
-		plural(s.Errors+s.Warnings+s.Notes, "problem"), plural(s.Files, noun),
-		plural(s.Errors, "error"), plural(s.Warnings, "warning"), plural(s.Notes, "note"))
-	if s.Suppressed > 0 {
-		fmt.Fprintf(bw, " (%d suppressed)", s.Suppressed)
-	}
+	bw.WriteString(summaryLine(r))
 	bw.WriteByte('\n')
 	return bw.Flush()
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -13,39 +12,8 @@ import (
 
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/document"
-	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/input"
-	"github.com/devflow/dwf-policy/engine/policyset"
-	"github.com/devflow/dwf-policy/engine/report"
 )
-
-// outputFlags are shared by every command that reports findings.
-type outputFlags struct {
-	format         string
-	output         string
-	failOn         string
-	showSuppressed bool
-}
-
-func (o *outputFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&o.format, "format", "f", "text", "output format: "+strings.Join(report.Formats(), ", "))
-	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
-	cmd.Flags().StringVar(&o.failOn, "fail-on", "error", "exit 1 when a finding is at or above this severity: error, warning, note or none")
-	cmd.Flags().BoolVar(&o.showSuppressed, "show-suppressed", false, "list suppressed findings in text output too")
-}
-
-// validate checks the flag values before any work is done.
-func (o *outputFlags) validate() (report.Formatter, finding.Severity, error) {
-	f, err := report.New(o.format)
-	if err != nil {
-		return nil, 0, usageError("--format: %v", err)
-	}
-	sev, err := finding.ParseSeverity(o.failOn)
-	if err != nil || o.failOn == "off" {
-		return nil, 0, usageError("--fail-on: unknown severity %q (want error, warning, note or none)", o.failOn)
-	}
-	return f, sev, nil
-}
 
 type checkFlags struct {
 	outputFlags
@@ -161,7 +129,7 @@ func bakeVars(vals []string) (map[string]string, error) {
 }
 
 func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) error {
-	formatter, failOn, err := fl.validate()
+	dests, failOn, err := fl.validate()
 	if err != nil {
 		return err
 	}
@@ -199,7 +167,7 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 		ResolveBaseImages: fl.resolveBases,
 		ResolveImages:     fl.resolveImgs,
 	})
-	return c.report(formatter, failOn, set, res, fl.outputFlags)
+	return c.report(dests, failOn, set, res, fl.outputFlags)
 }
 
 // maxStdinBytes caps standard input: the largest input any kind accepts.
@@ -234,41 +202,6 @@ func kindNames(sep string) string {
 	return strings.Join(names, sep)
 }
 
-// report prints what could not be checked, writes the report and decides
-// the exit code: 2 when something could not be checked, else 1 when a
-// finding is at or above --fail-on.
-func (c Command) report(f report.Formatter, failOn finding.Severity, set *policyset.Set, res *check.Result, fl outputFlags) error {
-	for _, n := range res.Notes {
-		fmt.Fprintf(c.Stderr, "dwf-policy: note: %s\n", n)
-	}
-	for _, p := range res.Problems {
-		fmt.Fprintf(c.Stderr, "dwf-policy: %v\n", p.Err)
-		if p.Hint != "" {
-			fmt.Fprintf(c.Stderr, "dwf-policy:   %s\n", p.Hint)
-		}
-	}
-	rep := &report.Report{
-		Tool:           report.Tool{Name: "dwf-policy", Version: version(), InformationURI: InformationURI},
-		Rules:          set.Engine.Rules(),
-		Findings:       res.Findings,
-		Sources:        res.Sources,
-		FilesChecked:   res.Checked,
-		Inputs:         res.Inputs,
-		ShowSuppressed: fl.showSuppressed,
-		URIBase:        res.URIBase,
-	}
-	if err := c.writeReport(f, rep, fl.output); err != nil {
-		return &exitError{code: ExitError, err: err}
-	}
-	if res.Err != nil {
-		return &exitError{code: ExitError, err: res.Err}
-	}
-	if finding.CountAtLeast(res.Findings, failOn) > 0 {
-		return &exitError{code: ExitFindings}
-	}
-	return nil
-}
-
 func (c Command) workDir() (string, error) {
 	if c.WorkDir != "" {
 		return c.WorkDir, nil
@@ -278,18 +211,4 @@ func (c Command) workDir() (string, error) {
 		return "", fmt.Errorf("finding working directory: %w", err)
 	}
 	return wd, nil
-}
-
-// writeReport writes to --output (see writeFile) or to standard output.
-func (c Command) writeReport(f report.Formatter, rep *report.Report, output string) error {
-	if output == "" {
-		return f.Format(c.Stdout, rep)
-	}
-	if !filepath.IsAbs(output) && c.WorkDir != "" {
-		output = filepath.Join(c.WorkDir, output)
-	}
-	if err := writeFile(output, func(w io.Writer) error { return f.Format(w, rep) }); err != nil {
-		return fmt.Errorf("writing report: %w", err)
-	}
-	return nil
 }

@@ -127,7 +127,8 @@ against the Devflow hardening standard: images run as the non-root user dwfuser
 Trivy scans fail the build on CRITICAL and HIGH findings.
 
 Every rule is Rego (OPA); findings point at the exact file, line and column and
-can be written as text, JSON or SARIF for GitHub code scanning. Teams tune it
+can be written as text, JSON, SARIF for GitHub code scanning or GitHub
+annotations (several at once with --report). Teams tune it
 with .dwf-policy.yaml (see 'dwf-policy config'), suppress single findings with
 '# dwf-policy:ignore DWF104 reason' comments, and add their own Rego rules with
 --policy (tested with 'dwf-policy test', shipped as signed bundles built with

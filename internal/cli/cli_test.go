@@ -71,7 +71,7 @@ func golden(t *testing.T, file, got string) {
 
 func TestDemoGoldens(t *testing.T) {
 	root := repoRoot(t)
-	for _, format := range []string{"text", "json", "sarif"} {
+	for _, format := range []string{"text", "json", "sarif", "github"} {
 		t.Run(format, func(t *testing.T) {
 			out, stderr, code := run(t, root, "check", "--format", format, "testdata/demo")
 			if code != ExitFindings {
@@ -80,7 +80,7 @@ func TestDemoGoldens(t *testing.T) {
 			if format == "sarif" {
 				out = normalizeVersion(out)
 			}
-			golden(t, filepath.Join(root, "testdata", "golden", "demo."+map[string]string{"text": "txt", "json": "json", "sarif": "sarif"}[format]), out)
+			golden(t, filepath.Join(root, "testdata", "golden", "demo."+map[string]string{"text": "txt", "json": "json", "sarif": "sarif", "github": "github"}[format]), out)
 			if format == "sarif" {
 				f := filepath.Join(t.TempDir(), "demo.sarif")
 				if err := os.WriteFile(f, []byte(out), 0o644); err != nil {

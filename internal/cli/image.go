@@ -147,7 +147,7 @@ registry is: their signatures are not verified.`,
 }
 
 func (c Command) runImage(ctx context.Context, fl imageFlags, refs []string) error {
-	formatter, failOn, err := fl.validate()
+	dests, failOn, err := fl.validate()
 	if err != nil {
 		return err
 	}
@@ -193,5 +193,5 @@ func (c Command) runImage(ctx context.Context, fl imageFlags, refs []string) err
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
-	return c.report(formatter, failOn, set, res, fl.outputFlags)
+	return c.report(dests, failOn, set, res, fl.outputFlags)
 }

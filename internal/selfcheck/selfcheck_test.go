@@ -118,10 +118,25 @@ func TestActionInputs(t *testing.T) {
 	if _, ok := action.Outputs["sarif-file"]; !ok || action.Runs.Using != "composite" {
 		t.Errorf("action.yml: outputs %v, using %q", action.Outputs, action.Runs.Using)
 	}
+	check := ""
 	for _, st := range action.Runs.Steps {
 		if strings.Contains(st.Run, "${{") {
 			t.Errorf("a run script interpolates an expression (script injection risk):\n%s", st.Run)
 		}
+		if strings.Contains(st.Run, "args=(check ") {
+			check = st.Run
+		}
+	}
+	// The job log shows why a step failed: annotations on standard output
+	// (--report github=-) and, because the SARIF goes to --output, the
+	// text report on standard error (no --quiet).
+	for _, want := range []string{"--format sarif", `--output "$DWF_SARIF"`, "--report github=-"} {
+		if !strings.Contains(check, want) {
+			t.Errorf("the action's check step lacks %s:\n%s", want, check)
+		}
+	}
+	if strings.Contains(check, "--quiet") || strings.Contains(check, " -q") {
+		t.Errorf("the action's check step silences the text report:\n%s", check)
 	}
 }
 
