@@ -1,4 +1,5 @@
-// Package report turns a list of findings into text, JSON or SARIF. Reporters
+// Package report turns a list of findings into text, JSON, SARIF, GitHub
+// workflow commands, JUnit XML or GitLab Code Quality. Reporters
 // only format: every decision was made by the policies and the engine.
 package report
 
@@ -7,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/devflow/dwf-policy/engine/finding"
 )
@@ -36,6 +38,9 @@ type Report struct {
 	// URIBase maps a finding's Path to the URI reported in SARIF (relative
 	// to the repository root, slash-separated). Nil means Path as is.
 	URIBase func(path string) string
+	// Time is when the check ran, for formats that record it (JUnit's
+	// timestamp); zero means the Unix epoch, so output stays reproducible.
+	Time time.Time
 }
 
 // Formatter writes a Report in one format.
@@ -54,6 +59,8 @@ var formatters = map[string]Formatter{
 	"json":   FormatterFunc(formatJSON),
 	"sarif":  FormatterFunc(formatSARIF),
 	"github": FormatterFunc(formatGitHub),
+	"junit":  FormatterFunc(formatJUnit),
+	"gitlab": FormatterFunc(formatGitLab),
 }
 
 // Formats lists the names accepted by New, sorted.

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -71,16 +72,19 @@ func golden(t *testing.T, file, got string) {
 
 func TestDemoGoldens(t *testing.T) {
 	root := repoRoot(t)
-	for _, format := range []string{"text", "json", "sarif", "github"} {
+	for _, format := range []string{"text", "json", "sarif", "github", "junit", "gitlab"} {
 		t.Run(format, func(t *testing.T) {
 			out, stderr, code := run(t, root, "check", "--format", format, "testdata/demo")
 			if code != ExitFindings {
 				t.Fatalf("exit code = %d, want %d (the demo has errors); stderr: %s", code, ExitFindings, stderr)
 			}
-			if format == "sarif" {
+			switch format {
+			case "sarif":
 				out = normalizeVersion(out)
+			case "junit":
+				out = normalizeJUnit(out)
 			}
-			golden(t, filepath.Join(root, "testdata", "golden", "demo."+map[string]string{"text": "txt", "json": "json", "sarif": "sarif", "github": "github"}[format]), out)
+			golden(t, filepath.Join(root, "testdata", "golden", "demo."+map[string]string{"text": "txt", "json": "json", "sarif": "sarif", "github": "github", "junit": "junit.xml", "gitlab": "gitlab.json"}[format]), out)
 			if format == "sarif" {
 				f := filepath.Join(t.TempDir(), "demo.sarif")
 				if err := os.WriteFile(f, []byte(out), 0o644); err != nil {
@@ -90,6 +94,12 @@ func TestDemoGoldens(t *testing.T) {
 			}
 		})
 	}
+}
+
+// normalizeJUnit keeps goldens independent of the time and the version.
+func normalizeJUnit(s string) string {
+	s = regexp.MustCompile(`timestamp="[^"]*"`).ReplaceAllString(s, `timestamp="2000-01-01T00:00:00"`)
+	return strings.ReplaceAll(s, `value="dwf-policy `+version()+`"`, `value="dwf-policy GOLDEN"`)
 }
 
 // normalizeVersion keeps goldens independent of the build's version.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -119,6 +120,10 @@ func (c Command) report(dests []destination, failOn finding.Severity, set *polic
 		Inputs:         res.Inputs,
 		ShowSuppressed: fl.showSuppressed,
 		URIBase:        res.URIBase,
+		Time:           time.Now(),
+	}
+	if c.Now != nil {
+		rep.Time = c.Now()
 	}
 	var errs []error
 	for _, d := range dests {
