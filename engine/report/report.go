@@ -35,6 +35,11 @@ type Report struct {
 	Inputs string
 	// ShowSuppressed makes the text format list suppressed findings too.
 	ShowSuppressed bool
+	// Color makes the text format colour its output with ANSI sequences,
+	// and Snippets makes it show each finding's source line with a caret
+	// under the column: both for a terminal.
+	Color    bool
+	Snippets bool
 	// URIBase maps a finding's Path to the URI reported in SARIF (relative
 	// to the repository root, slash-separated). Nil means Path as is.
 	URIBase func(path string) string

@@ -48,6 +48,9 @@ type Command struct {
 	// Listening, when not nil, is told the addresses `serve` listens on
 	// once it is ready (tests).
 	Listening func(main, gate string)
+	// TTY makes Stdout and Stderr count as terminals (tests): colour and
+	// source snippets in text reports, as on a real terminal.
+	TTY bool
 	// TuneGC lets one-shot commands trade memory for speed (see tuneGC);
 	// main sets it, tests leave the process's settings alone.
 	TuneGC bool

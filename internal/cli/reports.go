@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ type outputFlags struct {
 	failOn         string
 	showSuppressed bool
 	quiet          bool
+	color          string
 }
 
 func (o *outputFlags) register(cmd *cobra.Command) {
@@ -34,6 +36,7 @@ func (o *outputFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.failOn, "fail-on", "error", "exit 1 when a finding is at or above this severity: error, warning, note or none")
 	cmd.Flags().BoolVar(&o.showSuppressed, "show-suppressed", false, "list suppressed findings in text and github output too")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "with --output, write no text report to standard error")
+	cmd.Flags().StringVar(&o.color, "color", "auto", "colour the text report: auto (on a terminal, unless NO_COLOR is set), always or never; on a terminal each finding also shows its source line with a caret under the column")
 }
 
 // destination is one report of a run: a format and where it goes.
@@ -74,6 +77,11 @@ func (o *outputFlags) validate() ([]destination, finding.Severity, error) {
 			return nil, 0, usageError("more than one report goes to %s", d.file)
 		}
 		seen[d.file] = true
+	}
+	switch strings.ToLower(o.color) {
+	case "auto", "always", "never":
+	default:
+		return nil, 0, usageError("--color: unknown value %q (want auto, always or never)", o.color)
 	}
 	sev, err := finding.ParseSeverity(o.failOn)
 	if err != nil || o.failOn == "off" {
@@ -127,13 +135,17 @@ func (c Command) report(dests []destination, failOn finding.Severity, set *polic
 	}
 	var errs []error
 	for _, d := range dests {
-		if err := c.writeReport(d.formatter, rep, d.file); err != nil {
+		r := rep
+		if d.file == "" && d.format == "text" {
+			r = c.forTerminal(rep, c.Stdout, fl.color)
+		}
+		if err := c.writeReport(d.formatter, r, d.file); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if fl.stderrText(dests) {
 		text, _ := report.New("text")
-		if err := text.Format(c.Stderr, rep); err != nil {
+		if err := text.Format(c.Stderr, c.forTerminal(rep, c.Stderr, fl.color)); err != nil {
 			errs = append(errs, fmt.Errorf("writing the text report to standard error: %w", err))
 		}
 	}
@@ -162,4 +174,38 @@ func (c Command) writeReport(f report.Formatter, rep *report.Report, output stri
 		return fmt.Errorf("writing report: %w", err)
 	}
 	return nil
+}
+
+// forTerminal returns rep as the text report shows it on w: on a terminal
+// with colour (unless --color never, or NO_COLOR with --color auto) and
+// with source snippets; elsewhere plain, exactly one line per finding,
+// unless --color always.
+func (c Command) forTerminal(rep *report.Report, w io.Writer, color string) *report.Report {
+	tty := c.isTerminal(w)
+	r := *rep
+	r.Snippets = tty
+	switch strings.ToLower(color) {
+	case "always":
+		r.Color = true
+	case "never":
+		r.Color = false
+	default:
+		r.Color = tty && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	}
+	return &r
+}
+
+// isTerminal reports whether w is a terminal: Command.TTY in tests, else a
+// character device (what a terminal is to the process; /dev/null is one
+// too, but nobody reads colours there).
+func (c Command) isTerminal(w io.Writer) bool {
+	if c.TTY {
+		return w == c.Stdout || w == c.Stderr
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

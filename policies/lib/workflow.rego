@@ -54,9 +54,24 @@ severity_fix(scan) := sprintf("set `severity: '%s'`", [required_list]) if scan.t
 severity_fix(scan) := sprintf("pass `--severity %s`", [required_list]) if scan.tool != "trivy-action"
 
 # describe(scan) names a scan in messages.
-describe(scan) := sprintf("`%s`", [scan.command]) if scan.tool != "trivy-action"
+describe(scan) := sprintf("`%s`", [one_line(scan.command)]) if scan.tool != "trivy-action"
 
-describe(scan) := sprintf("The Trivy scan in `%s`", [scan.command]) if scan.tool == "trivy-action"
+describe(scan) := sprintf("The Trivy scan in `%s`", [one_line(scan.command)]) if scan.tool == "trivy-action"
+
+# one_line(s) quotes shell text in a message on one line: a message is one
+# line of output. Line continuations and line breaks with the indentation
+# around them become one space; past max_quote characters the text is cut
+# with an ellipsis.
+one_line(s) := short if {
+	flat := trim_space(regex.replace(s, `[ \t]*\\?\r?\n[ \t]*`, " "))
+	short := shorten(flat)
+}
+
+max_quote := 100
+
+shorten(s) := s if count(s) <= max_quote
+
+shorten(s) := concat("", [trim_space(substring(s, 0, max_quote - 1)), "…"]) if count(s) > max_quote
 
 # may_continue(c) holds when continue-on-error is true or an expression.
 may_continue(c) if c.value == true

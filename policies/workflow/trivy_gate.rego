@@ -137,13 +137,13 @@ discarded(step) := {p |
 	p := problem(2, msg, n.location)
 }
 
-discard_reason(n) := sprintf("`%s` turns its failure into success; remove it", [n.text]) if n.kind == "or"
+discard_reason(n) := sprintf("`%s` turns its failure into success; remove it", [lib.one_line(n.text)]) if n.kind == "or"
 
-discard_reason(n) := sprintf("it is piped into `%s` without pipefail, so the pipeline's status is the last command's; add `shell: bash` to the step or `set -o pipefail` before it", [trim_left(n.text, "| ")]) if n.kind == "pipe"
+discard_reason(n) := sprintf("it is piped into `%s` without pipefail, so the pipeline's status is the last command's; add `shell: bash` to the step or `set -o pipefail` before it", [lib.one_line(trim_left(n.text, "| "))]) if n.kind == "pipe"
 
-discard_reason(n) := sprintf("errexit is off (`%s`) and a later command replaces its exit status; keep `-e` on around the scan, or `exit` with its status", [n.text]) if n.kind == "errexit_off"
+discard_reason(n) := sprintf("errexit is off (`%s`) and a later command replaces its exit status; keep `-e` on around the scan, or `exit` with its status", [lib.one_line(n.text)]) if n.kind == "errexit_off"
 
-discard_reason(n) := sprintf("it runs in a list (`%s`) where `set -e` does not apply and a later command replaces its exit status; run it as a command of its own", [n.text]) if n.kind == "errexit_ignored"
+discard_reason(n) := sprintf("it runs in a list (`%s`) where `set -e` does not apply and a later command replaces its exit status; run it as a command of its own", [lib.one_line(n.text)]) if n.kind == "errexit_ignored"
 
 discard_reason(n) := "it is a condition whose branches do not fail the step; exit non-zero when it fails (`if ! trivy ...; then exit 1; fi`)" if n.kind == "condition"
 
@@ -151,7 +151,7 @@ discard_reason(n) := "`!` inverts its exit status; remove the `!`" if n.kind == 
 
 discard_reason(n) := "it runs in the background (`&`), so its exit status is never checked; run it in the foreground" if n.kind == "background"
 
-discard_reason(n) := sprintf("it runs inside `%s`, whose exit status is discarded; run it as a command of its own", [n.text]) if n.kind == "command_substitution"
+discard_reason(n) := sprintf("it runs inside `%s`, whose exit status is discarded; run it as a command of its own", [lib.one_line(n.text)]) if n.kind == "command_substitution"
 
 # unverifiable: settings left to a config file whose directory is not known
 # statically, which could set `exit-code: 0` or drop the required
