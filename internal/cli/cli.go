@@ -149,7 +149,7 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(c.checkCommand(), c.imageCommand(), c.rulesCommand(), c.testCommand(), c.configCommand(), c.bundleCommand(), c.serveCommand(), c.versionCommand())
+	root.AddCommand(c.checkCommand(), c.imageCommand(), c.rulesCommand(), c.explainCommand(), c.testCommand(), c.configCommand(), c.bundleCommand(), c.serveCommand(), c.versionCommand())
 	return root
 }
 

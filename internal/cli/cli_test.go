@@ -146,7 +146,7 @@ func TestExitCodesAndFlags(t *testing.T) {
 }
 
 func TestHelpOnEveryCommand(t *testing.T) {
-	for _, cmd := range [][]string{{"check"}, {"rules"}, {"version"}, {"test"}, {"config"}, {"config", "schema"}, {"bundle"}, {"bundle", "build"}} {
+	for _, cmd := range [][]string{{"check"}, {"rules"}, {"explain"}, {"version"}, {"test"}, {"config"}, {"config", "schema"}, {"bundle"}, {"bundle", "build"}} {
 		out, _, code := run(t, repoRoot(t), append(cmd, "--help")...)
 		if code != ExitOK || !strings.Contains(out, "Usage:") {
 			t.Errorf("%s --help: code %d, output %q", cmd, code, out)

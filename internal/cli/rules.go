@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -16,16 +17,17 @@ func (c Command) rulesCommand() *cobra.Command {
 	var format string
 	var pf policyFlags
 	cmd := &cobra.Command{
-		Use:   "rules",
-		Short: "List the rule catalogue",
+		Use:   "rules [ID...]",
+		Short: "List the rule catalogue, or explain rules",
 		Long: `Rules lists every rule dwf-policy runs: its ID, severity, kind and title.
 The catalogue comes from the METADATA of the Rego packages, built-in and custom
 (--policy and the configuration's policies), with the configuration's severity
-overrides applied.`,
+overrides applied. Given rule IDs, it prints only those rules, in text as
+'dwf-policy explain' does: the description and the fix with its examples.`,
 		Example: `  dwf-policy rules
+  dwf-policy rules DWF101
   dwf-policy rules --policy ./policy --format json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, ids []string) error {
 			if format != "text" && format != "json" && format != "markdown" {
 				return usageError("--format: unknown format %q (want text, json or markdown)", format)
 			}
@@ -33,18 +35,26 @@ overrides applied.`,
 			if err != nil {
 				return err
 			}
-			eng := set.Engine
+			rules := set.Engine.Rules()
+			if len(ids) > 0 {
+				if rules, err = pickRules(rules, ids); err != nil {
+					return err
+				}
+			}
 			switch format {
 			case "json":
 				enc := json.NewEncoder(c.Stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(eng.Rules())
+				return enc.Encode(rules)
 			case "markdown":
-				return writeRulesMarkdown(c.Stdout, eng.Rules())
+				return writeRulesMarkdown(c.Stdout, rules)
+			}
+			if len(ids) > 0 {
+				return writeExplanations(c.Stdout, rules)
 			}
 			tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSEVERITY\tKIND\tNAME\tTITLE")
-			for _, r := range eng.Rules() {
+			for _, r := range rules {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.Kind, r.Name, r.Title)
 			}
 			return tw.Flush()
@@ -77,4 +87,92 @@ func writeRulesMarkdown(w io.Writer, rules []finding.Rule) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func (c Command) explainCommand() *cobra.Command {
+	var pf policyFlags
+	cmd := &cobra.Command{
+		Use:   "explain ID...",
+		Short: "Explain rules: what each checks and how to fix its findings",
+		Long: `Explain prints what a rule checks and how to fix its findings, with the
+examples, from the rule's METADATA (the same text as docs/rules.md and the
+SARIF rule help). IDs are matched in any case; custom rules (--policy and the
+configuration's policies) are explained too.`,
+		Example: `  dwf-policy explain DWF101
+  dwf-policy explain dwf203 DWF205`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, ids []string) error {
+			set, err := c.openPolicies(cmd.Context(), pf)
+			if err != nil {
+				return err
+			}
+			rules, err := pickRules(set.Engine.Rules(), ids)
+			if err != nil {
+				return err
+			}
+			return writeExplanations(c.Stdout, rules)
+		},
+	}
+	pf.register(cmd)
+	return cmd
+}
+
+// pickRules returns the rules with the given IDs, in the order given, in
+// any case; an unknown ID is a usage error.
+func pickRules(all []finding.Rule, ids []string) ([]finding.Rule, error) {
+	var out []finding.Rule
+	for _, id := range ids {
+		i := slices.IndexFunc(all, func(r finding.Rule) bool { return strings.EqualFold(r.ID, id) })
+		if i < 0 {
+			return nil, usageError("unknown rule %q (run 'dwf-policy rules' for the catalogue)", id)
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+// writeExplanations prints rules for a terminal: the title, what the rule
+// checks, and the fix with its examples (fenced code indented, the fences
+// dropped), then how to suppress one finding.
+func writeExplanations(w io.Writer, rules []finding.Rule) error {
+	var b strings.Builder
+	for i, r := range rules {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "%s  %s\n", r.ID, r.Title)
+		fmt.Fprintf(&b, "%s, severity %s, input kind %s\n", r.Name, r.Severity, r.Kind)
+		if r.Description != "" {
+			b.WriteString("\n" + terminalMarkdown(r.Description))
+		}
+		if r.Help != "" {
+			b.WriteString("\nHow to fix:\n\n" + terminalMarkdown(r.Help))
+		}
+		fmt.Fprintf(&b, "\nTo accept one finding, write above its line: # dwf-policy:ignore %s <reason>\n", r.ID)
+		if r.Builtin {
+			fmt.Fprintf(&b, "Documentation: %s/blob/main/docs/rules.md#%s\n", InformationURI, strings.ToLower(r.ID))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// terminalMarkdown renders the little markdown rule metadata uses for a
+// terminal: code blocks indented by four spaces without their fences, the
+// rest as written; it ends with a newline.
+func terminalMarkdown(md string) string {
+	var b strings.Builder
+	inCode := false
+	for _, line := range strings.Split(strings.TrimSpace(md), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			inCode = !inCode
+			continue
+		}
+		if inCode {
+			b.WriteString("    " + line + "\n")
+			continue
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
 }
