@@ -81,6 +81,12 @@ type Result struct {
 	// its last stage was checked); front doors show them beside the
 	// findings. They are not problems: everything was checked.
 	Notes []string
+	// Unmatched names the paths given that led to nothing checked: a
+	// directory with no file of a known kind, a file the configuration
+	// excludes. Nothing is wrong with what was checked, but a typo in a
+	// path must not pass silently; front doors report them (and may fail
+	// on them: --strict-paths).
+	Unmatched []string
 	// Err is set when some input could not be checked: the result is then
 	// incomplete.
 	Err error

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/devflow/dwf-policy/engine"
@@ -57,7 +59,8 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		podImages = newPodImageResolver(c.image)
 	}
 
-	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: opts.Kind, WorkDir: wd, Exclude: c.set.Config.Excluder(wd), Stdin: opts.Stdin})
+	exclude := c.set.Config.Excluder(wd)
+	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: opts.Kind, WorkDir: wd, Exclude: exclude, Stdin: opts.Stdin})
 	repoRoot := repopath.Root(wd)
 	if repoRoot == "" {
 		repoRoot = wd
@@ -130,6 +133,7 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 			res.Checked++
 		}
 	}
+	res.Unmatched = c.unmatched(paths, sources, inputs, wd, exclude)
 	var wholeRepo []string
 	if opts.Kind == "" && coversRepository(paths, wd) {
 		wholeRepo = make([]string, 0, len(sources))
@@ -165,4 +169,47 @@ func coversRepository(paths []string, wd string) bool {
 		p = filepath.Join(wd, p)
 	}
 	return filepath.Clean(p) == filepath.Clean(root)
+}
+
+// unmatched describes the paths given that led to no checked input: a
+// file the configuration excludes, a directory with nothing dwf-policy
+// checks. Paths that do not exist are errors already and are left out.
+func (c *Checker) unmatched(paths []string, sources []input.Source, checked []bool, wd string, exclude func(string) bool) []string {
+	var out []string
+	for _, given := range paths {
+		if given == "-" {
+			continue
+		}
+		p := given
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(wd, p)
+		}
+		p = filepath.Clean(p)
+		info, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		found := false
+		for i, s := range sources {
+			if checked[i] && (s.File == p || strings.HasPrefix(s.File, p+string(filepath.Separator))) {
+				found = true
+				break
+			}
+		}
+		switch {
+		case found:
+		case !info.IsDir() && exclude != nil && exclude(repopath.Display(wd, p)):
+			out = append(out, fmt.Sprintf("%s: not checked: the configuration %s excludes it", given, c.set.Config.Name))
+		case info.IsDir():
+			var kinds []string
+			for _, k := range input.FileKinds() {
+				kinds = append(kinds, string(k.Kind))
+			}
+			slices.Sort(kinds)
+			out = append(out, fmt.Sprintf("%s: no file to check in it (none of the kinds %s)", given, strings.Join(kinds, ", ")))
+		default:
+			out = append(out, fmt.Sprintf("%s: not checked", given))
+		}
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,6 +22,7 @@ import (
 	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/engine/bundle"
 	"github.com/devflow/dwf-policy/engine/config"
+	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/repofile"
 	"github.com/devflow/dwf-policy/engine/repopath"
 	"github.com/devflow/dwf-policy/policies"
@@ -52,6 +54,10 @@ type Options struct {
 	// AllowNet lets policies use network and environment builtins
 	// (--allow-net); the default is the sandbox.
 	AllowNet bool
+	// Rules overrides rule severities for this run, over the
+	// configuration's `rules` (--rule ID=severity, --ignore ID);
+	// SeverityNone turns a rule off. Every ID must name a rule.
+	Rules map[string]finding.Severity
 	// EvalTimeout and MemoryBudget bound evaluation (see engine.Options);
 	// zero values are the engine's defaults.
 	EvalTimeout  time.Duration
@@ -290,6 +296,14 @@ func (s *Set) compile(ctx context.Context) error {
 	if s.Config != nil {
 		opts.Severities = s.Config.Rules
 	}
+	if len(s.opts.Rules) > 0 {
+		merged := maps.Clone(opts.Severities)
+		if merged == nil {
+			merged = map[string]finding.Severity{}
+		}
+		maps.Copy(merged, s.opts.Rules)
+		opts.Severities = merged
+	}
 	eng, err := engine.New(ctx, opts)
 	if err != nil {
 		return WithSandboxHint(err, s.Sandboxed())
@@ -300,6 +314,16 @@ func (s *Set) compile(ctx context.Context) error {
 	}
 	if err := s.Config.CheckRuleIDs(ids); err != nil {
 		return err
+	}
+	var unknown []string
+	for id := range s.opts.Rules {
+		if !slices.Contains(ids, id) {
+			unknown = append(unknown, id)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return fmt.Errorf("unknown rule %s (run 'dwf-policy rules' for the catalogue)", strings.Join(unknown, ", "))
 	}
 	s.Engine = eng
 	return nil

@@ -55,7 +55,10 @@ its content like a file named explicitly:
 'helm template release ./chart | dwf-policy check -'.
 
 A file that cannot be parsed is reported as a DWF000 finding; the other files
-are still checked.
+are still checked. A path that leads to nothing checked (a directory with no
+file of a known kind, a file named explicitly that the configuration's
+exclude: leaves out) is reported on standard error; --strict-paths makes it
+exit 2.
 
 The nearest .dwf-policy.yaml (from the working directory up to the
 repository root) or --config sets the standard's values, rule severities,
@@ -102,6 +105,7 @@ digest.`,
 	cmd.Flags().BoolVar(&fl.resolveBases, "resolve-base-images", false, "fetch the config of the final stage's base image from its registry when the Dockerfile sets no USER or ENTRYPOINT, and use what it sets (network)")
 	cmd.Flags().BoolVar(&fl.resolveImgs, "resolve-images", false, "load the config of every platform of each Kubernetes container image from its registry, and judge the image's user and ENTRYPOINT where the manifest sets none (network)")
 	cmd.Flags().StringArrayVar(&fl.vars, "var", nil, "set the bake variable `NAME=VALUE` (repeatable); a bare NAME takes its value from the environment")
+	cmd.Flags().BoolVar(&fl.strictPaths, "strict-paths", false, "exit 2 when a path given leads to nothing checked: a directory with no file of a known kind, or a file the configuration excludes (always reported on standard error)")
 	fl.registry.register(cmd, " (with --resolve-base-images or --resolve-images)")
 	return cmd
 }

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/engine/config"
+	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/policyset"
 )
 
@@ -25,6 +27,8 @@ type policyFlags struct {
 	verificationKey string
 	evalTimeout     time.Duration
 	memoryBudgetMiB int64
+	ignore          []string
+	rules           []string
 }
 
 func (p *policyFlags) register(cmd *cobra.Command) {
@@ -33,6 +37,8 @@ func (p *policyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&p.policies, "policy", nil, "also load the custom policies in `DIR`, or an OPA bundle FILE.tar.gz (repeatable)")
 	cmd.Flags().BoolVar(&p.allowNet, "allow-net", false, "let policies use network builtins (http.send, net.*, opa.runtime); never host files or environment variables")
 	cmd.Flags().StringVar(&p.verificationKey, "verification-key", "", "accept only bundles signed with the private key of this PEM public key `FILE`")
+	cmd.Flags().StringArrayVar(&p.ignore, "ignore", nil, "turn the rule `ID` off for this run (repeatable), as `rules: {ID: off}` in the configuration would")
+	cmd.Flags().StringArrayVar(&p.rules, "rule", nil, "set a rule's severity for this run, `ID=SEVERITY` (error, warning, note or off; repeatable), over the configuration's")
 	cmd.Flags().DurationVar(&p.evalTimeout, "eval-timeout", engine.DefaultEvalTimeout, "give up on one input when its rules take longer than this, naming the slow rules")
 	cmd.Flags().Int64Var(&p.memoryBudgetMiB, "memory-budget", engine.DefaultMemoryBudget>>20, "stop when the policies' live heap passes this many `MiB`")
 }
@@ -44,7 +50,12 @@ func (p policyFlags) options(wd string) (policyset.Options, error) {
 	if p.memoryBudgetMiB <= 0 {
 		return policyset.Options{}, fmt.Errorf("--memory-budget: must be a positive number of MiB, got %d", p.memoryBudgetMiB)
 	}
+	rules, err := p.ruleOverrides()
+	if err != nil {
+		return policyset.Options{}, err
+	}
 	return policyset.Options{
+		Rules:               rules,
 		WorkDir:             wd,
 		ConfigFile:          p.config,
 		IgnoreFile:          p.ignoreFile,
@@ -54,6 +65,30 @@ func (p policyFlags) options(wd string) (policyset.Options, error) {
 		EvalTimeout:         p.evalTimeout,
 		MemoryBudget:        p.memoryBudgetMiB << 20,
 	}, nil
+}
+
+// ruleOverrides reads --ignore and --rule; a later flag wins for the
+// same rule.
+func (p policyFlags) ruleOverrides() (map[string]finding.Severity, error) {
+	if len(p.ignore) == 0 && len(p.rules) == 0 {
+		return nil, nil
+	}
+	out := map[string]finding.Severity{}
+	for _, id := range p.ignore {
+		out[strings.ToUpper(id)] = finding.SeverityNone
+	}
+	for _, r := range p.rules {
+		id, sev, ok := strings.Cut(r, "=")
+		if !ok || id == "" {
+			return nil, fmt.Errorf("--rule %q: want ID=SEVERITY (error, warning, note or off)", r)
+		}
+		s, err := finding.ParseSeverity(sev)
+		if err != nil {
+			return nil, fmt.Errorf("--rule %q: %w", r, err)
+		}
+		out[strings.ToUpper(id)] = s
+	}
+	return out, nil
 }
 
 // openPolicies opens and compiles the policy set the flags name. Every

@@ -26,6 +26,7 @@ type outputFlags struct {
 	showSuppressed bool
 	quiet          bool
 	color          string
+	strictPaths    bool // check only
 }
 
 func (o *outputFlags) register(cmd *cobra.Command) {
@@ -113,6 +114,9 @@ func (c Command) report(dests []destination, failOn finding.Severity, set *polic
 	for _, n := range res.Notes {
 		fmt.Fprintf(c.Stderr, "dwf-policy: note: %s\n", n)
 	}
+	for _, u := range res.Unmatched {
+		fmt.Fprintf(c.Stderr, "dwf-policy: warning: %s\n", u)
+	}
 	for _, p := range res.Problems {
 		fmt.Fprintf(c.Stderr, "dwf-policy: %v\n", p.Err)
 		if p.Hint != "" {
@@ -154,6 +158,9 @@ func (c Command) report(dests []destination, failOn finding.Severity, set *polic
 	}
 	if res.Err != nil {
 		return &exitError{code: ExitError, err: res.Err}
+	}
+	if fl.strictPaths && len(res.Unmatched) > 0 {
+		return &exitError{code: ExitError, err: fmt.Errorf("--strict-paths: %d of the paths given led to nothing checked", len(res.Unmatched))}
 	}
 	if finding.CountAtLeast(res.Findings, failOn) > 0 {
 		return &exitError{code: ExitFindings}

@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestNoSilentPasses: a path that leads to nothing checked is reported on
+// standard error; --strict-paths makes it exit 2.
+func TestNoSilentPasses(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		".dwf-policy.yaml":  "exclude:\n  - legacy/**\n",
+		"legacy/Dockerfile": "FROM alpine:3.20\n",
+		"docs/README.md":    "# docs\n",
+		"app/Dockerfile":    "FROM alpine:3.20\nUSER 1001\nENTRYPOINT [\"tini\", \"--\"]\n",
+	})
+	out, stderr, code := run(t, dir, "check", "--ignore", "DWF105", "legacy/Dockerfile", "docs", "app")
+	if code != ExitOK {
+		t.Errorf("exit %d, want 0 without --strict-paths\n%s%s", code, out, stderr)
+	}
+	for _, want := range []string{
+		"dwf-policy: warning: legacy/Dockerfile: not checked: the configuration .dwf-policy.yaml excludes it\n",
+		"dwf-policy: warning: docs: no file to check in it (none of the kinds bake, dockerfile, kubernetes, trivy-report, workflow)\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "app") {
+		t.Errorf("a path with a checked file is reported:\n%s", stderr)
+	}
+	_, stderr, code = run(t, dir, "check", "--strict-paths", "--ignore", "DWF105", "legacy/Dockerfile", "app")
+	if code != ExitError || !strings.Contains(stderr, "--strict-paths: 1 of the paths given led to nothing checked") {
+		t.Errorf("--strict-paths: exit %d\n%s", code, stderr)
+	}
+	_, stderr, code = run(t, dir, "check", "--strict-paths", "--ignore", "DWF105", "app")
+	if code != ExitOK || stderr != "" {
+		t.Errorf("--strict-paths with every path checked: exit %d\n%s", code, stderr)
+	}
+
+	// An empty directory: never "0 problems in 0 files" alone.
+	empty := t.TempDir()
+	out, stderr, _ = run(t, empty, "check")
+	if !strings.Contains(out, "0 problems in 0 files") || !strings.Contains(stderr, "warning: .: no file to check") {
+		t.Errorf("empty directory: stdout %q, stderr %q", out, stderr)
+	}
+}
+
+// TestRuleSwitches: --ignore and --rule change rules for one run, over the
+// configuration, and name only rules that exist.
+func TestRuleSwitches(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		".dwf-policy.yaml": "rules:\n  DWF105: note\n",
+		"Dockerfile":       "FROM alpine:latest\nUSER 1001\nENTRYPOINT [\"tini\", \"--\"]\n",
+	})
+	out, _, code := run(t, dir, "check", "Dockerfile")
+	if code != ExitOK || !strings.Contains(out, "note DWF105") {
+		t.Fatalf("the configuration's severity: exit %d\n%s", code, out)
+	}
+	out, _, code = run(t, dir, "check", "--rule", "dwf105=ERROR", "Dockerfile")
+	if code != ExitFindings || !strings.Contains(out, "error DWF105") {
+		t.Errorf("--rule DWF105=error: exit %d\n%s", code, out)
+	}
+	out, _, code = run(t, dir, "check", "--ignore", "DWF105", "--fail-on", "note", "Dockerfile")
+	if code != ExitOK || strings.Contains(out, "DWF105") {
+		t.Errorf("--ignore DWF105: exit %d\n%s", code, out)
+	}
+	out, _, _ = run(t, dir, "rules", "--rule", "DWF105=warning")
+	if !strings.Contains(out, "DWF105  warning") {
+		t.Errorf("rules shows the run's severity:\n%s", out)
+	}
+	for _, tc := range []struct{ args, stderr string }{
+		{"--ignore DWF999", "unknown rule DWF999"},
+		{"--rule DWF105", `--rule "DWF105": want ID=SEVERITY`},
+		{"--rule DWF105=fatal", `--rule "DWF105=fatal": unknown severity "fatal"`},
+	} {
+		_, stderr, code := run(t, dir, append([]string{"check"}, append(strings.Fields(tc.args), "Dockerfile")...)...)
+		if code != ExitError || !strings.Contains(stderr, tc.stderr) {
+			t.Errorf("%s: exit %d, stderr %q", tc.args, code, stderr)
+		}
+	}
+}
