@@ -21,6 +21,10 @@ type FilesOptions struct {
 	// Stdin is the content of standard input, checked for the path "-"
 	// (findings name it "stdin"); the caller reads it.
 	Stdin []byte
+	// StdinName is the path standard input stands for (editors checking an
+	// unsaved buffer): findings, kind detection, exclusions, exceptions
+	// and the repository document take it as that file.
+	StdinName string
 	// Kind forces the kind of explicitly named files; "" detects it.
 	Kind document.Kind
 	// Target is the Dockerfile build stage checked instead of the last
@@ -60,7 +64,7 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	}
 
 	exclude := c.set.Config.Excluder(wd)
-	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: opts.Kind, WorkDir: wd, Exclude: exclude, Stdin: opts.Stdin})
+	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: opts.Kind, WorkDir: wd, Exclude: exclude, Stdin: opts.Stdin, StdinName: opts.StdinName})
 	repoRoot := repopath.Root(wd)
 	if repoRoot == "" {
 		repoRoot = wd
@@ -134,6 +138,9 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		}
 	}
 	res.Unmatched = c.unmatched(paths, sources, inputs, wd, exclude)
+	if opts.StdinName != "" && opts.Stdin != nil && !slices.ContainsFunc(sources, func(s input.Source) bool { return s.Data != nil }) {
+		res.Unmatched = append(res.Unmatched, fmt.Sprintf("-: not checked: the configuration %s excludes %s (--stdin-filename)", c.set.Config.Name, opts.StdinName))
+	}
 	var wholeRepo []string
 	if opts.Kind == "" && coversRepository(paths, wd) {
 		wholeRepo = make([]string, 0, len(sources))

@@ -60,6 +60,10 @@ type DiscoverOptions struct {
 	// Stdin is the content of standard input, for the path "-"; nil when
 	// it was not read.
 	Stdin []byte
+	// StdinName is the path standard input stands for (--stdin-filename):
+	// it names the findings, decides the kind, and is matched against the
+	// exclusions as that file would be. "" names it StdinPath.
+	StdinName string
 }
 
 // Discover expands paths (files or directories, relative ones resolved
@@ -89,6 +93,18 @@ func Discover(paths []string, opts DiscoverOptions) ([]Source, error) {
 		if given == "-" {
 			if opts.Stdin == nil {
 				errs = append(errs, errors.New("-: standard input was not read"))
+				continue
+			}
+			if opts.StdinName != "" {
+				file := opts.StdinName
+				if !filepath.IsAbs(file) {
+					file = filepath.Join(wd, file)
+				}
+				kind := opts.Kind
+				if kind == "" {
+					kind = KindOf(file)
+				}
+				add(Source{File: file, Kind: kind, Explicit: true, Data: opts.Stdin})
 				continue
 			}
 			if !seen[StdinPath] {

@@ -23,6 +23,7 @@ type checkFlags struct {
 	resolveBases bool
 	resolveImgs  bool
 	vars         []string
+	stdinName    string
 	registry     registryFlags
 }
 
@@ -52,7 +53,11 @@ environment.
 
 The path - reads standard input (findings name it stdin), recognised by
 its content like a file named explicitly:
-'helm template release ./chart | dwf-policy check -'.
+'helm template release ./chart | dwf-policy check -'. With --stdin-filename
+PATH it is checked as the file PATH would be: named PATH in findings, of
+the kind PATH's name says, left out when the configuration excludes PATH,
+with the exceptions for PATH applied (an editor checking an unsaved buffer:
+'dwf-policy check --stdin-filename build/Dockerfile - < buffer').
 
 A file that cannot be parsed is reported as a DWF000 finding; the other files
 are still checked. A path that leads to nothing checked (a directory with no
@@ -105,6 +110,7 @@ digest.`,
 	cmd.Flags().BoolVar(&fl.resolveBases, "resolve-base-images", false, "fetch the config of the final stage's base image from its registry when the Dockerfile sets no USER or ENTRYPOINT, and use what it sets (network)")
 	cmd.Flags().BoolVar(&fl.resolveImgs, "resolve-images", false, "load the config of every platform of each Kubernetes container image from its registry, and judge the image's user and ENTRYPOINT where the manifest sets none (network)")
 	cmd.Flags().StringArrayVar(&fl.vars, "var", nil, "set the bake variable `NAME=VALUE` (repeatable); a bare NAME takes its value from the environment")
+	cmd.Flags().StringVar(&fl.stdinName, "stdin-filename", "", "check standard input (the path -) as the file at `PATH`: its name decides the kind and names the findings, and the configuration's exclusions and exceptions apply to it (editors checking an unsaved buffer)")
 	cmd.Flags().BoolVar(&fl.strictPaths, "strict-paths", false, "exit 2 when a path given leads to nothing checked: a directory with no file of a known kind, or a file the configuration excludes (always reported on standard error)")
 	fl.registry.register(cmd, " (with --resolve-base-images or --resolve-images)")
 	return cmd
@@ -159,12 +165,16 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 			return err
 		}
 	}
+	if fl.stdinName != "" && !slices.Contains(paths, "-") {
+		return usageError("--stdin-filename names standard input: give the path - too")
+	}
 	stdin, err := c.readStdin(paths)
 	if err != nil {
 		return err
 	}
 	res := check.New(set, opts).Files(ctx, paths, check.FilesOptions{
 		Stdin:             stdin,
+		StdinName:         fl.stdinName,
 		Kind:              kind,
 		Target:            fl.target,
 		Vars:              vars,

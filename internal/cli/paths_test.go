@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"strings"
 	"testing"
 )
@@ -80,5 +82,42 @@ func TestRuleSwitches(t *testing.T) {
 		if code != ExitError || !strings.Contains(stderr, tc.stderr) {
 			t.Errorf("%s: exit %d, stderr %q", tc.args, code, stderr)
 		}
+	}
+}
+
+// TestStdinFilename: standard input checked as the file it stands for.
+func TestStdinFilename(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		".dwf-policy.yaml": "exclude:\n  - third_party/**\nexceptions:\n  - rule: DWF104\n    paths: [\"legacy/**\"]\n    reason: no BuildKit there\n    expires: 2099-01-01\n",
+	})
+	stdin := func(content string, args ...string) (string, string, int) {
+		var stdout, stderr bytes.Buffer
+		code := Command{Stdout: &stdout, Stderr: &stderr, Stdin: strings.NewReader(content), WorkDir: dir}.Main(context.Background(), append([]string{"dwf-policy", "check"}, args...))
+		return stdout.String(), stderr.String(), code
+	}
+	const dockerfile = "FROM alpine:3.20\nRUN apk add curl\n"
+	// The name gives the kind and names the findings.
+	out, stderr, code := stdin(dockerfile, "--stdin-filename", "build/Dockerfile", "-")
+	if code != ExitFindings || !strings.Contains(out, "build/Dockerfile:1:1: error DWF101") || strings.Contains(out, "stdin") {
+		t.Errorf("exit %d\n%s%s", code, out, stderr)
+	}
+	// A name that says "workflow" makes YAML a workflow, whatever it holds.
+	out, _, _ = stdin("name: x\non: push\njobs: {}\n", "--stdin-filename", ".github/workflows/x.yml", "-")
+	if !strings.Contains(out, ".github/workflows/x.yml:") {
+		t.Errorf("workflow by name:\n%s", out)
+	}
+	// Exceptions for the path apply.
+	out, _, _ = stdin(dockerfile, "--stdin-filename", "legacy/Dockerfile", "--show-suppressed", "-")
+	if !strings.Contains(out, "legacy/Dockerfile:2:1: warning DWF104") || !strings.Contains(out, "(suppressed: no BuildKit there") {
+		t.Errorf("exception for the path:\n%s", out)
+	}
+	// Excluded: not checked, and said so.
+	out, stderr, code = stdin(dockerfile, "--stdin-filename", "third_party/Dockerfile", "--strict-paths", "-")
+	if code != ExitError || !strings.Contains(stderr, "-: not checked: the configuration .dwf-policy.yaml excludes third_party/Dockerfile") || strings.Contains(out, "DWF101") {
+		t.Errorf("excluded: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, stderr, code := stdin(dockerfile, "--stdin-filename", "Dockerfile", "Dockerfile"); code != ExitError || !strings.Contains(stderr, "give the path - too") {
+		t.Errorf("--stdin-filename without -: exit %d %s", code, stderr)
 	}
 }
