@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -70,6 +71,10 @@ func formatSARIF(w io.Writer, r *Report) error {
 	return nil
 }
 
+// semver is a Semantic Versioning 2.0.0 version, what SARIF's
+// semanticVersion holds (a Go module version without its leading v).
+var semver = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`)
+
 // buildSARIF converts r; it does not modify r.
 func buildSARIF(r *Report) *sarifLog {
 	driver := &sarif.ToolComponent{
@@ -78,6 +83,9 @@ func buildSARIF(r *Report) *sarifLog {
 	}
 	if r.Tool.Version != "" {
 		driver.Version = sarifPtr(r.Tool.Version)
+		if v := strings.TrimPrefix(r.Tool.Version, "v"); semver.MatchString(v) {
+			driver.SemanticVersion = sarifPtr(v)
+		}
 	}
 	if isAbsoluteURI(r.Tool.InformationURI) {
 		driver.InformationURI = sarifPtr(r.Tool.InformationURI)

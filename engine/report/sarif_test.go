@@ -472,3 +472,26 @@ func parseJSON(t *testing.T, data []byte) any {
 	}
 	return v
 }
+
+// TestSARIFSemanticVersion: semanticVersion only when the version is one.
+func TestSARIFSemanticVersion(t *testing.T) {
+	t.Parallel()
+	for version, want := range map[string]string{
+		"v1.4.2":                               "1.4.2",
+		"1.2.3":                                "1.2.3",
+		"0.0.0-dev+3f2a1b9c4d5e":               "0.0.0-dev+3f2a1b9c4d5e",
+		"0.0.0-dev+3f2a1b9c4d5e.dirty":         "0.0.0-dev+3f2a1b9c4d5e.dirty",
+		"v0.2.1-0.20240101120000-3f2a1b9c4d5e": "0.2.1-0.20240101120000-3f2a1b9c4d5e",
+		"dev":                                  "",
+		"1.2":                                  "",
+	} {
+		d := buildSARIF(&Report{Tool: Tool{Name: "dwf-policy", Version: version}}).Runs[0].Tool.Driver
+		got := ""
+		if d.SemanticVersion != nil {
+			got = *d.SemanticVersion
+		}
+		if got != want || *d.Version != version {
+			t.Errorf("version %q: semanticVersion %q, want %q", version, got, want)
+		}
+	}
+}

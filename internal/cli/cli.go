@@ -148,8 +148,10 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 			}
 		},
 	}
-	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(c.checkCommand(), c.imageCommand(), c.rulesCommand(), c.explainCommand(), c.testCommand(), c.configCommand(), c.bundleCommand(), c.serveCommand(), c.versionCommand())
+	// --version prints what the version command prints.
+	root.Version = version()
+	root.SetVersionTemplate("dwf-policy {{.Version}}\n")
+	root.AddCommand(c.checkCommand(), c.imageCommand(), c.rulesCommand(), c.explainCommand(), c.testCommand(), c.configCommand(), c.initCommand(), c.bundleCommand(), c.serveCommand(), c.versionCommand())
 	return root
 }
 
@@ -182,14 +184,45 @@ func (c Command) versionCommand() *cobra.Command {
 	}
 }
 
-// version is the -ldflags version, else the module version the binary was
-// built from, else "dev".
+// version is the -ldflags version, else what the build info knows: the
+// module version (go install ...@v1.2.3), else the VCS revision of a build
+// from a checkout; "dev" only when neither is known (go test, go run).
 func version() string {
-	if Version != "" {
-		return Version
+	bi, _ := debug.ReadBuildInfo()
+	return versionFrom(Version, bi)
+}
+
+// versionFrom is version with its inputs given. A build from a checkout is
+// 0.0.0-dev+REVISION (12 hex digits, .dirty with uncommitted changes): a
+// semantic version, so SARIF's semanticVersion can carry it too.
+func versionFrom(ldflags string, bi *debug.BuildInfo) string {
+	if ldflags != "" {
+		return ldflags
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	if bi == nil {
+		return "dev"
 	}
-	return "dev"
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	v := "0.0.0-dev+" + rev
+	if modified == "true" {
+		v += ".dirty"
+	}
+	return v
 }
