@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -202,6 +203,36 @@ func (e *Engine) Evaluate(ctx context.Context, docs []*document.Document) ([]fin
 // *document.ParseError from load becomes a DWF000 finding; any other error
 // is joined into the returned error and the other inputs still run.
 func (e *Engine) Run(ctx context.Context, n int, load func(i int) (*document.Document, error)) ([]finding.Finding, error) {
+	return e.RunWith(ctx, n, load, RunOptions{})
+}
+
+// RunOptions tune RunWith. The zero value is Run.
+type RunOptions struct {
+	// ContextOnly marks the inputs loaded only for the repository
+	// document (the rest of a repository's workflows when a pre-commit
+	// hook passes a few files): their own rules are not evaluated, and
+	// they give no findings, not even DWF000; repository rules see them.
+	ContextOnly func(i int) bool
+}
+
+// RepositoryInputs reports whether repository rules run and the kinds of
+// document they read; kinds is nil when some rule reads every kind.
+func (e *Engine) RepositoryInputs() (kinds []document.Kind, ok bool) {
+	if _, ok := e.queries[document.KindRepository]; !ok {
+		return nil, false
+	}
+	if e.repoKinds == nil {
+		return nil, true
+	}
+	for k := range e.repoKinds {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	return kinds, true
+}
+
+// RunWith is Run with options.
+func (e *Engine) RunWith(ctx context.Context, n int, load func(i int) (*document.Document, error), opts RunOptions) ([]finding.Finding, error) {
 	ctx, stop := memoryGuard(ctx, e.memoryBudget)
 	defer stop()
 	per := make([][]finding.Finding, n)
@@ -221,6 +252,15 @@ func (e *Engine) Run(ctx context.Context, n int, load func(i int) (*document.Doc
 			defer wg.Done()
 			for i := range jobs {
 				doc, err := load(i)
+				if opts.ContextOnly != nil && opts.ContextOnly(i) {
+					if err == nil && doc != nil && keep && (e.repoKinds == nil || e.repoKinds[doc.Kind]) {
+						input, err := ast.InterfaceToValue(doc.Input)
+						if err == nil {
+							kept[i] = keptDocument{path: doc.Path, kind: doc.Kind, input: input}
+						}
+					}
+					continue
+				}
 				var perr *document.ParseError
 				switch {
 				case errors.As(err, &perr):

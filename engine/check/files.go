@@ -11,6 +11,7 @@ import (
 
 	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/input"
 	"github.com/devflow/dwf-policy/engine/input/dockerfile"
 	"github.com/devflow/dwf-policy/engine/repopath"
@@ -74,7 +75,25 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	contents := make([][]byte, len(sources))
 	inputs := make([]bool, len(sources))    // false: content no kind recognised
 	notes := make([]*Problem, len(sources)) // --target not applied, by source
-	findings, evalErr := c.set.Engine.Run(ctx, len(sources), func(i int) (*document.Document, error) {
+	kinds := make([]document.Kind, len(sources))
+	// Repository rules judge the whole repository: when only some files
+	// are checked (a pre-commit hook), the rest of the documents they read
+	// are loaded too, for the repository document only.
+	var repoContext []input.Source
+	repoKinds, repoRules := c.set.Engine.RepositoryInputs()
+	if repoRules && opts.Kind == "" && repopath.Root(wd) != "" && !coversRepository(paths, wd) {
+		repoContext = repositoryContext(sources, repoRoot, wd, repoKinds, exclude)
+	}
+	contextContents := make([][]byte, len(repoContext))
+	findings, evalErr := c.set.Engine.RunWith(ctx, len(sources)+len(repoContext), func(i int) (*document.Document, error) {
+		if i >= len(sources) {
+			doc, perr := input.LoadDocument(repoContext[i-len(sources)], loadOpts)
+			if perr != nil || doc == nil {
+				return nil, nil // not checked: its problems are not this run's
+			}
+			contextContents[i-len(sources)] = doc.Source
+			return doc, nil
+		}
 		var doc *document.Document
 		var perr *document.ParseError
 		if l, ok := preloaded[i]; ok {
@@ -109,10 +128,11 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		if sources[i].Anchor == nil { // an inline Dockerfile is not its file's content
 			contents[i] = doc.Source
 		}
+		kinds[i] = doc.Kind
 		bases.resolve(ctx, doc)
 		podImages.resolve(ctx, doc)
 		return doc, nil
-	})
+	}, engine.RunOptions{ContextOnly: func(i int) bool { return i >= len(sources) }})
 	var targetErrs []error
 	for _, n := range notes {
 		switch {
@@ -147,6 +167,9 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		for _, s := range sources {
 			wholeRepo = append(wholeRepo, s.Path)
 		}
+	}
+	if repoContext != nil {
+		findings = c.involved(findings, sources, kinds, repoKinds, repoContext, contextContents, res.Sources)
 	}
 	res.Findings = c.finish(findings, res.Sources, "", wholeRepo)
 	res.Err = errors.Join(discoverErr, evalErr, basesErr, podImagesErr, targetErr)
@@ -216,6 +239,67 @@ func (c *Checker) unmatched(paths []string, sources []input.Source, checked []bo
 			out = append(out, fmt.Sprintf("%s: no file to check in it (none of the kinds %s)", given, strings.Join(kinds, ", ")))
 		default:
 			out = append(out, fmt.Sprintf("%s: not checked", given))
+		}
+	}
+	return out
+}
+
+// repositoryContext finds the documents repository rules read that the
+// run does not check: the repository's workflows when workflows are all
+// they read (the usual case), else every file of the repository.
+func repositoryContext(checked []input.Source, repoRoot, wd string, kinds []document.Kind, exclude func(string) bool) []input.Source {
+	dir := repoRoot
+	if len(kinds) == 1 && kinds[0] == document.KindWorkflow {
+		dir = filepath.Join(repoRoot, ".github", "workflows")
+		if _, err := os.Stat(dir); err != nil {
+			return nil
+		}
+	}
+	found, _ := input.Discover([]string{dir}, input.DiscoverOptions{WorkDir: wd, Exclude: exclude})
+	seen := map[string]bool{}
+	for _, s := range checked {
+		seen[s.Path] = true
+	}
+	var out []input.Source
+	for _, s := range found {
+		if seen[s.Path] || (kinds != nil && s.Kind != "" && !slices.Contains(kinds, s.Kind)) {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// involved keeps the findings of repository rules, judged over the whole
+// repository, only where the run is concerned: a file checked is of a kind
+// those rules read (a changed workflow can cause or fix them), or the
+// finding is in a file checked. The sources of kept findings in files not
+// checked are added to sources, for suppressions and fingerprints.
+func (c *Checker) involved(findings []finding.Finding, checked []input.Source, kinds []document.Kind, repoKinds []document.Kind, context []input.Source, contextContents [][]byte, sources map[string][]byte) []finding.Finding {
+	concerned := false
+	checkedPaths := map[string]bool{}
+	for i, s := range checked {
+		checkedPaths[s.Path] = true
+		if kinds[i] != "" && (repoKinds == nil || slices.Contains(repoKinds, kinds[i])) {
+			concerned = true
+		}
+	}
+	out := findings[:0]
+	for _, f := range findings {
+		if r, ok := c.set.Engine.Rule(f.RuleID); ok && r.Kind == document.KindRepository && !concerned && !checkedPaths[f.Path] {
+			continue
+		}
+		out = append(out, f)
+	}
+	for i, s := range context {
+		if contextContents[i] == nil {
+			continue
+		}
+		for _, f := range out {
+			if f.Path == s.Path {
+				sources[s.Path] = contextContents[i]
+				break
+			}
 		}
 	}
 	return out

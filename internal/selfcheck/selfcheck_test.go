@@ -189,6 +189,10 @@ func TestPreCommitHook(t *testing.T) {
 		"services/api/Dockerfile":  "FROM debian:12\nUSER 1001\nENTRYPOINT [\"/usr/bin/tini\", \"--\"]\n",
 		".github/workflows/ci.yml": "on: push\npermissions:\n  contents: read\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ok\n",
 		"docs/notes.md":            "FROM not-a-dockerfile\n",
+		// DWF206 is judged over both workflows, however pre-commit splits
+		// the files: nightly.yml scans the image daily.
+		".github/workflows/build.yml":   scanWorkflow(false),
+		".github/workflows/nightly.yml": scanWorkflow(true),
 	}
 	for name, content := range files {
 		p := filepath.Join(sample, name)
@@ -234,13 +238,16 @@ func TestPreCommitHook(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("pre-commit run: exit %d, want 1 (the root Dockerfile is not compliant)\n%s", code, out)
 	}
-	for _, want := range []string{"Dockerfile:1:1: error DWF101", "Dockerfile:3:1: error DWF103", "3 files"} {
+	for _, want := range []string{"Dockerfile:1:1: error DWF101", "Dockerfile:3:1: error DWF103", "5 files"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("pre-commit output lacks %q:\n%s", want, out)
 		}
 	}
 	if strings.Contains(out, "notes.md") {
 		t.Errorf("the hook was given a file its `files` pattern must not match:\n%s", out)
+	}
+	if strings.Contains(out, "DWF206") || strings.Count(out, " problems in ") != 1 {
+		t.Errorf("the hook ran in more than one batch, or judged half of the workflows:\n%s", out)
 	}
 
 	// Fix the file: the hook passes.
@@ -250,6 +257,37 @@ func TestPreCommitHook(t *testing.T) {
 	if out, code := preCommitRun("try-repo", root, "dwf-policy", "--all-files"); code != 0 {
 		t.Fatalf("pre-commit try-repo after the fix: exit %d\n%s", code, out)
 	}
+
+	// dwf-policy-system runs the dwf-policy on PATH: no build.
+	bin := filepath.Join(tmp, "bin")
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "dwf-policy"), "./cmd/dwf-policy")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(sample, "Dockerfile"), []byte(files["Dockerfile"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, code = preCommitRun("try-repo", root, "dwf-policy-system", "--all-files")
+	if code != 1 || !strings.Contains(out, "Dockerfile:1:1: error DWF101") || strings.Contains(out, "DWF206") {
+		t.Errorf("pre-commit try-repo dwf-policy-system: exit %d, want 1 with DWF101\n%s", code, out)
+	}
+	if strings.Contains(out, "Installing environment") {
+		t.Errorf("dwf-policy-system built something:\n%s", out)
+	}
+}
+
+// scanWorkflow is a workflow that scans an image with Trivy on push, and
+// daily when asked.
+func scanWorkflow(daily bool) string {
+	on := "on:\n  push:\n    branches: [main]\n"
+	if daily {
+		on += "  schedule:\n    - cron: '0 3 * * *'\n"
+	}
+	return "name: wf\n" + on + "permissions:\n  contents: read\njobs:\n  scan:\n    runs-on: ubuntu-latest\n    steps:\n" +
+		"      - uses: aquasecurity/trivy-action@0123456789abcdef0123456789abcdef01234567\n" +
+		"        with:\n          image-ref: ghcr.io/acme/app:latest\n          exit-code: '1'\n          severity: CRITICAL,HIGH\n"
 }
 
 // TestREADMERuleSummariesAgreeWithRules: the README's rule table is a
@@ -288,9 +326,12 @@ func TestPreCommitPatternAgreesWithDetection(t *testing.T) {
 		t.Fatal(err)
 	}
 	type hook struct {
-		ID      string `yaml:"id"`
-		Files   string `yaml:"files"`
-		Exclude string `yaml:"exclude"`
+		ID            string `yaml:"id"`
+		Files         string `yaml:"files"`
+		Exclude       string `yaml:"exclude"`
+		Language      string `yaml:"language"`
+		Entry         string `yaml:"entry"`
+		RequireSerial bool   `yaml:"require_serial"`
 	}
 	var hooks []hook
 	if err := yaml.Unmarshal(raw, &hooks); err != nil {
@@ -299,6 +340,16 @@ func TestPreCommitPatternAgreesWithDetection(t *testing.T) {
 	i := slices.IndexFunc(hooks, func(h hook) bool { return h.ID == "dwf-policy" })
 	if i < 0 {
 		t.Fatal(".pre-commit-hooks.yaml has no dwf-policy hook")
+	}
+	// The hook with the installed binary passes the same files, serially.
+	j := slices.IndexFunc(hooks, func(h hook) bool { return h.ID == "dwf-policy-system" })
+	if j < 0 || hooks[j].Files != hooks[i].Files || hooks[j].Exclude != hooks[i].Exclude || hooks[j].Language != "system" || hooks[j].Entry != hooks[i].Entry {
+		t.Errorf("dwf-policy-system is not dwf-policy with language: system")
+	}
+	for _, h := range hooks {
+		if !h.RequireSerial {
+			t.Errorf("hook %s lacks require_serial: true (pre-commit would split its files into batches)", h.ID)
+		}
 	}
 	files := regexp.MustCompile(hooks[i].Files)
 	exclude := regexp.MustCompile("^$")
@@ -311,6 +362,7 @@ func TestPreCommitPatternAgreesWithDetection(t *testing.T) {
 		"Dockerfile.dockerignore", "app/Dockerfile.dockerignore", "Dockerfile.md", "Dockerfile-prod.md", "Dockerfile.json",
 		"Dockerfile.yaml", "Containerfile.txt", "Dockerfile.sh", "Dockerfile.j2", "Dockerfile.template", "Dockerfile.in",
 		"Dockerfiles", "README.md", "ci.yml", "engine/dockerfile.go", "policies/lib/dockerfile.rego", "dockerfile.md", ".github/workflows/sub/a.yml", "docs/dockerfile-guide.md",
+		"docker-bake.hcl", "docker-bake.json", "docker-bake.override.hcl", "ci/docker-bake.prod.json", "app.bake.hcl", "docker-bake.yaml", "bake.hcl",
 	} {
 		passed := files.MatchString(name) && !exclude.MatchString(name)
 		if detected := input.KindOf(name) != ""; passed != detected {
