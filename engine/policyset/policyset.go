@@ -39,6 +39,12 @@ type Options struct {
 	// ConfigFile is the configuration to read instead of the nearest
 	// .dwf-policy.yaml (--config).
 	ConfigFile string
+	// SearchFrom are the paths a check is about (relative ones against
+	// WorkDir): the configuration is the nearest one above the deepest
+	// directory they share, up to the repository root, so that checking
+	// services/api finds services/api/.dwf-policy.yaml from anywhere.
+	// Empty means WorkDir.
+	SearchFrom []string
 	// NoConfigSearch reads no configuration unless ConfigFile names one
 	// (servers, whose working directory means nothing).
 	NoConfigSearch bool
@@ -183,11 +189,49 @@ func readConfig(wd string, opts Options) (*config.Config, error) {
 	if opts.NoConfigSearch {
 		return nil, nil
 	}
-	file, err := config.Find(wd)
+	file, err := config.Find(searchDir(wd, opts.SearchFrom))
 	if err != nil || file == "" {
 		return nil, err
 	}
 	return config.LoadIn(confinement(file), file, repopath.Display(wd, file))
+}
+
+// searchDir is where the configuration search starts: the deepest
+// directory the paths share (a file counts as its directory; a path that
+// does not exist as the nearest directory above it that does), else wd.
+func searchDir(wd string, paths []string) string {
+	var common string
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		p = filepath.Clean(repopath.Abs(wd, p))
+		// The nearest directory that exists: a file's own, or the one a
+		// new file (--stdin-filename) would be in.
+		for {
+			if info, err := os.Stat(p); (err == nil && info.IsDir()) || p == filepath.Dir(p) {
+				break
+			}
+			p = filepath.Dir(p)
+		}
+		if common == "" {
+			common = p
+			continue
+		}
+		for common != p && !strings.HasPrefix(p, common+string(filepath.Separator)) {
+			parent := filepath.Dir(common)
+			if parent == common {
+				break
+			}
+			common = parent
+		}
+	}
+	// Paths that reach above the working directory (Dockerfile and
+	// ../other) keep the working directory's configuration.
+	if common == "" || common != wd && strings.HasPrefix(wd, common+string(filepath.Separator)) || common == filepath.Dir(common) {
+		return wd
+	}
+	return common
 }
 
 // readIgnores reads the ignore file named by opts, else Trivy's ignore
@@ -207,7 +251,7 @@ func readIgnores(wd string, cfg *config.Config, opts Options) ([]config.VulnIgno
 		}
 	case !opts.NoConfigSearch:
 		var err error
-		if files, err = config.FindIgnoreFiles(wd); err != nil {
+		if files, err = config.FindIgnoreFiles(searchDir(wd, opts.SearchFrom)); err != nil {
 			return nil, err
 		}
 	}

@@ -65,8 +65,9 @@ file of a known kind, a file named explicitly that the configuration's
 exclude: leaves out) is reported on standard error; --strict-paths makes it
 exit 2.
 
-The nearest .dwf-policy.yaml (from the working directory up to the
-repository root) or --config sets the standard's values, rule severities,
+The nearest .dwf-policy.yaml above the paths given (from the deepest
+directory they share up to the repository root, so 'check services/api'
+reads services/api/.dwf-policy.yaml from anywhere), or --config, sets the standard's values, rule severities,
 excluded paths, custom policies and exceptions; run 'dwf-policy config schema'
 for its JSON Schema. A comment '# dwf-policy:ignore DWF104 reason' above or at
 the end of a line suppresses that rule's finding there. Suppressed findings
@@ -154,6 +155,14 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 	vars, err := bakeVars(fl.vars)
 	if err != nil {
 		return err
+	}
+	for _, p := range paths {
+		if p != "-" {
+			fl.searchFrom = append(fl.searchFrom, p)
+		}
+	}
+	if fl.stdinName != "" {
+		fl.searchFrom = append(fl.searchFrom, fl.stdinName)
 	}
 	set, err := c.openPolicies(ctx, fl.policyFlags)
 	if err != nil {

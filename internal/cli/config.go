@@ -10,8 +10,10 @@ func (c Command) configCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Work with the configuration file (.dwf-policy.yaml)",
-		Long: `dwf-policy reads .dwf-policy.yaml from the working directory or the nearest
-parent up to the repository root, or the file given with --config. Its keys:
+		Long: `dwf-policy reads the nearest .dwf-policy.yaml up to the repository root,
+searching from the paths checked ('check services/api' reads
+services/api/.dwf-policy.yaml first) or from the working directory, or the
+file given with --config. Its keys:
 
   uid, user, init        the standard's values, seen by policies as data.dwf.config
   trivy.severities       the severities a Trivy scan must fail on

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -119,5 +120,46 @@ func TestStdinFilename(t *testing.T) {
 	}
 	if _, stderr, code := stdin(dockerfile, "--stdin-filename", "Dockerfile", "Dockerfile"); code != ExitError || !strings.Contains(stderr, "give the path - too") {
 		t.Errorf("--stdin-filename without -: exit %d %s", code, stderr)
+	}
+}
+
+// TestConfigFoundFromThePaths: `check services/api` reads the nearest
+// configuration above services/api, from anywhere.
+func TestConfigFoundFromThePaths(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		".git/HEAD":                     "ref: refs/heads/main\n",
+		".dwf-policy.yaml":              "rules:\n  DWF105: note\n",
+		"services/api/.dwf-policy.yaml": "rules:\n  DWF105: off\n",
+		"services/api/Dockerfile":       "FROM alpine:latest\nUSER 1001\nENTRYPOINT [\"tini\", \"--\"]\n",
+		"services/web/Dockerfile":       "FROM alpine:latest\nUSER 1001\nENTRYPOINT [\"tini\", \"--\"]\n",
+	})
+	for _, tc := range []struct {
+		wd, path, want string // want: the DWF105 severity, "" for none
+	}{
+		{".", "services/api", ""},
+		{".", "services/api/Dockerfile", ""},
+		{"services/web", "../api", ""},
+		{"services/api", ".", ""},
+		{".", "services/web", "note"},
+		{"services", "web/Dockerfile", "note"},
+		// Paths above the working directory keep its configuration.
+		{"services/api", "../web", "note"},
+		{"services/api", "Dockerfile ../web/Dockerfile", ""},
+	} {
+		args := append([]string{"check", "--fail-on", "none"}, strings.Fields(tc.path)...)
+		out, stderr, code := run(t, filepath.Join(dir, tc.wd), args...)
+		if code != ExitOK {
+			t.Fatalf("%s: check %s: exit %d\n%s%s", tc.wd, tc.path, code, out, stderr)
+		}
+		got := ""
+		for _, sev := range []string{"note", "warning", "error"} {
+			if strings.Contains(out, sev+" DWF105") {
+				got = sev
+			}
+		}
+		if got != tc.want {
+			t.Errorf("in %s, check %s: DWF105 %q, want %q\n%s", tc.wd, tc.path, got, tc.want, out)
+		}
 	}
 }

@@ -29,6 +29,9 @@ type policyFlags struct {
 	memoryBudgetMiB int64
 	ignore          []string
 	rules           []string
+	// searchFrom are the paths checked, where the configuration is
+	// searched from (check); not a flag.
+	searchFrom []string
 }
 
 func (p *policyFlags) register(cmd *cobra.Command) {
@@ -56,6 +59,7 @@ func (p policyFlags) options(wd string) (policyset.Options, error) {
 	}
 	return policyset.Options{
 		Rules:               rules,
+		SearchFrom:          p.searchFrom,
 		WorkDir:             wd,
 		ConfigFile:          p.config,
 		IgnoreFile:          p.ignoreFile,
