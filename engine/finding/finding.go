@@ -102,7 +102,7 @@ type Finding struct {
 	Severity Severity          `json:"severity"`
 	Message  string            `json:"message"`
 	Path     string            `json:"path"`
-	Location document.Location `json:"location"`
+	Location document.Location `json:"location,omitzero"` // omitted when no position is known (an image)
 	// Subject optionally names what the finding is about beyond the file,
 	// such as an image reference with digest and platform.
 	Subject      string        `json:"subject,omitempty"`

@@ -143,6 +143,9 @@ func Load(opts Options) (*Set, error) {
 		if key, err = repofile.ReadFile(repopath.Abs(wd, opts.VerificationKeyFile), maxKeyBytes); err != nil {
 			return nil, fmt.Errorf("--verification-key %s: %w", opts.VerificationKeyFile, err)
 		}
+		if len(opts.Policies) == 0 && (cfg == nil || len(cfg.Policies) == 0) {
+			return nil, errors.New("--verification-key verifies policy bundles, and none is given: add --policy FILE.tar.gz (or policies: in the configuration)")
+		}
 	}
 	s.Sources = []Source{{PolicySource: engine.PolicySource{Name: "policies", FS: policies.FS, Builtin: true}}}
 	seen := map[string]bool{}
@@ -291,6 +294,9 @@ func openPolicies(name, root, file string, key []byte) (engine.PolicySource, err
 		return engine.PolicySource{}, unwrapPath(err)
 	}
 	if info.IsDir() {
+		if key != nil {
+			return engine.PolicySource{}, errors.New("a directory of .rego files is not signed: only signed bundles may run under --verification-key (build one with 'dwf-policy bundle build --signing-key')")
+		}
 		fsys, _, err := repofile.FS(root, file) // open for the life of the process
 		if err != nil {
 			return engine.PolicySource{}, err

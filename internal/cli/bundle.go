@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -122,9 +124,24 @@ func (c Command) runBundleBuild(fl bundleFlags, dir string) error {
 		}
 		fsys = policies.FS
 	}
-	err = writeFile(repopath.Abs(wd, fl.output), func(w io.Writer) error { return bundle.Build(w, fsys, opts) })
+	var built bytes.Buffer
+	err = writeFile(repopath.Abs(wd, fl.output), func(w io.Writer) error { return bundle.Build(io.MultiWriter(w, &built), fsys, opts) })
 	if err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("bundle build %s: %w", dir, err)}
 	}
+	// Say what was written, read back as `check --policy` will read it.
+	b, err := bundle.Read(built.Bytes(), bundle.ReadOptions{})
+	if err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("bundle build %s: reading back %s: %w", dir, fl.output, err)}
+	}
+	revision := b.Revision
+	if revision == "" {
+		revision = "none"
+	}
+	signed := "not signed"
+	if b.Signed {
+		signed = "signed"
+	}
+	fmt.Fprintf(c.Stdout, "wrote %s: revision %s, sha256:%x, %d bytes, %s\n", fl.output, revision, sha256.Sum256(built.Bytes()), built.Len(), signed)
 	return nil
 }

@@ -185,8 +185,9 @@ func (c Command) versionCommand() *cobra.Command {
 }
 
 // version is the -ldflags version, else what the build info knows: the
-// module version (go install ...@v1.2.3), else the VCS revision of a build
-// from a checkout; "dev" only when neither is known (go test, go run).
+// module version (go install ...@v1.2.3, or the pseudo-version Go records
+// for a build from a checkout), else the VCS revision; "dev" only when
+// neither is known (go test, go run, -buildvcs=false).
 func version() string {
 	bi, _ := debug.ReadBuildInfo()
 	return versionFrom(Version, bi)

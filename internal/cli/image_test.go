@@ -197,6 +197,10 @@ func TestImageNonCompliant(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 	subject := ref + "@" + digest.String()
+	// An image has no lines: its findings have no location, not line 0.
+	if strings.Contains(out, `"location"`) || strings.Contains(out, `"line"`) {
+		t.Errorf("image findings carry a location:\n%s", out)
+	}
 	var got []string
 	for _, f := range jsonFindings(t, out) {
 		if f.Path != ref {
