@@ -1,0 +1,292 @@
+// Package admission is the Kubernetes validating admission webhook of
+// `dwf-policy serve`: POST /validate answers admission.k8s.io/v1
+// AdmissionReviews for Pods (pods/ephemeralcontainers included) and every
+// pod-template owner (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job,
+// CronJob, ReplicationController) on CREATE and UPDATE.
+//
+// The object becomes the kubernetes document of engine/input/kubernetes
+// (positions then refer to the object as indented JSON). Every container
+// image is resolved to a digest and judged on every runnable linux
+// platform by the image rules (DWF301-DWF303), and its user, entrypoint
+// and cmd are combined with the pod spec by DWF601-DWF603, the same Rego
+// as `dwf-policy check --resolve-images`. A finding at or above FailOn
+// denies the review (Mode enforce); the others come back as warnings.
+//
+// Registry lookups are bounded by the review's own deadline (the
+// apiserver's ?timeout= less a margin); an image that cannot be judged in
+// time gets the OnError outcome, never a silent apiserver timeout. Tags
+// are cached for TagTTL, image verdicts by (digest, policy set hash), and
+// one fetch is in flight per tag or digest.
+package admission
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
+	admissionv1 "k8s.io/api/admission/v1"
+
+	"github.com/devflow/dwf-policy/engine/check"
+	"github.com/devflow/dwf-policy/engine/finding"
+)
+
+// Mode says what a non-compliant object gets.
+type Mode string
+
+// The modes.
+const (
+	Enforce Mode = "enforce" // denied
+	Warn    Mode = "warn"    // admitted with warnings
+	Audit   Mode = "audit"   // admitted; logged, counted, audit annotation
+)
+
+// OnError says what an object gets when one of its images cannot be judged
+// in time.
+type OnError string
+
+// The outcomes.
+const (
+	Deny  OnError = "deny"  // fail-closed: "could not verify <image>: <cause>"
+	Allow OnError = "allow" // fail-open: admitted with a warning, an audit annotation and a metric
+)
+
+// Defaults for the zero Options.
+const (
+	// MaxBodyBytes caps a review (413 beyond): the apiserver's own request
+	// limit is 3 MiB of object, which an AdmissionReview carries twice on
+	// UPDATE.
+	MaxBodyBytes        = 7 << 20
+	DefaultTimeout      = 10 * time.Second // the apiserver's when timeoutSeconds is unset
+	DefaultTagTTL       = 45 * time.Second
+	DefaultNotFoundTTL  = 5 * time.Second
+	DefaultCacheSize    = 4096
+	DefaultLookupTimout = 30 * time.Second
+)
+
+// DefaultImageRules are the image rules judged at admission: those about
+// what the container runs as. Build-time rules (platforms, layer
+// compression) are the registry gate's and `image`'s business.
+var defaultImageRules = []string{"DWF301", "DWF302", "DWF303"}
+
+// DefaultImageRules returns the image rules judged when Options.ImageRules
+// is nil.
+func DefaultImageRules() []string { return slices.Clone(defaultImageRules) }
+
+// DefaultExemptNamespaces returns the namespaces never judged when
+// Options.ExemptNamespaces is nil; the webhook's own belongs there too.
+func DefaultExemptNamespaces() []string { return []string{"kube-system", "kube-node-lease"} }
+
+// Options configure a Webhook. Checker is required; the zero value of
+// every other field is the default.
+type Options struct {
+	// Checker judges documents and images; its image options say how
+	// registries are reached.
+	Checker *check.Checker
+	// PolicyHash identifies the policy set: image verdicts are cached by
+	// (digest, PolicyHash).
+	PolicyHash string
+	// FailOn is the lowest severity that denies; SeverityNone means error.
+	FailOn finding.Severity
+	// Mode is enforce (default), warn or audit.
+	Mode Mode
+	// OnError is deny (default) or allow.
+	OnError OnError
+	// ExemptNamespaces are never judged (matched by name, which is the
+	// immutable kubernetes.io/metadata.name label the
+	// ValidatingWebhookConfiguration selects on); nil means
+	// DefaultExemptNamespaces.
+	ExemptNamespaces []string
+	// ImageRules are the image rule IDs judged; nil means
+	// DefaultImageRules.
+	ImageRules []string
+	// DefaultTimeout is the review's time when the request has no
+	// ?timeout=; 0 means DefaultTimeout.
+	DefaultTimeout time.Duration
+	// LookupTimeout bounds one tag resolution or image load, which goes on
+	// (filling the caches) after the review that started it gave up; 0
+	// means 30s.
+	LookupTimeout time.Duration
+	// TagTTL is how long a tag's digest is trusted; NotFoundTTL how long a
+	// missing tag is. 0 means the defaults.
+	TagTTL, NotFoundTTL time.Duration
+	// CacheSize bounds the cached image verdicts and tags; 0 means
+	// DefaultCacheSize.
+	CacheSize int
+	// Registerer receives the metrics; nil registers none.
+	Registerer prometheus.Registerer
+	// Logger gets one line per review that is not plainly allowed; nil
+	// discards.
+	Logger *slog.Logger
+	// Now is the clock of the caches; nil means time.Now.
+	Now func() time.Time
+}
+
+// Webhook answers admission reviews. It is safe for concurrent use.
+type Webhook struct {
+	o         Options
+	log       *slog.Logger
+	metrics   *metrics
+	tags      *lru[*tagEntry]
+	decisions *lru[*check.PodImage]
+	flight    singleflight.Group
+	rules     map[string]finding.Rule
+}
+
+// New checks the options and returns a webhook.
+func New(opts Options) (*Webhook, error) {
+	o := opts
+	if o.Checker == nil {
+		return nil, errors.New("admission: a checker is required")
+	}
+	if o.FailOn == finding.SeverityNone {
+		o.FailOn = finding.SeverityError
+	}
+	switch o.Mode {
+	case "":
+		o.Mode = Enforce
+	case Enforce, Warn, Audit:
+	default:
+		return nil, fmt.Errorf("mode %q is not enforce, warn or audit", o.Mode)
+	}
+	switch o.OnError {
+	case "":
+		o.OnError = Deny
+	case Deny, Allow:
+	default:
+		return nil, fmt.Errorf("on-error %q is not deny or allow", o.OnError)
+	}
+	if o.ExemptNamespaces == nil {
+		o.ExemptNamespaces = DefaultExemptNamespaces()
+	}
+	if o.ImageRules == nil {
+		o.ImageRules = DefaultImageRules()
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.DefaultTimeout, DefaultTimeout)
+	def(&o.LookupTimeout, DefaultLookupTimout)
+	def(&o.TagTTL, DefaultTagTTL)
+	def(&o.NotFoundTTL, DefaultNotFoundTTL)
+	if o.CacheSize <= 0 {
+		o.CacheSize = DefaultCacheSize
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	w := &Webhook{o: o, log: log, metrics: m,
+		tags:      newLRU[*tagEntry](o.CacheSize, o.Now),
+		decisions: newLRU[*check.PodImage](o.CacheSize, o.Now),
+		rules:     map[string]finding.Rule{},
+	}
+	for _, r := range o.Checker.Rules() {
+		w.rules[r.ID] = r
+	}
+	return w, nil
+}
+
+// Route is an endpoint for the main listener of `dwf-policy serve`: an
+// http.ServeMux pattern, the name its metrics carry, the handler. The
+// handler caps its own body at MaxBodyBytes, so it is added with
+// server.HandleStream.
+type Route struct {
+	Pattern, Name string
+	Handler       http.Handler
+}
+
+// Handlers are the webhook's endpoints: POST /validate.
+func (w *Webhook) Handlers() []Route {
+	return []Route{{"POST /validate", "validate", w}}
+}
+
+// ServeHTTP answers one AdmissionReview. A request that is not one (wrong
+// content type, too large, not JSON, no request) is answered with a 4xx
+// status and a plain-text reason: the apiserver then applies the
+// webhook's failurePolicy.
+func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			w.log.Error("admission review panicked", "panic", v)
+			http.Error(rw, "internal error", http.StatusInternalServerError)
+		}
+	}()
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		http.Error(rw, "an AdmissionReview is sent as Content-Type: application/json", http.StatusUnsupportedMediaType)
+		return
+	}
+	if r.ContentLength > MaxBodyBytes {
+		http.Error(rw, fmt.Sprintf("request body larger than %d bytes", MaxBodyBytes), http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, MaxBodyBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			http.Error(rw, fmt.Sprintf("request body larger than %d bytes", MaxBodyBytes), http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(rw, "reading the request body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	review, err := decodeReview(body)
+	if err != nil {
+		http.Error(rw, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), budget(r.URL.Query().Get("timeout"), w.o.DefaultTimeout))
+	defer cancel()
+	resp, err := w.Review(ctx, review.Request)
+	if err != nil {
+		http.Error(rw, err.Error(), http.StatusBadRequest)
+		return
+	}
+	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
+	b, err := json.Marshal(out)
+	if err != nil {
+		http.Error(rw, "encoding the response: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	rw.Header().Set("Content-Type", "application/json")
+	rw.Write(b)
+}
+
+// decodeReview reads an admission.k8s.io/v1 AdmissionReview with a
+// request.
+func decodeReview(body []byte) (*admissionv1.AdmissionReview, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, errors.New("empty body: expected an admission.k8s.io/v1 AdmissionReview")
+	}
+	var review admissionv1.AdmissionReview
+	if err := json.Unmarshal(body, &review); err != nil {
+		return nil, fmt.Errorf("decoding the AdmissionReview: %w", err)
+	}
+	if review.APIVersion != admissionv1.SchemeGroupVersion.String() || review.Kind != "AdmissionReview" {
+		return nil, fmt.Errorf("expected apiVersion admission.k8s.io/v1 and kind AdmissionReview, got %q and %q", review.APIVersion, review.Kind)
+	}
+	if review.Request == nil {
+		return nil, errors.New("the AdmissionReview has no request")
+	}
+	if review.Request.UID == "" {
+		return nil, errors.New("the AdmissionReview's request has no uid")
+	}
+	return &review, nil
+}

@@ -1,0 +1,173 @@
+package admission
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/devflow/dwf-policy/engine/check"
+	"github.com/devflow/dwf-policy/engine/input/image"
+)
+
+// tagEntry is a tag resolved to a digest, or a tag the registry does not
+// have (err, cached for seconds only).
+type tagEntry struct {
+	digest   string // sha256:...
+	manifest []byte // the root manifest as fetched, for a decision cache miss
+	err      error
+}
+
+// judgedImage is the verdict of one reference within a review.
+type judgedImage struct {
+	ref    string // as the pod spec writes it
+	pinned string // repository@digest
+	image  *check.PodImage
+	err    error
+}
+
+// judgeImage resolves ref to a digest (tag cache, then the registry) and
+// returns the image's verdict (decision cache, then a load and an
+// evaluation). Each fetch runs once for every concurrent caller and is
+// bounded by the image timeout, not by ctx: a review that stops waiting
+// (its deadline passed) leaves the result in the caches for the next one.
+func (w *Webhook) judgeImage(ctx context.Context, ref string) judgedImage {
+	out := judgedImage{ref: ref}
+	parsed, err := name.ParseReference(ref)
+	if err != nil {
+		out.err = fmt.Errorf("not a valid image reference: %w", err)
+		return out
+	}
+	repo := parsed.Context().Name()
+	var manifest []byte
+	var digest string
+	if d, ok := parsed.(name.Digest); ok {
+		digest = d.DigestStr()
+	} else {
+		te, err := w.resolveTag(ctx, parsed.Name(), parsed.Context().RegistryStr())
+		if err != nil {
+			out.err = err
+			return out
+		}
+		digest, manifest = te.digest, te.manifest
+	}
+	out.pinned = repo + "@" + digest
+	key := digest + " " + w.o.PolicyHash
+	if pi, ok := w.decisions.get(key); ok {
+		w.metrics.cache.WithLabelValues("decision", "hit").Inc()
+		out.image = pi
+		return out
+	}
+	w.metrics.cache.WithLabelValues("decision", "miss").Inc()
+	pinned := out.pinned
+	v, err := w.wait(ctx, "image "+key, func(fctx context.Context) (any, error) {
+		pi, err := w.o.Checker.PodImage(fctx, pinned, check.PodImageOptions{Manifest: manifest, Rules: w.o.ImageRules})
+		w.countLookup(parsed.Context().RegistryStr(), err)
+		if err != nil {
+			return nil, err
+		}
+		w.decisions.put(key, pi, 0)
+		return pi, nil
+	})
+	if err != nil {
+		out.err = err
+		return out
+	}
+	out.image = v.(*check.PodImage)
+	return out
+}
+
+// resolveTag returns the digest a tag names, from the cache or the
+// registry (HEAD is not enough on a miss: the manifest is needed to judge
+// the image, so one GET does both).
+func (w *Webhook) resolveTag(ctx context.Context, ref, registry string) (*tagEntry, error) {
+	if te, ok := w.tags.get(ref); ok {
+		w.metrics.cache.WithLabelValues("tag", "hit").Inc()
+		return te, te.err
+	}
+	w.metrics.cache.WithLabelValues("tag", "miss").Inc()
+	v, err := w.wait(ctx, "tag "+ref, func(fctx context.Context) (any, error) {
+		desc, raw, err := image.FetchManifest(fctx, ref, w.o.Checker.ImageOptions())
+		w.countLookup(registry, err)
+		if err != nil {
+			if errors.Is(err, image.ErrNotFound) {
+				// Seconds only: the image may be pushed right after.
+				w.tags.put(ref, &tagEntry{err: err}, w.o.NotFoundTTL)
+			}
+			// 5xx, 429 and timeouts are not cached at all.
+			return nil, err
+		}
+		te := &tagEntry{digest: desc.Digest.String(), manifest: raw}
+		w.tags.put(ref, te, w.o.TagTTL)
+		return te, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*tagEntry), nil
+}
+
+// errBudget: the review's deadline came before a lookup finished.
+var errBudget = errors.New("the registry did not answer within the review's deadline")
+
+// wait runs fetch once per key for all concurrent callers, detached from
+// ctx but bounded by the image timeout, and waits for it until ctx ends.
+func (w *Webhook) wait(ctx context.Context, key string, fetch func(context.Context) (any, error)) (any, error) {
+	ch := w.flight.DoChan(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.o.LookupTimeout)
+		defer cancel()
+		return fetch(fctx)
+	})
+	select {
+	case r := <-ch:
+		return r.Val, r.Err
+	case <-ctx.Done():
+		return nil, errBudget
+	}
+}
+
+// countLookup records one registry lookup's outcome.
+func (w *Webhook) countLookup(registry string, err error) {
+	status := "ok"
+	switch {
+	case err == nil:
+	case errors.Is(err, image.ErrNotFound):
+		status = "not_found"
+	case errors.Is(err, image.ErrUnauthorized):
+		status = "unauthorized"
+	case errors.Is(err, image.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		status = "timeout"
+	case errors.Is(err, image.ErrResolve):
+		status = "unresolvable"
+	default:
+		status = "error"
+	}
+	w.metrics.registry.WithLabelValues(registry, status).Inc()
+}
+
+// cause is the one-line reason an image could not be verified.
+func cause(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// budget is the time a review may take: the apiserver's ?timeout= (its
+// webhook timeoutSeconds, 10s when absent) less a margin for the answer
+// to travel back, a fifth of it between 200ms and 1s.
+func budget(timeout string, def time.Duration) time.Duration {
+	d, err := time.ParseDuration(timeout)
+	if err != nil || d <= 0 {
+		d = def
+	}
+	margin := min(max(d/5, 200*time.Millisecond), time.Second)
+	if d-margin < d/2 {
+		return d / 2
+	}
+	return d - margin
+}

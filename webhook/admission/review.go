@@ -1,0 +1,345 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/engine/input/kubernetes"
+)
+
+// Limits the apiserver puts on warnings: longer ones may be truncated,
+// and past a total the rest are dropped. The total keeps room for other
+// webhooks' warnings.
+const (
+	maxWarningChars      = 256
+	maxWarningTotalChars = 3072
+	// maxImagesAtOnce bounds the images of one review looked up at once.
+	maxImagesAtOnce = 8
+)
+
+// reviewState is one review on its way to an answer.
+type reviewState struct {
+	req      *admissionv1.AdmissionRequest
+	resp     *admissionv1.AdmissionResponse
+	decision string
+	warnings []string
+	warnLen  int
+}
+
+// Review judges one admission request; the error means the request is
+// malformed (no object to judge) and is answered 400.
+func (w *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, error) {
+	start := time.Now()
+	st := &reviewState{req: req, resp: &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}, decision: "allow"}
+	kind := req.Kind.Kind
+	wk, isWorkload := workloadKinds[kind]
+	judgedSub := req.SubResource == "" || (kind == "Pod" && req.SubResource == "ephemeralcontainers")
+	switch {
+	case !isWorkload || wk.group != req.Kind.Group || !judgedSub:
+		st.decision = "skipped"
+	case req.Operation != admissionv1.Create && req.Operation != admissionv1.Update:
+		st.decision = "skipped"
+	case slices.Contains(w.o.ExemptNamespaces, req.Namespace):
+		st.decision = "exempt"
+	case len(bytes.TrimSpace(req.Object.Raw)) == 0 || string(bytes.TrimSpace(req.Object.Raw)) == "null":
+		return nil, fmt.Errorf("the %s request for %s %q carries no object", req.Operation, kind, req.Name)
+	case req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 && sameJudgedFields(kind, req.OldObject.Raw, req.Object.Raw):
+		// Scaling, labels, status: nothing the rules read changed, so no
+		// registry is asked again (an object admitted before the webhook
+		// existed can still be scaled).
+		st.decision = "unchanged"
+	default:
+		if err := w.judge(ctx, st); err != nil {
+			return nil, err
+		}
+	}
+	if len(st.warnings) > 0 {
+		st.resp.Warnings = st.warnings
+	}
+	dry := req.DryRun != nil && *req.DryRun
+	w.metrics.reviews.WithLabelValues(st.decision, string(req.Operation), kind, strconv.FormatBool(dry)).Inc()
+	w.metrics.latency.Observe(time.Since(start).Seconds())
+	return st.resp, nil
+}
+
+// line is one finding as a review reports it.
+type line struct {
+	text     string
+	severity finding.Severity
+}
+
+// judge evaluates the object and its images and fills in the response.
+func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
+	req := st.req
+	kind := req.Kind.Kind
+	var obj map[string]any
+	if err := json.Unmarshal(req.Object.Raw, &obj); err != nil {
+		return fmt.Errorf("decoding the %s object: %w", kind, err)
+	}
+	objName := req.Name
+	if objName == "" {
+		meta, _ := obj["metadata"].(map[string]any)
+		objName, _ = meta["name"].(string)
+		if objName == "" {
+			if g, _ := meta["generateName"].(string); g != "" {
+				objName = g + "*"
+			}
+		}
+	}
+	subject := kind + " " + objName
+	if req.Namespace != "" {
+		subject = kind + " " + req.Namespace + "/" + objName
+	}
+	var lines []line
+	// References the registry could not even be asked about: named by
+	// their field path, denied whatever --on-error says.
+	images := containerImages(kind, obj)
+	for _, ci := range images {
+		if _, err := name.ParseReference(ci.image); err != nil {
+			lines = append(lines, line{severity: finding.SeverityError,
+				text: fmt.Sprintf("%s: %q is not a valid image reference: %v", ci.field, ci.image, err)})
+		}
+	}
+	if len(lines) > 0 {
+		w.finish(st, subject, lines, nil)
+		return nil
+	}
+	var src bytes.Buffer
+	if err := json.Indent(&src, req.Object.Raw, "", "  "); err != nil {
+		return fmt.Errorf("decoding the %s object: %w", kind, err)
+	}
+	doc, err := kubernetes.Parse(strings.ReplaceAll(subject, " ", "/"), src.Bytes(), kubernetes.Options{MaxBytes: 2 * MaxBodyBytes})
+	if perr, ok := errors.AsType[*document.ParseError](err); ok {
+		w.finish(st, subject, []line{{severity: finding.SeverityError, text: "DWF000 error: " + perr.Message}}, nil)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the %s object: %w", kind, err)
+	}
+
+	refs := kubernetes.ImageRefs(doc)
+	judged := make([]judgedImage, len(refs))
+	sem := make(chan struct{}, maxImagesAtOnce)
+	var wg sync.WaitGroup
+	for i, ref := range refs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			judged[i] = w.judgeImage(ctx, ref)
+		})
+	}
+	wg.Wait()
+	byRef := map[string]judgedImage{}
+	var unverified []judgedImage
+	for _, j := range judged {
+		byRef[j.ref] = j
+		if j.err != nil {
+			// Judged on the manifest alone, with the benefit of the
+			// doubt: an image config with no platforms raises nothing
+			// that needs the image (its user, its entrypoint), while what
+			// the manifest says by itself (runAsUser: 0) still counts.
+			// Unverified images get the --on-error outcome below.
+			unverified = append(unverified, j)
+			kubernetes.SetImageConfig(doc, j.ref, map[string]any{"subject": j.ref, "platforms": []any{}})
+			continue
+		}
+		kubernetes.SetImageConfig(doc, j.ref, j.image.Config)
+	}
+	containersOf := func(ref string) string {
+		var names []string
+		for _, ci := range images {
+			if ci.image == ref {
+				names = append(names, strconv.Quote(ci.name))
+			}
+		}
+		if len(names) == 1 {
+			return "container " + names[0]
+		}
+		return "containers " + strings.Join(names, ", ")
+	}
+	for _, j := range judged {
+		if j.image == nil {
+			continue
+		}
+		for _, f := range j.image.Findings {
+			if f.Suppressed() {
+				continue
+			}
+			lines = append(lines, line{severity: f.Severity,
+				text: fmt.Sprintf("%s: %s %s %s (%s): %s", containersOf(j.ref), f.RuleID, f.Severity, w.ruleName(f.RuleID), f.Subject, f.Message)})
+		}
+	}
+	// The pod spec rules are compute only: the review's deadline does not
+	// cut them short.
+	res := w.o.Checker.Document(context.WithoutCancel(ctx), doc)
+	if res.Err != nil {
+		return fmt.Errorf("evaluating the %s: %w", subject, res.Err)
+	}
+	for _, f := range res.Findings {
+		if f.Suppressed() {
+			continue
+		}
+		c := containerAt(doc, f.Location)
+		l := line{severity: f.Severity, text: fmt.Sprintf("%s %s %s: %s", f.RuleID, f.Severity, w.ruleName(f.RuleID), f.Message)}
+		if c != nil {
+			img, _ := c["image"].(map[string]any)
+			ref, _ := img["value"].(string)
+			name, _ := c["name"].(string)
+			j := byRef[ref]
+			pinned := j.pinned
+			if pinned == "" {
+				pinned = ref
+			}
+			l.text = fmt.Sprintf("container %q (%s): %s", name, pinned, l.text)
+		}
+		lines = append(lines, l)
+	}
+	w.finish(st, subject, lines, unverified)
+	return nil
+}
+
+// ruleName is the rule's name (kubernetes/runtime-non-root), or its ID.
+func (w *Webhook) ruleName(id string) string {
+	if r, ok := w.rules[id]; ok && r.Name != "" {
+		return r.Name
+	}
+	return id
+}
+
+// containerAt finds the container of doc whose entry holds loc.
+func containerAt(doc *document.Document, loc document.Location) map[string]any {
+	ws, _ := doc.Input["workloads"].([]any)
+	for _, wv := range ws {
+		wm, _ := wv.(map[string]any)
+		cs, _ := wm["containers"].([]any)
+		for _, cv := range cs {
+			c, _ := cv.(map[string]any)
+			span := document.LocationOf(c["location"])
+			if span.Line == 0 {
+				continue
+			}
+			after := loc.Line > span.Line || (loc.Line == span.Line && loc.Column >= span.Column)
+			before := loc.Line < span.EndLine || (loc.Line == span.EndLine && loc.Column <= span.EndColumn)
+			if after && before {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// finish decides from the lines and the images that could not be
+// verified, by mode and on-error.
+func (w *Webhook) finish(st *reviewState, subject string, lines []line, unverified []judgedImage) {
+	var blocking, rest []string
+	for _, l := range lines {
+		if l.severity >= w.o.FailOn {
+			blocking = append(blocking, l.text)
+		} else {
+			rest = append(rest, l.text)
+		}
+	}
+	var couldNot []string
+	budgetHit := false
+	for _, j := range unverified {
+		couldNot = append(couldNot, fmt.Sprintf("could not verify %s: %s", j.ref, cause(j.err)))
+		budgetHit = budgetHit || errors.Is(j.err, errBudget)
+	}
+	if budgetHit {
+		w.metrics.budgetExceeded.Inc()
+	}
+	failClosed := len(couldNot) > 0 && w.o.OnError == Deny
+	if len(couldNot) > 0 && w.o.OnError == Allow {
+		w.metrics.failOpen.Inc()
+		st.annotate("unverified-images", strings.Join(couldNot, "; "))
+		for _, c := range couldNot {
+			st.warn("dwf-policy admitted without verifying: " + c)
+		}
+	}
+	denyLines := append(append([]string{}, couldNot...), blocking...)
+	if !failClosed {
+		denyLines = blocking
+	}
+	switch {
+	case len(denyLines) == 0:
+		if len(couldNot) > 0 {
+			st.decision = "error-allow"
+		}
+	case w.o.Mode == Enforce:
+		st.resp.Allowed = false
+		st.resp.Result = &metav1.Status{
+			Status:  metav1.StatusFailure,
+			Code:    http.StatusForbidden,
+			Reason:  metav1.StatusReasonForbidden,
+			Message: "dwf-policy denied " + subject + ":\n" + strings.Join(denyLines, "\n"),
+		}
+		st.decision = "deny"
+		if failClosed && len(blocking) == 0 {
+			st.decision = "error-deny"
+		}
+		w.log.Info("admission denied", "object", subject, "uid", st.req.UID, "operation", st.req.Operation, "findings", len(blocking), "unverified", len(couldNot), "dry_run", st.req.DryRun != nil && *st.req.DryRun)
+	case w.o.Mode == Warn:
+		st.decision = "warn"
+		for _, l := range denyLines {
+			st.warn("dwf-policy would deny: " + l)
+		}
+		w.log.Info("admission warned", "object", subject, "uid", st.req.UID, "findings", len(blocking))
+	default: // audit
+		st.decision = "audit"
+		st.annotate("findings", strings.Join(denyLines, "; "))
+		w.log.Info("admission audited", "object", subject, "uid", st.req.UID, "findings", strings.Join(denyLines, "; "))
+	}
+	for _, l := range rest {
+		st.warn("dwf-policy: " + l)
+	}
+}
+
+// warn adds a warning within the apiserver's limits: printable, one line,
+// at most maxWarningChars, and none past maxWarningTotalChars.
+func (st *reviewState) warn(s string) {
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return ' '
+		}
+		if !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > maxWarningChars {
+		s = string(r[:maxWarningChars-1]) + "…"
+	}
+	if st.warnLen+len(s) > maxWarningTotalChars {
+		return
+	}
+	st.warnLen += len(s)
+	st.warnings = append(st.warnings, s)
+}
+
+// annotate adds an audit annotation (the apiserver prefixes the key with
+// the webhook's name).
+func (st *reviewState) annotate(key, value string) {
+	if st.resp.AuditAnnotations == nil {
+		st.resp.AuditAnnotations = map[string]string{}
+	}
+	if len(value) > 4096 {
+		value = value[:4096]
+	}
+	st.resp.AuditAnnotations[key] = value
+}
