@@ -2,7 +2,7 @@
 // the policy engine, behind one main HTTPS listener (health, readiness,
 // metrics and each door's endpoints) and, for the registry gate, a second
 // listener that registry clients talk to. Each door is a package of its
-// own (webhook/registrygate; the Kubernetes admission webhook next to it)
+// own (webhook/registrygate, webhook/admission)
 // that hands its handlers to Serve; webhook/server holds what they share:
 // TLS with reload, limits, timeouts, metrics and graceful shutdown. It
 // never imports the command line: internal/cli maps flags to Options.
@@ -26,6 +26,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/input/image"
 	"github.com/devflow/dwf-policy/engine/policyset"
+	"github.com/devflow/dwf-policy/webhook/admission"
 	"github.com/devflow/dwf-policy/webhook/registrygate"
 	"github.com/devflow/dwf-policy/webhook/server"
 )
@@ -39,6 +40,10 @@ type Options struct {
 	// CertFile and KeyFile serve TLS on both listeners, reloaded when the
 	// files change. Without them a listener must be on loopback.
 	CertFile, KeyFile string
+	// ClientCAFile, with TLS, makes the admission webhook's /validate
+	// require a client certificate signed by one of its CAs (the
+	// apiserver's, configured through its admission control config).
+	ClientCAFile string
 	// Policy opens the policy set; Image says how images are fetched.
 	Policy policyset.Options
 	Image  image.Options
@@ -47,6 +52,9 @@ type Options struct {
 	FailOn finding.Severity
 	// Gate, when not nil, runs the registry gate.
 	Gate *GateOptions
+	// Admission, when not nil, serves the Kubernetes admission webhook's
+	// POST /validate on the main listener.
+	Admission *admission.Options
 	// Server tunes both listeners (timeouts, caps); its Addr, TLS files,
 	// Name, Registerer and Logger are set by Serve.
 	Server server.Options
@@ -85,6 +93,7 @@ func Serve(ctx context.Context, opts Options) error {
 
 	mainOpts := opts.Server
 	mainOpts.Name, mainOpts.Addr, mainOpts.CertFile, mainOpts.KeyFile = "main", opts.Listen, opts.CertFile, opts.KeyFile
+	mainOpts.ClientCAFile = opts.ClientCAFile
 	mainOpts.Registerer, mainOpts.Logger = reg, log
 	main, err := server.New(mainOpts)
 	if err != nil {
@@ -151,6 +160,22 @@ func Serve(ctx context.Context, opts Options) error {
 		imgOpts.InsecureRegistries = append(append([]string{}, imgOpts.InsecureRegistries...), upstream.Host)
 	}
 	checker := check.New(set, check.Options{Image: imgOpts})
+
+	if opts.Admission != nil {
+		o := *opts.Admission
+		o.Checker, o.PolicyHash, o.FailOn = checker, hash, opts.FailOn
+		o.Registerer, o.Logger = reg, log
+		wh, err := admission.New(o)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("admission webhook: %w", err)
+		}
+		// The webhook caps its own body (7 MiB, above the listener's).
+		for _, r := range wh.Handlers() {
+			main.HandleStream(r.Pattern, r.Name, main.RequireClientCert(r.Handler))
+		}
+		log.Info("admission webhook serving", "path", "/validate", "mode", o.Mode, "on_error", o.OnError, "client_ca", opts.ClientCAFile != "")
+	}
 
 	gateAddr := ""
 	if gateSrv != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/webhook"
+	"github.com/devflow/dwf-policy/webhook/admission"
 	"github.com/devflow/dwf-policy/webhook/registrygate"
 )
 
@@ -23,6 +24,9 @@ type serveFlags struct {
 	policyFlags
 	registryFlags
 	listen, tlsCert, tlsKey string
+	clientCA                string
+	admission               bool
+	exemptNamespaces        []string
 	failOn                  string
 	mode, onError           string
 	gateUpstream            string
@@ -37,10 +41,33 @@ func (c Command) serveCommand() *cobra.Command {
 	var fl serveFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the registry gate (and, later, the admission webhook) until stopped",
+		Short: "Serve the Kubernetes admission webhook and the registry gate until stopped",
 		Long: `Serve runs dwf-policy as a long-running server. The main listener (--listen)
 answers /healthz, /readyz (200 once the policy set is loaded), /metrics
 (Prometheus) and the endpoints of each front door.
+
+Admission webhook (on unless --admission=false): POST /validate answers
+admission.k8s.io/v1 AdmissionReviews for Pods (pods/ephemeralcontainers
+included), Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs,
+CronJobs and ReplicationControllers on CREATE and UPDATE.
+  - Every container image is resolved to a digest and judged on every
+    linux platform by DWF301-DWF303, and combined with the pod spec by
+    DWF601-DWF603 (runAsUser: 0 over a compliant image is refused).
+  - A finding at or above --fail-on denies the review with one line per
+    finding naming the container, the image digest, the rule and the fix;
+    findings below it come back as warnings. --mode warn admits with
+    warnings, audit admits and logs (and adds an audit annotation).
+  - Each review is bounded by the apiserver's ?timeout= less a margin; an
+    image that cannot be judged in time is denied ("could not verify
+    IMAGE: CAUSE") or, with --on-error allow, admitted with a warning, an
+    audit annotation and a metric.
+  - An UPDATE that changes no image, securityContext, command or args is
+    admitted without asking the registry again. Tags are cached for 45s,
+    image verdicts by (digest, policy set).
+  - Namespaces named by --exempt-namespace are never judged (the
+    ValidatingWebhookConfiguration in deploy/ excludes them too).
+  - --client-ca makes /validate require the apiserver's client
+    certificate.
 
 Registry gate (--registry-gate URL): a reverse proxy in front of an OCI
 registry, transparent to docker, crane, oras and buildx (auth challenges,
@@ -73,7 +100,11 @@ the files change; without them they serve plain HTTP, which is allowed on
 loopback addresses only. Every request has timeouts, bodies are capped, and
 SIGINT or SIGTERM drains the requests in flight before exiting (exit 0).
 Logs go to standard error.`,
-		Example: `  # Gate in front of a registry on this machine:
+		Example: `  # The admission webhook, as deploy/ runs it:
+  dwf-policy serve --tls-cert /tls/tls.crt --tls-key /tls/tls.key \
+    --exempt-namespace kube-system --exempt-namespace kube-node-lease --exempt-namespace dwf-policy
+
+  # Gate in front of a registry on this machine:
   dwf-policy serve --listen 127.0.0.1:8443 --registry-gate http://127.0.0.1:5000 --gate-listen 127.0.0.1:5001
   crane push app.tar 127.0.0.1:5001/team/app:1.0
 
@@ -98,6 +129,9 @@ Logs go to standard error.`,
 	f.StringVar(&fl.listen, "listen", ":8443", "serve health, readiness, metrics and events on `ADDR`")
 	f.StringVar(&fl.tlsCert, "tls-cert", "", "serve TLS with the PEM certificate (chain) in `FILE`, reloaded when it changes")
 	f.StringVar(&fl.tlsKey, "tls-key", "", "the PEM private key `FILE` of --tls-cert")
+	f.StringVar(&fl.clientCA, "client-ca", "", "require a client certificate signed by a CA in the PEM `FILE` on /validate (with --tls-cert)")
+	f.BoolVar(&fl.admission, "admission", true, "serve the Kubernetes admission webhook at POST /validate")
+	f.StringArrayVar(&fl.exemptNamespaces, "exempt-namespace", admission.DefaultExemptNamespaces(), "never judge objects in `NAMESPACE` (repeatable; add the webhook's own)")
 	f.StringVar(&fl.failOn, "fail-on", "error", "refuse images with a finding at or above this severity: error, warning or note")
 	f.StringVar(&fl.mode, "mode", "enforce", "what a non-compliant image gets: enforce (refused), warn (allowed with a warning) or audit (allowed, logged)")
 	f.StringVar(&fl.onError, "on-error", "deny", "what an image that cannot be judged in time gets: deny (fail-closed) or allow (fail-open)")
@@ -131,12 +165,13 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 	if fl.maxManifestBytes <= 0 {
 		return usageError("--max-manifest-size: must be positive, got %d", fl.maxManifestBytes)
 	}
-	if fl.gateUpstream == "" {
-		// The admission webhook (issue 11) is the other front door; until
-		// it lands, serve without a gate would judge nothing.
-		return usageError("--registry-gate: give the URL of the registry to gate, such as http://127.0.0.1:5000")
+	if fl.gateUpstream == "" && !fl.admission {
+		return usageError("nothing to serve: give --registry-gate URL, or leave the admission webhook on (--admission)")
 	}
-	if u, err := url.Parse(fl.gateUpstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+	if fl.clientCA != "" && fl.tlsCert == "" {
+		return usageError("--client-ca: needs --tls-cert and --tls-key")
+	}
+	if u, err := url.Parse(fl.gateUpstream); fl.gateUpstream != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "") {
 		return usageError("--registry-gate: %q is not a registry base URL such as http://127.0.0.1:5000", fl.gateUpstream)
 	}
 	wd, err := c.workDir()
@@ -155,14 +190,26 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 	polOpts.NoConfigSearch = true
 	log := slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: level}))
 	opts := webhook.Options{
-		Listen:   fl.listen,
-		CertFile: fl.tlsCert,
-		KeyFile:  fl.tlsKey,
-		Policy:   polOpts,
-		Image:    imgOpts,
-		FailOn:   failOn,
-		Logger:   log,
-		Gate: &webhook.GateOptions{
+		Listen:       fl.listen,
+		CertFile:     fl.tlsCert,
+		KeyFile:      fl.tlsKey,
+		ClientCAFile: fl.clientCA,
+		Policy:       polOpts,
+		Image:        imgOpts,
+		FailOn:       failOn,
+		Logger:       log,
+		Listening:    c.Listening,
+	}
+	if fl.admission {
+		opts.Admission = &admission.Options{
+			Mode:             admission.Mode(mode),
+			OnError:          admission.OnError(onError),
+			ExemptNamespaces: fl.exemptNamespaces,
+			LookupTimeout:    fl.timeout,
+		}
+	}
+	if fl.gateUpstream != "" {
+		opts.Gate = &webhook.GateOptions{
 			Upstream:        fl.gateUpstream,
 			Listen:          fl.gateListen,
 			EventsTokenFile: fl.eventsTokenFile,
@@ -174,8 +221,7 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 				Only:             fl.gateOnly,
 				MaxManifestBytes: fl.maxManifestBytes,
 			},
-		},
-		Listening: c.Listening,
+		}
 	}
 	if err := webhook.Serve(ctx, opts); err != nil {
 		if errors.Is(err, context.Canceled) {

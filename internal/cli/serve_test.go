@@ -3,7 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +13,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/devflow/dwf-policy/internal/imagetest"
 )
 
 func TestServeHelpExplainsEveryFlag(t *testing.T) {
@@ -20,7 +26,7 @@ func TestServeHelpExplainsEveryFlag(t *testing.T) {
 	}
 	for _, flag := range []string{"--listen", "--tls-cert", "--tls-key", "--registry-gate", "--gate-listen", "--mode", "--on-error",
 		"--fail-on", "--events-token-file", "--gate-exempt", "--gate-only", "--max-manifest-size", "--timeout", "--insecure-registry",
-		"--config", "--policy", "--verification-key", "--log-level"} {
+		"--config", "--policy", "--verification-key", "--log-level", "--client-ca", "--admission", "--exempt-namespace", "/validate"} {
 		if !strings.Contains(out, flag) {
 			t.Errorf("serve --help does not mention %s", flag)
 		}
@@ -35,7 +41,8 @@ func TestServeUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"serve"}, "--registry-gate"},
+		{[]string{"serve", "--admission=false"}, "nothing to serve"},
+		{[]string{"serve", "--client-ca", "ca.pem"}, "--client-ca"},
 		{[]string{"serve", "--registry-gate", "ftp://x"}, "--registry-gate"},
 		{[]string{"serve", "--registry-gate", "http://127.0.0.1:5000", "--mode", "loud"}, "--mode"},
 		{[]string{"serve", "--registry-gate", "http://127.0.0.1:5000", "--on-error", "maybe"}, "--on-error"},
@@ -134,5 +141,88 @@ func TestServeStopsCleanlyOnSignal(t *testing.T) {
 	cancel(Interrupted{Signal: syscall.SIGTERM})
 	if code := <-done; code != ExitOK || strings.Contains(stderr.String(), "partial") {
 		t.Errorf("exit %d, stderr %q; want 0 and no partial-report warning", code, stderr.String())
+	}
+}
+
+// TestServeAdmission serves only the admission webhook in-process, plain
+// HTTP on loopback, and judges reviews of images in a registry on
+// loopback.
+func TestServeAdmission(t *testing.T) {
+	up := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer up.Close()
+	host := strings.TrimPrefix(up.URL, "http://")
+	root := "0"
+	imagetest.WriteIndex(t, host+"/team/root:1", imagetest.Index(t, imagetest.Spec{PlatformSpec: imagetest.PlatformSpec{User: &root}}.Images(t)...), http.DefaultTransport)
+	imagetest.WriteIndex(t, host+"/team/good:1", imagetest.Index(t, imagetest.Spec{}.Images(t)...), http.DefaultTransport)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan string, 1)
+	var stderr syncBuffer
+	c := Command{Stdout: io.Discard, Stderr: &stderr, WorkDir: t.TempDir(), Listening: func(m, g string) {
+		if g != "" {
+			t.Errorf("a gate listens at %s without --registry-gate", g)
+		}
+		addrs <- m
+	}}
+	done := make(chan int, 1)
+	go func() {
+		done <- c.Main(ctx, []string{"dwf-policy", "serve", "--listen", "127.0.0.1:0", "--insecure-registry", host, "--no-cache", "--exempt-namespace", "dwf-policy"})
+	}()
+	var addr string
+	select {
+	case addr = <-addrs:
+	case code := <-done:
+		t.Fatalf("serve exited %d: %s", code, stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not become ready")
+	}
+	review := func(ns, img string) (bool, string) {
+		body := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1",` +
+			`"kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},` +
+			`"namespace":"` + ns + `","operation":"CREATE","userInfo":{},` +
+			`"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"app","image":"` + img + `"}]}}}}`
+		resp, err := http.Post("http://"+addr+"/validate?timeout=10s", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Response struct {
+				UID     string `json:"uid"`
+				Allowed bool   `json:"allowed"`
+				Status  struct {
+					Message string `json:"message"`
+				} `json:"status"`
+			} `json:"response"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Response.UID != "u1" {
+			t.Fatalf("%s: %v, uid %q", resp.Status, err, out.Response.UID)
+		}
+		return out.Response.Allowed, out.Response.Status.Message
+	}
+	if ok, msg := review("apps", host+"/team/root:1"); ok || !strings.Contains(msg, "DWF301") {
+		t.Errorf("root image: allowed %v, %q", ok, msg)
+	}
+	if ok, msg := review("apps", host+"/team/good:1"); !ok {
+		t.Errorf("compliant image denied: %s", msg)
+	}
+	if ok, msg := review("dwf-policy", host+"/team/root:1"); !ok {
+		t.Errorf("exempt namespace judged: %s", msg)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `dwf_admission_reviews_total{decision="deny",dry_run="false",kind="Pod",operation="CREATE"} 1`) {
+		t.Errorf("metrics lack the denied review:\n%s", b)
+	}
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "admission webhook serving") {
+		t.Errorf("no startup log: %s", stderr.String())
 	}
 }

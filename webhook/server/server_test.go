@@ -38,7 +38,7 @@ func selfSigned(t *testing.T, dir, cn string) *x509.Certificate {
 		NotAfter:              time.Now().Add(time.Hour),
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 	}
@@ -269,5 +269,51 @@ func TestGracefulShutdownDrains(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
 		t.Error("still accepting connections after shutdown")
+	}
+}
+
+func TestClientCA(t *testing.T) {
+	srvDir, clientDir := t.TempDir(), t.TempDir()
+	srvCert := selfSigned(t, srvDir, "server")
+	selfSigned(t, clientDir, "apiserver") // a CA that also signs itself: the client's certificate
+	if _, err := New(Options{Addr: "127.0.0.1:0", ClientCAFile: filepath.Join(clientDir, "tls.crt")}); err == nil {
+		t.Error("a client CA without TLS was accepted")
+	}
+	if _, err := New(Options{Addr: "127.0.0.1:0", CertFile: filepath.Join(srvDir, "tls.crt"), KeyFile: filepath.Join(srvDir, "tls.key"), ClientCAFile: filepath.Join(srvDir, "tls.key")}); err == nil {
+		t.Error("a client CA file without certificates was accepted")
+	}
+	s, err := New(Options{Addr: "127.0.0.1:0", CertFile: filepath.Join(srvDir, "tls.crt"), KeyFile: filepath.Join(srvDir, "tls.key"), ClientCAFile: filepath.Join(clientDir, "tls.crt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	new(Health).Register(s)
+	s.Handle("POST /validate", "validate", s.RequireClientCert(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "judged")
+	})))
+	addr := start(t, s)
+	pool := x509.NewCertPool()
+	pool.AddCert(srvCert)
+	get := func(certs []tls.Certificate, method, path string) int {
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: certs}}}
+		req, _ := http.NewRequest(method, "https://"+addr+path, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(nil, http.MethodGet, "/healthz"); code != http.StatusOK {
+		t.Errorf("healthz without a client certificate: %d", code)
+	}
+	if code := get(nil, http.MethodPost, "/validate"); code != http.StatusUnauthorized {
+		t.Errorf("validate without a client certificate: %d, want 401", code)
+	}
+	pair, err := tls.LoadX509KeyPair(filepath.Join(clientDir, "tls.crt"), filepath.Join(clientDir, "tls.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := get([]tls.Certificate{pair}, http.MethodPost, "/validate"); code != http.StatusOK {
+		t.Errorf("validate with the client certificate: %d, want 200", code)
 	}
 }
