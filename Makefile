@@ -13,7 +13,7 @@ TOOLS     := $(CURDIR)/.tools
 export SARIF_MULTITOOL := $(TOOLS)/npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 FUZZTIME  ?= 3000x
 
-.PHONY: build demo test unit lint tools fuzz bench docs bundles clean self-check
+.PHONY: build demo test unit lint tools fuzz bench docs bundles clean self-check e2e-kube
 
 build: ## Build bin/dwf-policy (release images add -trimpath, see Dockerfile.devflow)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dwf-policy
@@ -42,7 +42,10 @@ fuzz: ## A short run of every fuzz target: FUZZTIME executions each (a count, se
 self-check: build ## dwf-policy checks this repository (testdata excluded) and fails on any finding
 	$(BIN) check --config .dwf-policy-self-check.yaml --fail-on note .
 
-test: lint unit fuzz self-check demo ## Everything CI runs (demo included, so the newcomer command stays working)
+e2e-kube: tools ## The admission webhook against a real kube-apiserver (built once, cached in ~/.cache/dwf-policy) and etcd on 127.0.0.1
+	DWF_KUBE_E2E_REQUIRED=1 bash scripts/kube-e2e.sh run -- $(GO) test -count=1 -run 'KubeAPIServer' ./webhook
+
+test: lint unit fuzz self-check demo e2e-kube ## Everything CI runs (demo included, so the newcomer command stays working)
 
 bench: ## Benchmarks: parse, evaluate, whole check over 2,000 Dockerfiles and over 2,000 manifests (CheckCorpus vs CheckManifests)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./engine/... ./internal/cli/

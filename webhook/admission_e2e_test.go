@@ -1,0 +1,280 @@
+package webhook_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/devflow/dwf-policy/engine/input/image"
+	"github.com/devflow/dwf-policy/engine/policyset"
+	"github.com/devflow/dwf-policy/internal/imagetest"
+	"github.com/devflow/dwf-policy/webhook"
+	"github.com/devflow/dwf-policy/webhook/admission"
+)
+
+// TestAdmissionAgainstKubeAPIServer runs against the real kube-apiserver
+// and etcd that scripts/kube-e2e.sh starts on 127.0.0.1:
+//
+//	DWF_REGISTRY_STATE=... bash scripts/kube-e2e.sh run -- go test ./webhook -run KubeAPIServer
+//
+// Without it the test is skipped, unless DWF_KUBE_E2E_REQUIRED is set (CI),
+// where a missing apiserver fails it.
+func TestAdmissionAgainstKubeAPIServer(t *testing.T) {
+	host := os.Getenv("DWF_KUBE_APISERVER")
+	if host == "" {
+		if os.Getenv("DWF_KUBE_E2E_REQUIRED") != "" {
+			t.Fatal("DWF_KUBE_E2E_REQUIRED is set but no apiserver runs: use scripts/kube-e2e.sh run -- go test ...")
+		}
+		t.Skip("no kube-apiserver: run under scripts/kube-e2e.sh")
+	}
+	ctx := context.Background()
+	cfg := &rest.Config{Host: host, BearerToken: os.Getenv("DWF_KUBE_TOKEN"), TLSClientConfig: rest.TLSClientConfig{Insecure: true}, Timeout: 20 * time.Second}
+	if ca := os.Getenv("DWF_KUBE_CA"); ca != "" {
+		cfg.TLSClientConfig = rest.TLSClientConfig{CAFile: ca}
+	}
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	reg := imagetest.NewRegistry(t, nil)
+	good, bad := reg.Ref("team/good:1"), reg.Ref("team/root:1")
+	reg.PushIndex(t, good, imagetest.Index(t, imagetest.Spec{}.Images(t)...))
+	root := "0"
+	reg.PushIndex(t, bad, imagetest.Index(t, imagetest.Spec{PlatformSpec: imagetest.PlatformSpec{User: &root}}.Images(t)...))
+
+	dir := t.TempDir()
+	caPEM := serveCert(t, dir)
+	stop, addr := startAdmission(t, dir)
+
+	ns := "apps"
+	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// No controller manager: the ServiceAccount admission plugin wants the
+	// default service account, so it is created here.
+	if _, err := kc.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	vwc := webhookConfig("https://"+addr+"/validate", caPEM, admissionregistrationv1.Fail)
+	if _, err := kc.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, vwc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deploy := func(name, img string, dryRun bool) error {
+		opts := metav1.CreateOptions{}
+		if dryRun {
+			opts.DryRun = []string{metav1.DryRunAll}
+		}
+		_, err := kc.AppsV1().Deployments(ns).Create(ctx, deployment(name, img), opts)
+		return err
+	}
+	// The apiserver picks the configuration up within a second or two.
+	deadline := time.Now().Add(30 * time.Second)
+	for deploy("probe", bad, true) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the webhook configuration never took effect")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	t.Run("root image refused with rule and fix", func(t *testing.T) {
+		err := deploy("root", bad, false)
+		if err == nil {
+			t.Fatal("admitted")
+		}
+		t.Logf("refusal: %v", err)
+		for _, want := range []string{"denied the request", "DWF301", "DWF601", "runAsNonRoot: true", "@sha256:"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error lacks %q: %v", want, err)
+			}
+		}
+	})
+	t.Run("compliant admitted", func(t *testing.T) {
+		if err := deploy("good", good, false); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("runAsUser 0 over a compliant image refused", func(t *testing.T) {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "rootpod"}, Spec: corev1.PodSpec{
+			SecurityContext: &corev1.PodSecurityContext{RunAsUser: new(int64)},
+			Containers:      []corev1.Container{{Name: "app", Image: good}},
+		}}
+		_, err := kc.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+		if err == nil || !strings.Contains(err.Error(), "DWF601") || !strings.Contains(err.Error(), "runAsUser is 0") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("dry-run goes through the webhook", func(t *testing.T) {
+		if err := deploy("dry", bad, true); err == nil || !strings.Contains(err.Error(), "DWF301") {
+			t.Errorf("dry-run of a root image: %v", err)
+		}
+		if err := deploy("dry", good, true); err != nil {
+			t.Errorf("dry-run of a compliant image: %v", err)
+		}
+		if _, err := kc.AppsV1().Deployments(ns).Get(ctx, "dry", metav1.GetOptions{}); err == nil {
+			t.Error("a dry-run created the Deployment")
+		}
+	})
+	t.Run("kube-system exempt", func(t *testing.T) {
+		if _, err := kc.AppsV1().Deployments("kube-system").Create(ctx, deployment("root", bad), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+			t.Errorf("kube-system judged: %v", err)
+		}
+	})
+
+	// The webhook stops: Fail refuses, Ignore admits.
+	stop()
+	if err := deploy("down-fail", good, true); err == nil || !strings.Contains(err.Error(), "failed calling webhook") {
+		t.Errorf("webhook down with failurePolicy Fail: %v", err)
+	}
+	ignore := admissionregistrationv1.Ignore
+	cur, err := kc.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, vwc.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Webhooks[0].FailurePolicy = &ignore
+	if _, err := kc.AdmissionregistrationV1().ValidatingWebhookConfigurations().Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		err := deploy("down-ignore", bad, true)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhook down with failurePolicy Ignore: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func deployment(name, img string) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: img}}},
+			},
+		},
+	}
+}
+
+// webhookConfig is deploy/'s ValidatingWebhookConfiguration pointed at url.
+func webhookConfig(url string, caPEM []byte, policy admissionregistrationv1.FailurePolicyType) *admissionregistrationv1.ValidatingWebhookConfiguration {
+	none := admissionregistrationv1.SideEffectClassNone
+	timeout := int32(3)
+	ops := []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
+	rule := func(group string, resources ...string) admissionregistrationv1.RuleWithOperations {
+		return admissionregistrationv1.RuleWithOperations{Operations: ops, Rule: admissionregistrationv1.Rule{
+			APIGroups: []string{group}, APIVersions: []string{"v1"}, Resources: resources}}
+	}
+	return &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "dwf-policy"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name:                    "validate.dwf-policy.devflow.dev",
+			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: caPEM},
+			AdmissionReviewVersions: []string{"v1"},
+			SideEffects:             &none,
+			TimeoutSeconds:          &timeout,
+			FailurePolicy:           &policy,
+			Rules: []admissionregistrationv1.RuleWithOperations{
+				rule("", "pods", "pods/ephemeralcontainers", "replicationcontrollers"),
+				rule("apps", "deployments", "replicasets", "statefulsets", "daemonsets"),
+				rule("batch", "jobs", "cronjobs"),
+			},
+			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+				Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn,
+				Values: []string{"kube-system", "kube-node-lease", "dwf-policy"},
+			}}},
+		}},
+	}
+}
+
+// serveCert writes a self-signed certificate for 127.0.0.1 (tls.crt,
+// tls.key) into dir and returns it as PEM, the caBundle.
+func serveCert(t *testing.T, dir string) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "dwf-policy"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	crt := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(filepath.Join(dir, "tls.crt"), crt, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return crt
+}
+
+// startAdmission serves the webhook over TLS on 127.0.0.1 with the
+// certificate in dir; stop shuts it down.
+func startAdmission(t *testing.T, dir string) (stop func(), addr string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- webhook.Serve(ctx, webhook.Options{
+			Listen:    "127.0.0.1:0",
+			CertFile:  filepath.Join(dir, "tls.crt"),
+			KeyFile:   filepath.Join(dir, "tls.key"),
+			Policy:    policyset.Options{WorkDir: dir, NoConfigSearch: true},
+			Image:     image.Options{Transport: imagetest.Transport()},
+			Admission: &admission.Options{ExemptNamespaces: append(admission.DefaultExemptNamespaces(), "dwf-policy")},
+			Listening: func(m, _ string) { ready <- m },
+		})
+	}()
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return stop, addr
+}
