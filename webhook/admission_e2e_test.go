@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/devflow/dwf-policy/engine/input/image"
 	"github.com/devflow/dwf-policy/engine/policyset"
@@ -74,7 +75,7 @@ func TestAdmissionAgainstKubeAPIServer(t *testing.T) {
 	if _, err := kc.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	vwc := webhookConfig("https://"+addr+"/validate", caPEM, admissionregistrationv1.Fail)
+	vwc := webhookConfig(t, "https://"+addr+"/validate", caPEM)
 	if _, err := kc.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, vwc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -180,35 +181,29 @@ func deployment(name, img string) *appsv1.Deployment {
 	}
 }
 
-// webhookConfig is deploy/'s ValidatingWebhookConfiguration pointed at url.
-func webhookConfig(url string, caPEM []byte, policy admissionregistrationv1.FailurePolicyType) *admissionregistrationv1.ValidatingWebhookConfiguration {
-	none := admissionregistrationv1.SideEffectClassNone
-	timeout := int32(3)
-	ops := []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
-	rule := func(group string, resources ...string) admissionregistrationv1.RuleWithOperations {
-		return admissionregistrationv1.RuleWithOperations{Operations: ops, Rule: admissionregistrationv1.Rule{
-			APIGroups: []string{group}, APIVersions: []string{"v1"}, Resources: resources}}
+// webhookConfig is deploy/webhook.yaml, the configuration users apply,
+// pointed at url with caBundle instead of the in-cluster Service that
+// cert-manager injects the CA for.
+func webhookConfig(t *testing.T, url string, caPEM []byte) *admissionregistrationv1.ValidatingWebhookConfiguration {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "deploy", "webhook.yaml"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return &admissionregistrationv1.ValidatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: "dwf-policy"},
-		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
-			Name:                    "validate.dwf-policy.devflow.dev",
-			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: caPEM},
-			AdmissionReviewVersions: []string{"v1"},
-			SideEffects:             &none,
-			TimeoutSeconds:          &timeout,
-			FailurePolicy:           &policy,
-			Rules: []admissionregistrationv1.RuleWithOperations{
-				rule("", "pods", "pods/ephemeralcontainers", "replicationcontrollers"),
-				rule("apps", "deployments", "replicasets", "statefulsets", "daemonsets"),
-				rule("batch", "jobs", "cronjobs"),
-			},
-			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
-				Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn,
-				Values: []string{"kube-system", "kube-node-lease", "dwf-policy"},
-			}}},
-		}},
+	var vwc admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := yaml.UnmarshalStrict(raw, &vwc); err != nil {
+		t.Fatalf("deploy/webhook.yaml: %v", err)
 	}
+	if len(vwc.Webhooks) != 1 {
+		t.Fatalf("deploy/webhook.yaml has %d webhooks, want 1", len(vwc.Webhooks))
+	}
+	w := &vwc.Webhooks[0]
+	if *w.SideEffects != admissionregistrationv1.SideEffectClassNone || *w.TimeoutSeconds != 3 || *w.FailurePolicy != admissionregistrationv1.Fail {
+		t.Errorf("deploy/webhook.yaml: sideEffects %s, timeoutSeconds %d, failurePolicy %s", *w.SideEffects, *w.TimeoutSeconds, *w.FailurePolicy)
+	}
+	w.ClientConfig = admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: caPEM}
+	delete(vwc.Annotations, "cert-manager.io/inject-ca-from")
+	return &vwc
 }
 
 // serveCert writes a self-signed certificate for 127.0.0.1 (tls.crt,

@@ -54,8 +54,9 @@ func TestSelfCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	shipped, _ := filepath.Glob(filepath.Join(root, ".github", "workflows", "*.yml"))
-	if want := len(shipped) + 2; rep.Summary.Files != want { // + Dockerfile.devflow, docker-bake.hcl
-		t.Errorf("self-check covered %d files, want %d (Dockerfile.devflow, docker-bake.hcl and %d workflows)", rep.Summary.Files, want, len(shipped))
+	manifests, _ := filepath.Glob(filepath.Join(root, "deploy", "*.yaml"))
+	if want := len(shipped) + 2 + len(manifests); rep.Summary.Files != want { // + Dockerfile.devflow, docker-bake.hcl
+		t.Errorf("self-check covered %d files, want %d (Dockerfile.devflow, docker-bake.hcl, %d workflows and %d manifests in deploy/)", rep.Summary.Files, want, len(shipped), len(manifests))
 	}
 }
 
@@ -368,5 +369,53 @@ func TestPreCommitPatternAgreesWithDetection(t *testing.T) {
 		if detected := input.KindOf(name) != ""; passed != detected {
 			t.Errorf("%s: the pre-commit pattern passes it: %v; check detects it by name: %v", name, passed, detected)
 		}
+	}
+}
+
+// TestDeployManifests: the manifests users apply pass the Kubernetes rules
+// at every severity, on their own (no --config, so nothing is excluded),
+// and the Deployment is the hardened one the README promises.
+func TestDeployManifests(t *testing.T) {
+	root := repoRoot(t)
+	out, stderr, code := run(t, root, "check", "--fail-on", "note", "--format", "json", "deploy")
+	if code != cli.ExitOK {
+		t.Fatalf("check deploy: exit %d\n%s%s", code, out, stderr)
+	}
+	var rep struct {
+		Summary struct{ Files int } `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	manifests, _ := filepath.Glob(filepath.Join(root, "deploy", "*.yaml"))
+	if rep.Summary.Files != len(manifests) || len(manifests) < 6 {
+		t.Errorf("checked %d files of %d manifests", rep.Summary.Files, len(manifests))
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "deploy", "deployment.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	kinds := map[string]map[string]any{}
+	for {
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			break
+		}
+		kinds[obj["kind"].(string)] = obj
+	}
+	d, ok := kinds["Deployment"]
+	if !ok || kinds["PodDisruptionBudget"] == nil {
+		t.Fatalf("deploy/deployment.yaml lacks the Deployment or its PodDisruptionBudget: %v", kinds)
+	}
+	spec := d["spec"].(map[string]any)
+	pod := spec["template"].(map[string]any)["spec"].(map[string]any)
+	c := pod["containers"].([]any)[0].(map[string]any)
+	sc := c["securityContext"].(map[string]any)
+	if spec["replicas"] != 3 || pod["affinity"] == nil || sc["readOnlyRootFilesystem"] != true || sc["runAsUser"] != 1001 {
+		t.Errorf("the Deployment is not 3 replicas with anti-affinity, UID 1001 and a read-only root filesystem: %v", d)
+	}
+	if cmd := c["command"].([]any); cmd[0] != "/usr/bin/tini" {
+		t.Errorf("the webhook does not run under tini: %v", cmd)
 	}
 }
