@@ -418,4 +418,25 @@ func TestDeployManifests(t *testing.T) {
 	if cmd := c["command"].([]any); cmd[0] != "/usr/bin/tini" {
 		t.Errorf("the webhook does not run under tini: %v", cmd)
 	}
+
+	// The README's install snippet applies files that exist.
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "<!-- snippet: admission-install -->\n```sh\n")
+	block, _, _ := strings.Cut(rest, "```")
+	if !ok || !strings.Contains(block, "kubectl apply -f deploy/\n") {
+		t.Fatalf("README.md has no admission-install snippet applying deploy/: %q", block)
+	}
+	for line := range strings.Lines(block) {
+		f, ok := strings.CutPrefix(strings.TrimSpace(line), "kubectl apply -f ")
+		if !ok {
+			t.Errorf("unexpected snippet line %q", line)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			t.Errorf("the snippet applies %s: %v", f, err)
+		}
+	}
 }
