@@ -13,7 +13,7 @@ TOOLS     := $(CURDIR)/.tools
 export SARIF_MULTITOOL := $(TOOLS)/npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 FUZZTIME  ?= 3000x
 
-.PHONY: build demo test unit lint tools fuzz bench docs bundles clean self-check e2e-kube
+.PHONY: build demo test unit lint tools fuzz bench bench-webhook docs bundles clean self-check e2e-kube
 
 build: ## Build bin/dwf-policy (release images add -trimpath, see Dockerfile.devflow)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dwf-policy
@@ -49,6 +49,9 @@ test: lint unit fuzz self-check demo e2e-kube ## Everything CI runs (demo includ
 
 bench: ## Benchmarks: parse, evaluate, whole check over 2,000 Dockerfiles and over 2,000 manifests (CheckCorpus vs CheckManifests)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./engine/... ./internal/cli/
+
+bench-webhook: ## Admission reviews over loopback, caches warm: saturated throughput and p50/p99, and latency at a steady 200 reviews/s
+	$(GO) test -run '^$$' -bench 'ReviewWarm' -benchtime 2000x ./webhook/admission
 
 docs: build ## Regenerate docs/rules.md, docs/inputs.md and docs/dwf-policy.schema.json from rule metadata and schemas
 	$(BIN) rules --format markdown > docs/rules.md

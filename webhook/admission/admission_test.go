@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,20 +31,28 @@ type fixture struct {
 	reg          *imagetest.Registry
 	good, root   string // references by tag
 	goodDigest   v1.Hash
-	stall        atomic.Bool // the registry stops answering manifests
+	stall        atomic.Bool  // the registry stops answering manifests
+	fault        atomic.Int32 // the status every manifest request gets, 0 for none
 	manifestGets atomic.Int64
 	wh           *Webhook
 	metrics      *prometheus.Registry
 	srv          *httptest.Server
 }
 
-func newFixture(t *testing.T, o Options) *fixture {
+func newFixture(t testing.TB, o Options) *fixture {
 	t.Helper()
 	f := &fixture{}
 	f.reg = imagetest.NewRegistry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodGet {
 				f.manifestGets.Add(1)
+			}
+			if code := f.fault.Load(); code != 0 && strings.Contains(r.URL.Path, "/manifests/") {
+				if code == http.StatusTooManyRequests {
+					w.Header().Set("Retry-After", "1")
+				}
+				http.Error(w, `{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}`, int(code))
+				return
 			}
 			if f.stall.Load() && strings.Contains(r.URL.Path, "/manifests/") {
 				select {
@@ -131,7 +140,7 @@ type reviewOpts struct {
 	dryRun    bool
 }
 
-func reviewJSON(t *testing.T, obj any, o reviewOpts) []byte {
+func reviewJSON(t testing.TB, obj any, o reviewOpts) []byte {
 	t.Helper()
 	if o.op == "" {
 		o.op = "CREATE"
@@ -507,5 +516,77 @@ func TestBudget(t *testing.T) {
 		if got := budget(in, DefaultTimeout); got != want {
 			t.Errorf("budget(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+func TestRegistryFaults(t *testing.T) {
+	for _, tc := range []struct {
+		code   int32
+		want   string
+		status string
+	}{
+		{http.StatusInternalServerError, "could not verify", "error"},
+		{http.StatusTooManyRequests, "could not verify", "error"},
+		{http.StatusUnauthorized, "unauthorized", "unauthorized"},
+	} {
+		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
+			f := newFixture(t, Options{})
+			f.fault.Store(tc.code)
+			body := reviewJSON(t, deployment("web", podOpts{image: f.good}), reviewOpts{})
+			r := f.post(t, body, "")
+			if r.Allowed || !strings.Contains(message(r), tc.want) || !strings.Contains(message(r), f.good) {
+				t.Fatalf("allowed %v: %s", r.Allowed, message(r))
+			}
+			host := strings.Split(f.good, "/")[0]
+			if got := testutil.ToFloat64(f.wh.metrics.registry.WithLabelValues(host, tc.status)); got != 1 {
+				t.Errorf("registry lookups %s = %v, want 1", tc.status, got)
+			}
+			// Failures are not cached: the registry back, the next review
+			// is judged.
+			f.fault.Store(0)
+			if r := f.post(t, body, ""); !r.Allowed {
+				t.Errorf("after recovery: %s", message(r))
+			}
+		})
+	}
+}
+
+func TestNotFoundCachedForSeconds(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	f := newFixture(t, Options{Now: func() time.Time { return time.Unix(0, now.Load()) }})
+	missing := f.reg.Ref("team/late:1")
+	body := reviewJSON(t, deployment("web", podOpts{image: missing}), reviewOpts{})
+	for range 2 {
+		if r := f.post(t, body, ""); r.Allowed || !strings.Contains(message(r), "not found") {
+			t.Fatalf("missing image: allowed %v, %s", r.Allowed, message(r))
+		}
+	}
+	if n := f.manifestGets.Load(); n != 1 {
+		t.Errorf("a missing tag was asked for %d times within its %s", n, DefaultNotFoundTTL)
+	}
+	// Pushed meanwhile: seen once the seconds pass.
+	f.reg.PushIndex(t, missing, imagetest.Index(t, imagetest.Spec{}.Images(t)...))
+	now.Add(int64(DefaultNotFoundTTL + time.Second))
+	if r := f.post(t, body, ""); !r.Allowed {
+		t.Errorf("after the not-found TTL: %s", message(r))
+	}
+}
+
+func TestConcurrentReviewsFetchOnce(t *testing.T) {
+	f := newFixture(t, Options{})
+	body := reviewJSON(t, deployment("web", podOpts{image: f.good}), reviewOpts{})
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			if r := f.post(t, body, ""); !r.Allowed {
+				t.Errorf("denied: %s", message(r))
+			}
+		})
+	}
+	wg.Wait()
+	// One GET of the tag, one of each platform's manifest.
+	if n := f.manifestGets.Load(); n > 3 {
+		t.Errorf("16 concurrent reviews of one image made %d manifest GETs, want at most 3", n)
 	}
 }
