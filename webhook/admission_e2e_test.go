@@ -64,7 +64,7 @@ func TestAdmissionAgainstKubeAPIServer(t *testing.T) {
 
 	dir := t.TempDir()
 	caPEM := serveCert(t, dir)
-	stop, addr := startAdmission(t, dir)
+	stop, addr := startAdmission(t, dir, reg.Host)
 
 	ns := "apps"
 	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
@@ -237,8 +237,9 @@ func serveCert(t *testing.T, dir string) []byte {
 }
 
 // startAdmission serves the webhook over TLS on 127.0.0.1 with the
-// certificate in dir; stop shuts it down.
-func startAdmission(t *testing.T, dir string) (stop func(), addr string) {
+// certificate in dir, pods allowed to pull from registry only (which may
+// then be on loopback); stop shuts it down.
+func startAdmission(t *testing.T, dir, registry string) (stop func(), addr string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
@@ -250,7 +251,7 @@ func startAdmission(t *testing.T, dir string) (stop func(), addr string) {
 			KeyFile:   filepath.Join(dir, "tls.key"),
 			Policy:    policyset.Options{WorkDir: dir, NoConfigSearch: true},
 			Image:     image.Options{Transport: imagetest.Transport()},
-			Admission: &admission.Options{ExemptNamespaces: append(admission.DefaultExemptNamespaces(), "dwf-policy")},
+			Admission: &admission.Options{ExemptNamespaces: append(admission.DefaultExemptNamespaces(), "dwf-policy"), AllowedRegistries: []string{registry}},
 			Listening: func(m, _ string) { ready <- m },
 		})
 	}()

@@ -163,7 +163,16 @@ func Serve(ctx context.Context, opts Options) error {
 
 	if opts.Admission != nil {
 		o := *opts.Admission
-		o.Checker, o.PolicyHash, o.FailOn = checker, hash, opts.FailOn
+		// A pod's author picks the registry the webhook connects to: it
+		// is guarded like any other host unless allowed by name.
+		admImg := opts.Image
+		admImg.UntrustedReferences = true
+		for _, r := range o.AllowedRegistries {
+			if !strings.ContainsAny(r, "*?[") {
+				admImg.TrustedRegistries = append(admImg.TrustedRegistries, r)
+			}
+		}
+		o.Checker, o.PolicyHash, o.FailOn = check.New(set, check.Options{Image: admImg}), hash, opts.FailOn
 		o.Registerer, o.Logger = reg, log
 		wh, err := admission.New(o)
 		if err != nil {

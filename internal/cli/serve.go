@@ -27,6 +27,7 @@ type serveFlags struct {
 	clientCA                string
 	admission               bool
 	exemptNamespaces        []string
+	allowedRegistries       []string
 	failOn                  string
 	mode, onError           string
 	gateUpstream            string
@@ -66,6 +67,12 @@ CronJobs and ReplicationControllers on CREATE and UPDATE.
     image verdicts by (digest, policy set).
   - Namespaces named by --exempt-namespace are never judged (the
     ValidatingWebhookConfiguration in deploy/ excludes them too).
+  - A pod's author picks the registry the webhook connects to, so image
+    registries at loopback, link-local or private addresses are refused
+    (checked after DNS resolution, for redirects and token realms too)
+    unless named by --allowed-registry or --insecure-registry; with
+    --allowed-registry, images from any other registry are denied without
+    contacting it.
   - --client-ca makes /validate require the apiserver's client
     certificate.
 
@@ -132,6 +139,7 @@ Logs go to standard error.`,
 	f.StringVar(&fl.clientCA, "client-ca", "", "require a client certificate signed by a CA in the PEM `FILE` on /validate (with --tls-cert)")
 	f.BoolVar(&fl.admission, "admission", true, "serve the Kubernetes admission webhook at POST /validate")
 	f.StringArrayVar(&fl.exemptNamespaces, "exempt-namespace", admission.DefaultExemptNamespaces(), "never judge objects in `NAMESPACE` (repeatable; add the webhook's own)")
+	f.StringArrayVar(&fl.allowedRegistries, "allowed-registry", nil, "admit only images from registry `HOST` or glob (repeatable, e.g. registry.internal:5000 or '*.example.com'); a host named exactly may be at a private address")
 	f.StringVar(&fl.failOn, "fail-on", "error", "refuse images with a finding at or above this severity: error, warning or note")
 	f.StringVar(&fl.mode, "mode", "enforce", "what a non-compliant image gets: enforce (refused), warn (allowed with a warning) or audit (allowed, logged)")
 	f.StringVar(&fl.onError, "on-error", "deny", "what an image that cannot be judged in time gets: deny (fail-closed) or allow (fail-open)")
@@ -202,10 +210,11 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 	}
 	if fl.admission {
 		opts.Admission = &admission.Options{
-			Mode:             admission.Mode(mode),
-			OnError:          admission.OnError(onError),
-			ExemptNamespaces: fl.exemptNamespaces,
-			LookupTimeout:    fl.timeout,
+			Mode:              admission.Mode(mode),
+			OnError:           admission.OnError(onError),
+			ExemptNamespaces:  fl.exemptNamespaces,
+			AllowedRegistries: fl.allowedRegistries,
+			LookupTimeout:     fl.timeout,
 		}
 	}
 	if fl.gateUpstream != "" {

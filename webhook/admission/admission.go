@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"path"
 	"slices"
 	"time"
 
@@ -106,6 +107,14 @@ type Options struct {
 	// ValidatingWebhookConfiguration selects on); nil means
 	// DefaultExemptNamespaces.
 	ExemptNamespaces []string
+	// AllowedRegistries, when not empty, are the registries pods may pull
+	// from: a host ("registry.example:5000") or a path.Match glob
+	// ("*.registry.example"). An image from any other registry is denied
+	// without contacting it. The Checker's image options should set
+	// UntrustedReferences (a pod author picks the registry the webhook
+	// connects to) and list the allowed hosts without globs as
+	// TrustedRegistries, which may then be at private addresses.
+	AllowedRegistries []string
 	// ImageRules are the image rule IDs judged; nil means
 	// DefaultImageRules.
 	ImageRules []string
@@ -167,6 +176,11 @@ func New(opts Options) (*Webhook, error) {
 	}
 	if o.ExemptNamespaces == nil {
 		o.ExemptNamespaces = DefaultExemptNamespaces()
+	}
+	for _, p := range o.AllowedRegistries {
+		if _, err := path.Match(p, ""); err != nil || p == "" {
+			return nil, fmt.Errorf("allowed registry %q is not a host or a glob", p)
+		}
 	}
 	if o.ImageRules == nil {
 		o.ImageRules = DefaultImageRules()

@@ -78,7 +78,10 @@ func newFixture(t testing.TB, o Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Checker = check.New(set, check.Options{Image: image.Options{Transport: imagetest.Transport(), Retries: -1, Timeout: 10 * time.Second}})
+	// As Serve configures it: the pod author picks the registry, so only
+	// the test registry may be on loopback.
+	o.Checker = check.New(set, check.Options{Image: image.Options{Transport: imagetest.Transport(), Retries: -1, Timeout: 10 * time.Second,
+		UntrustedReferences: true, TrustedRegistries: []string{f.reg.Host}}})
 	o.PolicyHash = hash
 	if o.LookupTimeout == 0 {
 		o.LookupTimeout = 2 * time.Second // a stalled registry is given up on soon
@@ -588,5 +591,32 @@ func TestConcurrentReviewsFetchOnce(t *testing.T) {
 	// One GET of the tag, one of each platform's manifest.
 	if n := f.manifestGets.Load(); n > 3 {
 		t.Errorf("16 concurrent reviews of one image made %d manifest GETs, want at most 3", n)
+	}
+}
+
+// TestSSRFGuard: a pod's image names the host the webhook connects to, so
+// internal addresses are refused before any connection (the guard checks
+// each address after resolution, in the dialer), and --allowed-registry
+// refuses other registries without contacting them.
+func TestSSRFGuard(t *testing.T) {
+	f := newFixture(t, Options{})
+	for _, img := range []string{"169.254.169.254/latest/meta-data:1", "127.0.0.2:5000/team/app:1", "localhost:1/team/app:1", "10.1.2.3:5000/team/app:1"} {
+		r := f.post(t, reviewJSON(t, deployment("web", podOpts{image: img}), reviewOpts{}), "")
+		if r.Allowed || !strings.Contains(message(r), "could not verify "+img) || !strings.Contains(message(r), "refused to connect to an internal address") {
+			t.Errorf("%s: allowed %v, %s", img, r.Allowed, message(r))
+		}
+	}
+
+	f = newFixture(t, Options{AllowedRegistries: []string{"*.registry.example"}, OnError: Allow})
+	gets := f.manifestGets.Load()
+	r := f.post(t, reviewJSON(t, deployment("web", podOpts{image: f.good}), reviewOpts{}), "")
+	if r.Allowed || !strings.Contains(message(r), "registry not allowed") {
+		t.Errorf("a registry not allowed, even with --on-error allow: allowed %v, %s", r.Allowed, message(r))
+	}
+	if f.manifestGets.Load() != gets {
+		t.Error("a registry not allowed was contacted")
+	}
+	if _, err := New(Options{Checker: f.wh.o.Checker, AllowedRegistries: []string{"[bad"}}); err == nil {
+		t.Error("a malformed glob was accepted")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -42,6 +43,10 @@ func (w *Webhook) judgeImage(ctx context.Context, ref string) judgedImage {
 		return out
 	}
 	repo := parsed.Context().Name()
+	if !w.allowedRegistry(parsed.Context().RegistryStr()) {
+		out.err = fmt.Errorf("%w: %s is not one of %s", errNotAllowed, parsed.Context().RegistryStr(), strings.Join(w.o.AllowedRegistries, ", "))
+		return out
+	}
 	var manifest []byte
 	var digest string
 	if d, ok := parsed.(name.Digest); ok {
@@ -108,6 +113,22 @@ func (w *Webhook) resolveTag(ctx context.Context, ref, registry string) (*tagEnt
 		return nil, err
 	}
 	return v.(*tagEntry), nil
+}
+
+// errNotAllowed: the image's registry is not an allowed one.
+var errNotAllowed = errors.New("registry not allowed")
+
+// allowedRegistry reports whether pods may pull from host.
+func (w *Webhook) allowedRegistry(host string) bool {
+	if len(w.o.AllowedRegistries) == 0 {
+		return true
+	}
+	for _, p := range w.o.AllowedRegistries {
+		if ok, _ := path.Match(p, host); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // errBudget: the review's deadline came before a lookup finished.

@@ -145,22 +145,6 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 		})
 	}
 	wg.Wait()
-	byRef := map[string]judgedImage{}
-	var unverified []judgedImage
-	for _, j := range judged {
-		byRef[j.ref] = j
-		if j.err != nil {
-			// Judged on the manifest alone, with the benefit of the
-			// doubt: an image config with no platforms raises nothing
-			// that needs the image (its user, its entrypoint), while what
-			// the manifest says by itself (runAsUser: 0) still counts.
-			// Unverified images get the --on-error outcome below.
-			unverified = append(unverified, j)
-			kubernetes.SetImageConfig(doc, j.ref, map[string]any{"subject": j.ref, "platforms": []any{}})
-			continue
-		}
-		kubernetes.SetImageConfig(doc, j.ref, j.image.Config)
-	}
 	containersOf := func(ref string) string {
 		var names []string
 		for _, ci := range images {
@@ -172,6 +156,29 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 			return "container " + names[0]
 		}
 		return "containers " + strings.Join(names, ", ")
+	}
+	byRef := map[string]judgedImage{}
+	var unverified []judgedImage
+	for _, j := range judged {
+		byRef[j.ref] = j
+		if errors.Is(j.err, errNotAllowed) {
+			// Not a lookup that failed: a decision, whatever --on-error says.
+			lines = append(lines, line{severity: finding.SeverityError,
+				text: fmt.Sprintf("%s: image %s: %v", containersOf(j.ref), j.ref, j.err)})
+			kubernetes.SetImageConfig(doc, j.ref, map[string]any{"subject": j.ref, "platforms": []any{}})
+			continue
+		}
+		if j.err != nil {
+			// Judged on the manifest alone, with the benefit of the
+			// doubt: an image config with no platforms raises nothing
+			// that needs the image (its user, its entrypoint), while what
+			// the manifest says by itself (runAsUser: 0) still counts.
+			// Unverified images get the --on-error outcome below.
+			unverified = append(unverified, j)
+			kubernetes.SetImageConfig(doc, j.ref, map[string]any{"subject": j.ref, "platforms": []any{}})
+			continue
+		}
+		kubernetes.SetImageConfig(doc, j.ref, j.image.Config)
 	}
 	for _, j := range judged {
 		if j.image == nil {

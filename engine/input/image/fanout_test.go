@@ -266,6 +266,33 @@ func TestRealmOnNamedHost(t *testing.T) {
 	load(t, ref, reg.options())
 }
 
+// TestUntrustedReferences: with UntrustedReferences (an admission
+// webhook's pod specs), the reference's own registry on loopback is refused
+// before any connection unless it is a trusted registry.
+func TestUntrustedReferences(t *testing.T) {
+	var hits atomic.Int64
+	reg := newRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			next.ServeHTTP(w, r)
+		})
+	})
+	ref := reg.ref("team/app:1")
+	reg.push(t, ref, image(t, "linux/amd64", goodConfig(), baseLayer(t, compression.ZStd, passwdBase)))
+	hits.Store(0)
+	o := reg.options()
+	o.UntrustedReferences = true
+	_, err := Load(context.Background(), ref, o)
+	if !errors.Is(err, ErrAddressRefused) || !strings.Contains(err.Error(), "loopback") {
+		t.Errorf("err = %v, want ErrAddressRefused", err)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the registry got %d requests", n)
+	}
+	o.TrustedRegistries = []string{reg.host}
+	load(t, ref, o)
+}
+
 // TestRedirects: a redirect to an internal name is refused, and a chain of
 // redirects ends after 10 hops.
 func TestRedirects(t *testing.T) {

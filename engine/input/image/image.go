@@ -55,6 +55,16 @@ type Options struct {
 	// reached over plain HTTP. Every other host is HTTPS only, loopback and
 	// private addresses included.
 	InsecureRegistries []string
+	// UntrustedReferences says the references come from someone other
+	// than whoever configured the options (a pod spec in an admission
+	// review): the reference's own registry is then guarded like any other
+	// host, so it may not be at a loopback, link-local or private address
+	// unless it is one of TrustedRegistries or InsecureRegistries.
+	UntrustedReferences bool
+	// TrustedRegistries lists registry hosts ("registry.internal:5000")
+	// that may be at any address even with UntrustedReferences, such as a
+	// registry inside the cluster.
+	TrustedRegistries []string
 	// Keychain finds credentials; nil means authn.DefaultKeychain (the
 	// Docker config and its credential helpers).
 	Keychain authn.Keychain

@@ -29,7 +29,8 @@ const maxRedirects = 10
 const responseHeaderTimeout = 30 * time.Second
 
 // addrGuard decides which addresses one Load may connect to. The hosts the
-// user named (the reference's registry, the --insecure-registry hosts) and
+// user named (the reference's registry unless Options.UntrustedReferences,
+// the --insecure-registry hosts, Options.TrustedRegistries) and
 // the proxy may be anywhere; any other host is resolved, and the address
 // the dialer is about to connect to is checked (net.Dialer.Control), so a
 // name that resolves to an internal address, or a redirect through such a
@@ -47,8 +48,11 @@ type addrGuard struct {
 }
 
 func newAddrGuard(o *Options, registry string) *addrGuard {
-	g := &addrGuard{named: []string{strings.ToLower(registry)}}
-	for _, h := range o.InsecureRegistries {
+	g := &addrGuard{}
+	if !o.UntrustedReferences {
+		g.named = append(g.named, strings.ToLower(registry))
+	}
+	for _, h := range append(append([]string{}, o.InsecureRegistries...), o.TrustedRegistries...) {
 		h = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(h, "http://"), "https://"), "/")
 		g.named = append(g.named, strings.ToLower(h))
 	}
