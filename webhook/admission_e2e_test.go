@@ -5,14 +5,17 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,9 +65,38 @@ func TestAdmissionAgainstKubeAPIServer(t *testing.T) {
 	root := "0"
 	reg.PushIndex(t, bad, imagetest.Index(t, imagetest.Spec{PlatformSpec: imagetest.PlatformSpec{User: &root}}.Images(t)...))
 
+	// A private registry: basic auth once its image is pushed.
+	var private atomic.Bool
+	preg := imagetest.NewRegistry(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if u, p, ok := r.BasicAuth(); private.Load() && (!ok || u != "alice" || p != "s3cret") {
+				w.Header().Set("WWW-Authenticate", `Basic realm="private"`)
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	privateRoot := preg.Ref("team/root:1")
+	preg.PushIndex(t, privateRoot, imagetest.Index(t, imagetest.Spec{PlatformSpec: imagetest.PlatformSpec{User: &root}}.Images(t)...))
+	private.Store(true)
+
 	dir := t.TempDir()
 	caPEM := serveCert(t, dir)
-	stop, addr := startAdmission(t, dir, reg.Host)
+	tokenFile := filepath.Join(dir, "api-token")
+	if err := os.WriteFile(tokenFile, []byte(os.Getenv("DWF_KUBE_TOKEN")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	api := &admission.KubeAPI{Host: host, TokenFile: tokenFile, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	if ca := os.Getenv("DWF_KUBE_CA"); ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			t.Fatal(err)
+		}
+		api.Transport, api.RootCAs = nil, x509.NewCertPool()
+		api.RootCAs.AppendCertsFromPEM(pem)
+	}
+	stop, addr := startAdmission(t, dir, api, reg.Host, preg.Host)
 
 	ns := "apps"
 	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
@@ -132,6 +164,29 @@ func TestAdmissionAgainstKubeAPIServer(t *testing.T) {
 		}
 		if _, err := kc.AppsV1().Deployments(ns).Get(ctx, "dry", metav1.GetOptions{}); err == nil {
 			t.Error("a dry-run created the Deployment")
+		}
+	})
+	t.Run("pull secrets read through the API", func(t *testing.T) {
+		pod := func(name string, secrets ...string) *corev1.Pod {
+			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: privateRoot}}}}
+			for _, s := range secrets {
+				p.Spec.ImagePullSecrets = append(p.Spec.ImagePullSecrets, corev1.LocalObjectReference{Name: s})
+			}
+			return p
+		}
+		_, err := kc.CoreV1().Pods(ns).Create(ctx, pod("nocred"), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil || !strings.Contains(err.Error(), "could not verify "+privateRoot) {
+			t.Errorf("without a pull secret: %v", err)
+		}
+		cfg := `{"auths":{"` + preg.Host + `":{"username":"alice","password":"s3cret"}}}`
+		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "regcred"}, Type: corev1.SecretTypeDockerConfigJson,
+			Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(cfg)}}
+		if _, err := kc.CoreV1().Secrets(ns).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = kc.CoreV1().Pods(ns).Create(ctx, pod("withcred", "regcred"), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil || !strings.Contains(err.Error(), "DWF301") {
+			t.Errorf("with the pod's pull secret, the private root image is judged and refused: %v", err)
 		}
 	})
 	t.Run("kube-system exempt", func(t *testing.T) {
@@ -237,9 +292,10 @@ func serveCert(t *testing.T, dir string) []byte {
 }
 
 // startAdmission serves the webhook over TLS on 127.0.0.1 with the
-// certificate in dir, pods allowed to pull from registry only (which may
-// then be on loopback); stop shuts it down.
-func startAdmission(t *testing.T, dir, registry string) (stop func(), addr string) {
+// certificate in dir, pods allowed to pull from registries only (which
+// may then be on loopback) with their pull secrets read through api; stop
+// shuts it down.
+func startAdmission(t *testing.T, dir string, api *admission.KubeAPI, registries ...string) (stop func(), addr string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
@@ -251,7 +307,7 @@ func startAdmission(t *testing.T, dir, registry string) (stop func(), addr strin
 			KeyFile:   filepath.Join(dir, "tls.key"),
 			Policy:    policyset.Options{WorkDir: dir, NoConfigSearch: true},
 			Image:     image.Options{Transport: imagetest.Transport()},
-			Admission: &admission.Options{ExemptNamespaces: append(admission.DefaultExemptNamespaces(), "dwf-policy"), AllowedRegistries: []string{registry}},
+			Admission: &admission.Options{ExemptNamespaces: append(admission.DefaultExemptNamespaces(), "dwf-policy"), AllowedRegistries: registries, KubeAPI: api},
 			Listening: func(m, _ string) { ready <- m },
 		})
 	}()

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+
 	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/finding"
@@ -39,6 +41,9 @@ type PodImageOptions struct {
 	// Rules limits the image findings to these rule IDs (and DWF000, an
 	// image that cannot be read); nil keeps every image rule.
 	Rules []string
+	// Keychain replaces the checker's credentials for this call: an
+	// admission webhook pulls with the pod's own pull secrets.
+	Keychain authn.Keychain
 }
 
 // PodImage loads one registry image, every platform, /etc/passwd included,
@@ -50,6 +55,9 @@ func (c *Checker) PodImage(ctx context.Context, ref string, opts PodImageOptions
 	ctx = engine.WithNow(ctx, c.now())
 	imgOpts := c.image
 	imgOpts.Platforms = nil
+	if opts.Keychain != nil {
+		imgOpts.Keychain = opts.Keychain
+	}
 	var docs []*document.Document
 	var err error
 	if opts.Manifest != nil {

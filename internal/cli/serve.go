@@ -28,6 +28,7 @@ type serveFlags struct {
 	admission               bool
 	exemptNamespaces        []string
 	allowedRegistries       []string
+	pullSecrets             bool
 	failOn                  string
 	mode, onError           string
 	gateUpstream            string
@@ -73,6 +74,9 @@ CronJobs and ReplicationControllers on CREATE and UPDATE.
     unless named by --allowed-registry or --insecure-registry; with
     --allowed-registry, images from any other registry are denied without
     contacting it.
+  - --pull-secrets pulls with each pod's imagePullSecrets and its service
+    account's (read with get on secrets and serviceaccounts, cached 30s),
+    before the Docker config's credentials.
   - --client-ca makes /validate require the apiserver's client
     certificate.
 
@@ -140,6 +144,7 @@ Logs go to standard error.`,
 	f.BoolVar(&fl.admission, "admission", true, "serve the Kubernetes admission webhook at POST /validate")
 	f.StringArrayVar(&fl.exemptNamespaces, "exempt-namespace", admission.DefaultExemptNamespaces(), "never judge objects in `NAMESPACE` (repeatable; add the webhook's own)")
 	f.StringArrayVar(&fl.allowedRegistries, "allowed-registry", nil, "admit only images from registry `HOST` or glob (repeatable, e.g. registry.internal:5000 or '*.example.com'); a host named exactly may be at a private address")
+	f.BoolVar(&fl.pullSecrets, "pull-secrets", false, "pull images with each pod's imagePullSecrets and its service account's, read through the Kubernetes API with the webhook's own service account (in a cluster)")
 	f.StringVar(&fl.failOn, "fail-on", "error", "refuse images with a finding at or above this severity: error, warning or note")
 	f.StringVar(&fl.mode, "mode", "enforce", "what a non-compliant image gets: enforce (refused), warn (allowed with a warning) or audit (allowed, logged)")
 	f.StringVar(&fl.onError, "on-error", "deny", "what an image that cannot be judged in time gets: deny (fail-closed) or allow (fail-open)")
@@ -209,7 +214,14 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 		Listening:    c.Listening,
 	}
 	if fl.admission {
+		var api *admission.KubeAPI
+		if fl.pullSecrets {
+			if api, err = admission.InClusterAPI(); err != nil {
+				return usageError("--pull-secrets: %v", err)
+			}
+		}
 		opts.Admission = &admission.Options{
+			KubeAPI:           api,
 			Mode:              admission.Mode(mode),
 			OnError:           admission.OnError(onError),
 			ExemptNamespaces:  fl.exemptNamespaces,

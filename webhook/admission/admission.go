@@ -115,6 +115,10 @@ type Options struct {
 	// connects to) and list the allowed hosts without globs as
 	// TrustedRegistries, which may then be at private addresses.
 	AllowedRegistries []string
+	// KubeAPI, when not nil, is read for the pods' pull secrets (their
+	// imagePullSecrets and their service account's), which are tried
+	// before the Checker's keychain.
+	KubeAPI *KubeAPI
 	// ImageRules are the image rule IDs judged; nil means
 	// DefaultImageRules.
 	ImageRules []string
@@ -149,6 +153,8 @@ type Webhook struct {
 	decisions *lru[*check.PodImage]
 	flight    singleflight.Group
 	rules     map[string]finding.Rule
+	apiClient *apiClient // nil without KubeAPI
+	apiCache  *lru[json.RawMessage]
 }
 
 // New checks the options and returns a webhook.
@@ -215,6 +221,10 @@ func New(opts Options) (*Webhook, error) {
 	}
 	for _, r := range o.Checker.Rules() {
 		w.rules[r.ID] = r
+	}
+	if o.KubeAPI != nil {
+		w.apiClient = newAPIClient(o.KubeAPI)
+		w.apiCache = newLRU[json.RawMessage](o.CacheSize, o.Now)
 	}
 	return w, nil
 }

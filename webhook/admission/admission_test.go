@@ -33,6 +33,7 @@ type fixture struct {
 	goodDigest   v1.Hash
 	stall        atomic.Bool  // the registry stops answering manifests
 	fault        atomic.Int32 // the status every manifest request gets, 0 for none
+	basicAuth    atomic.Value // string: the Authorization header every request needs, "" for none
 	manifestGets atomic.Int64
 	wh           *Webhook
 	metrics      *prometheus.Registry
@@ -46,6 +47,11 @@ func newFixture(t testing.TB, o Options) *fixture {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodGet {
 				f.manifestGets.Add(1)
+			}
+			if want, _ := f.basicAuth.Load().(string); want != "" && r.Header.Get("Authorization") != want {
+				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+				http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"credentials required"}]}`, http.StatusUnauthorized)
+				return
 			}
 			if code := f.fault.Load(); code != 0 && strings.Contains(r.URL.Path, "/manifests/") {
 				if code == http.StatusTooManyRequests {

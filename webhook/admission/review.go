@@ -133,6 +133,8 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 		return fmt.Errorf("reading the %s object: %w", kind, err)
 	}
 
+	spec, _ := podSpec(kind, obj)
+	kc := w.keychainFor(ctx, req.Namespace, spec)
 	refs := kubernetes.ImageRefs(doc)
 	judged := make([]judgedImage, len(refs))
 	sem := make(chan struct{}, maxImagesAtOnce)
@@ -141,7 +143,7 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			judged[i] = w.judgeImage(ctx, ref)
+			judged[i] = w.judgeImage(ctx, ref, kc)
 		})
 	}
 	wg.Wait()
