@@ -71,6 +71,7 @@ const (
 	DefaultTagTTL       = 45 * time.Second
 	DefaultNotFoundTTL  = 5 * time.Second
 	DefaultCacheSize    = 4096
+	DefaultMaxLookups   = 32
 	DefaultLookupTimout = 30 * time.Second
 )
 
@@ -135,6 +136,10 @@ type Options struct {
 	// CacheSize bounds the cached image verdicts and tags; 0 means
 	// DefaultCacheSize.
 	CacheSize int
+	// MaxLookups bounds the registry lookups (tag resolutions, image
+	// loads) in flight at once, across reviews; 0 means
+	// DefaultMaxLookups.
+	MaxLookups int
 	// Registerer receives the metrics; nil registers none.
 	Registerer prometheus.Registerer
 	// Logger gets one line per review that is not plainly allowed; nil
@@ -153,7 +158,8 @@ type Webhook struct {
 	decisions *lru[*check.PodImage]
 	flight    singleflight.Group
 	rules     map[string]finding.Rule
-	apiClient *apiClient // nil without KubeAPI
+	lookups   chan struct{} // a slot per registry lookup in flight
+	apiClient *apiClient    // nil without KubeAPI
 	apiCache  *lru[json.RawMessage]
 }
 
@@ -203,6 +209,9 @@ func New(opts Options) (*Webhook, error) {
 	if o.CacheSize <= 0 {
 		o.CacheSize = DefaultCacheSize
 	}
+	if o.MaxLookups <= 0 {
+		o.MaxLookups = DefaultMaxLookups
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -218,13 +227,15 @@ func New(opts Options) (*Webhook, error) {
 		tags:      newLRU[*tagEntry](o.CacheSize, o.Now),
 		decisions: newLRU[*check.PodImage](o.CacheSize, o.Now),
 		rules:     map[string]finding.Rule{},
+		lookups:   make(chan struct{}, o.MaxLookups),
 	}
 	for _, r := range o.Checker.Rules() {
 		w.rules[r.ID] = r
 	}
 	if o.KubeAPI != nil {
 		w.apiClient = newAPIClient(o.KubeAPI)
-		w.apiCache = newLRU[json.RawMessage](o.CacheSize, o.Now)
+		// Secrets are up to 1 MiB each: a few hundred are kept.
+		w.apiCache = newLRU[json.RawMessage](min(o.CacheSize, maxCachedAPIObjects), o.Now)
 	}
 	return w, nil
 }

@@ -34,6 +34,8 @@ type fixture struct {
 	stall        atomic.Bool  // the registry stops answering manifests
 	fault        atomic.Int32 // the status every manifest request gets, 0 for none
 	basicAuth    atomic.Value // string: the Authorization header every request needs, "" for none
+	stalled      atomic.Int64 // requests stalled now
+	maxStalled   atomic.Int64 // the most stalled at once
 	manifestGets atomic.Int64
 	wh           *Webhook
 	metrics      *prometheus.Registry
@@ -61,6 +63,10 @@ func newFixture(t testing.TB, o Options) *fixture {
 				return
 			}
 			if f.stall.Load() && strings.Contains(r.URL.Path, "/manifests/") {
+				n := f.stalled.Add(1)
+				defer f.stalled.Add(-1)
+				for m := f.maxStalled.Load(); n > m && !f.maxStalled.CompareAndSwap(m, n); m = f.maxStalled.Load() {
+				}
 				select {
 				case <-r.Context().Done():
 				case <-time.After(5 * time.Second):
@@ -624,5 +630,23 @@ func TestSSRFGuard(t *testing.T) {
 	}
 	if _, err := New(Options{Checker: f.wh.o.Checker, AllowedRegistries: []string{"[bad"}}); err == nil {
 		t.Error("a malformed glob was accepted")
+	}
+}
+
+func TestLookupsAreBounded(t *testing.T) {
+	f := newFixture(t, Options{MaxLookups: 2})
+	f.stall.Store(true)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			img := f.reg.Ref(fmt.Sprintf("team/app%d:1", i))
+			if r := f.post(t, reviewJSON(t, deployment("web", podOpts{image: img}), reviewOpts{}), "?timeout=1s"); r.Allowed {
+				t.Errorf("%s admitted", img)
+			}
+		})
+	}
+	wg.Wait()
+	if m := f.maxStalled.Load(); m > 2 {
+		t.Errorf("%d lookups reached the registry at once, want at most 2", m)
 	}
 }

@@ -107,7 +107,12 @@ func (w *Webhook) resolveTag(ctx context.Context, ref, registry string, kc *pull
 			// 5xx, 429 and timeouts are not cached at all.
 			return nil, err
 		}
-		te := &tagEntry{digest: desc.Digest.String(), manifest: raw}
+		te := &tagEntry{digest: desc.Digest.String()}
+		if len(raw) <= maxKeptManifestBytes {
+			// Kept for the decision cache miss that usually follows; a
+			// larger one is fetched again rather than held by the cache.
+			te.manifest = raw
+		}
 		w.tags.put(ref, te, w.o.TagTTL)
 		return te, nil
 	})
@@ -133,6 +138,10 @@ func (w *Webhook) allowedRegistry(host string) bool {
 	return false
 }
 
+// maxKeptManifestBytes bounds the manifests the tag cache keeps (real ones
+// are a few KiB), so that it holds at most CacheSize times this.
+const maxKeptManifestBytes = 16 << 10
+
 // errBudget: the review's deadline came before a lookup finished.
 var errBudget = errors.New("the registry did not answer within the review's deadline")
 
@@ -142,6 +151,15 @@ func (w *Webhook) wait(ctx context.Context, key string, fetch func(context.Conte
 	ch := w.flight.DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.o.LookupTimeout)
 		defer cancel()
+		// Lookups go on after their review gave up: bounded in number,
+		// so that reviews naming many unreachable images cannot pile
+		// them up.
+		select {
+		case w.lookups <- struct{}{}:
+			defer func() { <-w.lookups }()
+		case <-fctx.Done():
+			return nil, fmt.Errorf("waiting for one of %d registry lookups to finish: %w", cap(w.lookups), context.Cause(fctx))
+		}
 		return fetch(fctx)
 	})
 	select {

@@ -67,12 +67,14 @@ func InClusterAPI() (*KubeAPI, error) {
 
 // Timeouts and sizes of API reads.
 const (
-	apiTimeout       = 2 * time.Second
-	maxAPIBodyBytes  = 1 << 20
-	pullSecretTTL    = 30 * time.Second
-	maxPullSecrets   = 16
-	secretTypeDocker = "kubernetes.io/dockerconfigjson"
-	secretTypeCfg    = "kubernetes.io/dockercfg"
+	apiTimeout      = 2 * time.Second
+	maxAPIBodyBytes = 1 << 20
+	pullSecretTTL   = 30 * time.Second
+	maxPullSecrets  = 16
+	// maxCachedAPIObjects bounds the secrets and service accounts kept.
+	maxCachedAPIObjects = 256
+	secretTypeDocker    = "kubernetes.io/dockerconfigjson"
+	secretTypeCfg       = "kubernetes.io/dockercfg"
 )
 
 // apiClient reads objects through a KubeAPI.
