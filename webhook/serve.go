@@ -55,6 +55,12 @@ type Options struct {
 	// Admission, when not nil, serves the Kubernetes admission webhook's
 	// POST /validate on the main listener.
 	Admission *admission.Options
+	// PolicyReload, when positive, is how often the configuration and
+	// policies are read again: a changed set is compiled and, when it
+	// compiles, judges the admission webhook's reviews from then on; one
+	// that does not keeps the old set, and the failure is logged and
+	// counted. (The registry gate keeps the set it started with.)
+	PolicyReload time.Duration
 	// Server tunes both listeners (timeouts, caps); its Addr, TLS files,
 	// Name, Registerer and Logger are set by Serve.
 	Server server.Options
@@ -64,6 +70,58 @@ type Options struct {
 	// (the gate's is "" without a gate) once the policy set is loaded and
 	// every listener accepts connections.
 	Listening func(main, gate string)
+}
+
+// reloadPolicies polls the policy set every interval until ctx ends: read
+// without compiling and hashed; a new hash is compiled and applied. A
+// failure keeps the set in use and is counted once per distinct failure.
+func reloadPolicies(ctx context.Context, opts policyset.Options, current string, interval time.Duration, log *slog.Logger, reloads *prometheus.CounterVec, apply func(*policyset.Set, string)) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	failed := ""
+	fail := func(key string, err error) {
+		if key == failed {
+			return
+		}
+		failed = key
+		reloads.WithLabelValues("error").Inc()
+		log.Error("policy reload failed; the policy set in use stays", "err", err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		loaded, err := policyset.Load(opts)
+		if err != nil {
+			fail(err.Error(), err)
+			continue
+		}
+		h, err := loaded.Hash()
+		if err != nil {
+			fail(err.Error(), err)
+			continue
+		}
+		if h == current || h == failed {
+			continue
+		}
+		start := time.Now()
+		set, err := policyset.Open(ctx, opts)
+		if err != nil {
+			fail(h, err)
+			continue
+		}
+		// Hash the set compiled, which may have changed since the read.
+		if h, err = set.Hash(); err != nil {
+			fail(err.Error(), err)
+			continue
+		}
+		apply(set, h)
+		current, failed = h, ""
+		reloads.WithLabelValues("ok").Inc()
+		log.Info("policy set reloaded", "hash", h, "rules", len(set.Engine.Rules()), "took", time.Since(start).Round(time.Millisecond))
+	}
 }
 
 // GateOptions configure the registry gate.
@@ -184,6 +242,18 @@ func Serve(ctx context.Context, opts Options) error {
 			main.HandleStream(r.Pattern, r.Name, main.RequireClientCert(r.Handler))
 		}
 		log.Info("admission webhook serving", "path", "/validate", "mode", o.Mode, "on_error", o.OnError, "client_ca", opts.ClientCAFile != "")
+		if opts.PolicyReload > 0 {
+			reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "dwf_policy_reloads_total",
+				Help: "Policy set reloads, by result (ok: a changed set now judges reviews; error: it did not load or compile, the old set stays).",
+			}, []string{"result"})
+			reg.MustRegister(reloads)
+			wg.Go(func() {
+				reloadPolicies(ctx, opts.Policy, hash, opts.PolicyReload, log, reloads, func(set *policyset.Set, h string) {
+					wh.SetPolicies(check.New(set, check.Options{Image: admImg}), h)
+				})
+			})
+		}
 	}
 
 	gateAddr := ""

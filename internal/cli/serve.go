@@ -29,6 +29,7 @@ type serveFlags struct {
 	exemptNamespaces        []string
 	allowedRegistries       []string
 	pullSecrets             bool
+	policyReload            time.Duration
 	failOn                  string
 	mode, onError           string
 	gateUpstream            string
@@ -145,6 +146,7 @@ Logs go to standard error.`,
 	f.StringArrayVar(&fl.exemptNamespaces, "exempt-namespace", admission.DefaultExemptNamespaces(), "never judge objects in `NAMESPACE` (repeatable; add the webhook's own)")
 	f.StringArrayVar(&fl.allowedRegistries, "allowed-registry", nil, "admit only images from registry `HOST` or glob (repeatable, e.g. registry.internal:5000 or '*.example.com'); a host named exactly may be at a private address")
 	f.BoolVar(&fl.pullSecrets, "pull-secrets", false, "pull images with each pod's imagePullSecrets and its service account's, read through the Kubernetes API with the webhook's own service account (in a cluster)")
+	f.DurationVar(&fl.policyReload, "policy-reload", 30*time.Second, "read the configuration and policies again this often; a changed set that compiles judges admission reviews from then on, a broken one keeps the old (0: never)")
 	f.StringVar(&fl.failOn, "fail-on", "error", "refuse images with a finding at or above this severity: error, warning or note")
 	f.StringVar(&fl.mode, "mode", "enforce", "what a non-compliant image gets: enforce (refused), warn (allowed with a warning) or audit (allowed, logged)")
 	f.StringVar(&fl.onError, "on-error", "deny", "what an image that cannot be judged in time gets: deny (fail-closed) or allow (fail-open)")
@@ -212,6 +214,7 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 		FailOn:       failOn,
 		Logger:       log,
 		Listening:    c.Listening,
+		PolicyReload: fl.policyReload,
 	}
 	if fl.admission {
 		var api *admission.KubeAPI

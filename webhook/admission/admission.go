@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -157,7 +158,7 @@ type Webhook struct {
 	tags      *lru[*tagEntry]
 	decisions *lru[*check.PodImage]
 	flight    singleflight.Group
-	rules     map[string]finding.Rule
+	policies  atomic.Pointer[policyState]
 	lookups   chan struct{} // a slot per registry lookup in flight
 	apiClient *apiClient    // nil without KubeAPI
 	apiCache  *lru[json.RawMessage]
@@ -226,12 +227,9 @@ func New(opts Options) (*Webhook, error) {
 	w := &Webhook{o: o, log: log, metrics: m,
 		tags:      newLRU[*tagEntry](o.CacheSize, o.Now),
 		decisions: newLRU[*check.PodImage](o.CacheSize, o.Now),
-		rules:     map[string]finding.Rule{},
 		lookups:   make(chan struct{}, o.MaxLookups),
 	}
-	for _, r := range o.Checker.Rules() {
-		w.rules[r.ID] = r
-	}
+	w.SetPolicies(o.Checker, o.PolicyHash)
 	if o.KubeAPI != nil {
 		w.apiClient = newAPIClient(o.KubeAPI)
 		// Secrets are up to 1 MiB each: a few hundred are kept.
@@ -239,6 +237,29 @@ func New(opts Options) (*Webhook, error) {
 	}
 	return w, nil
 }
+
+// policyState is the policy set reviews are judged by, swapped whole when
+// the policies are reloaded.
+type policyState struct {
+	checker *check.Checker
+	hash    string
+	rules   map[string]finding.Rule
+}
+
+// SetPolicies makes reviews from now on judged by checker, whose policy
+// set hashes to hash (a reloaded policy set). Reviews in progress finish
+// with the set they started with; image verdicts cached under the old
+// hash are not used again.
+func (w *Webhook) SetPolicies(checker *check.Checker, hash string) {
+	ps := &policyState{checker: checker, hash: hash, rules: map[string]finding.Rule{}}
+	for _, r := range checker.Rules() {
+		ps.rules[r.ID] = r
+	}
+	w.policies.Store(ps)
+}
+
+// PolicyHash is the hash of the policy set in use.
+func (w *Webhook) PolicyHash() string { return w.policies.Load().hash }
 
 // Route is an endpoint for the main listener of `dwf-policy serve`: an
 // http.ServeMux pattern, the name its metrics carry, the handler. The

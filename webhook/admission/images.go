@@ -35,7 +35,7 @@ type judgedImage struct {
 // evaluation). Each fetch runs once for every concurrent caller and is
 // bounded by the image timeout, not by ctx: a review that stops waiting
 // (its deadline passed) leaves the result in the caches for the next one.
-func (w *Webhook) judgeImage(ctx context.Context, ref string, kc *pullKeychain) judgedImage {
+func (w *Webhook) judgeImage(ctx context.Context, ps *policyState, ref string, kc *pullKeychain) judgedImage {
 	out := judgedImage{ref: ref}
 	parsed, err := name.ParseReference(ref)
 	if err != nil {
@@ -52,7 +52,7 @@ func (w *Webhook) judgeImage(ctx context.Context, ref string, kc *pullKeychain) 
 	if d, ok := parsed.(name.Digest); ok {
 		digest = d.DigestStr()
 	} else {
-		te, err := w.resolveTag(ctx, parsed.Name(), parsed.Context().RegistryStr(), kc)
+		te, err := w.resolveTag(ctx, ps, parsed.Name(), parsed.Context().RegistryStr(), kc)
 		if err != nil {
 			out.err = err
 			return out
@@ -60,7 +60,7 @@ func (w *Webhook) judgeImage(ctx context.Context, ref string, kc *pullKeychain) 
 		digest, manifest = te.digest, te.manifest
 	}
 	out.pinned = repo + "@" + digest
-	key := digest + " " + w.o.PolicyHash
+	key := digest + " " + ps.hash
 	if pi, ok := w.decisions.get(key); ok {
 		w.metrics.cache.WithLabelValues("decision", "hit").Inc()
 		out.image = pi
@@ -69,7 +69,7 @@ func (w *Webhook) judgeImage(ctx context.Context, ref string, kc *pullKeychain) 
 	w.metrics.cache.WithLabelValues("decision", "miss").Inc()
 	pinned := out.pinned
 	v, err := w.wait(ctx, "image "+key+" "+kc.id(), func(fctx context.Context) (any, error) {
-		pi, err := w.o.Checker.PodImage(fctx, pinned, check.PodImageOptions{Manifest: manifest, Rules: w.o.ImageRules, Keychain: kc})
+		pi, err := ps.checker.PodImage(fctx, pinned, check.PodImageOptions{Manifest: manifest, Rules: w.o.ImageRules, Keychain: kc})
 		w.countLookup(parsed.Context().RegistryStr(), err)
 		if err != nil {
 			return nil, err
@@ -88,14 +88,14 @@ func (w *Webhook) judgeImage(ctx context.Context, ref string, kc *pullKeychain) 
 // resolveTag returns the digest a tag names, from the cache or the
 // registry with the pod's credentials (HEAD is not enough on a miss: the manifest is needed to judge
 // the image, so one GET does both).
-func (w *Webhook) resolveTag(ctx context.Context, ref, registry string, kc *pullKeychain) (*tagEntry, error) {
+func (w *Webhook) resolveTag(ctx context.Context, ps *policyState, ref, registry string, kc *pullKeychain) (*tagEntry, error) {
 	if te, ok := w.tags.get(ref); ok {
 		w.metrics.cache.WithLabelValues("tag", "hit").Inc()
 		return te, te.err
 	}
 	w.metrics.cache.WithLabelValues("tag", "miss").Inc()
 	v, err := w.wait(ctx, "tag "+ref+" "+kc.id(), func(fctx context.Context) (any, error) {
-		opts := w.o.Checker.ImageOptions()
+		opts := ps.checker.ImageOptions()
 		opts.Keychain = kc
 		desc, raw, err := image.FetchManifest(fctx, ref, opts)
 		w.countLookup(registry, err)

@@ -213,8 +213,8 @@ func (w *Webhook) pullSecretNames(ctx context.Context, ns string, spec map[strin
 // keychainFor builds the keychain of a pod spec in namespace ns. A secret
 // that cannot be read is skipped (the kubelet would fail to pull with it
 // too) and logged.
-func (w *Webhook) keychainFor(ctx context.Context, ns string, spec map[string]any) *pullKeychain {
-	k := &pullKeychain{fallback: w.o.Checker.ImageOptions().Keychain}
+func (w *Webhook) keychainFor(ctx context.Context, ps *policyState, ns string, spec map[string]any) *pullKeychain {
+	k := &pullKeychain{fallback: ps.checker.ImageOptions().Keychain}
 	if k.fallback == nil {
 		k.fallback = authn.DefaultKeychain
 	}

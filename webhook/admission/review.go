@@ -86,6 +86,7 @@ type line struct {
 
 // judge evaluates the object and its images and fills in the response.
 func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
+	ps := w.policies.Load()
 	req := st.req
 	kind := req.Kind.Kind
 	var obj map[string]any
@@ -134,7 +135,7 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 	}
 
 	spec, _ := podSpec(kind, obj)
-	kc := w.keychainFor(ctx, req.Namespace, spec)
+	kc := w.keychainFor(ctx, ps, req.Namespace, spec)
 	refs := kubernetes.ImageRefs(doc)
 	judged := make([]judgedImage, len(refs))
 	sem := make(chan struct{}, maxImagesAtOnce)
@@ -143,7 +144,7 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			judged[i] = w.judgeImage(ctx, ref, kc)
+			judged[i] = w.judgeImage(ctx, ps, ref, kc)
 		})
 	}
 	wg.Wait()
@@ -191,12 +192,12 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 				continue
 			}
 			lines = append(lines, line{severity: f.Severity,
-				text: fmt.Sprintf("%s: %s %s %s (%s): %s", containersOf(j.ref), f.RuleID, f.Severity, w.ruleName(f.RuleID), f.Subject, f.Message)})
+				text: fmt.Sprintf("%s: %s %s %s (%s): %s", containersOf(j.ref), f.RuleID, f.Severity, ps.ruleName(f.RuleID), f.Subject, f.Message)})
 		}
 	}
 	// The pod spec rules are compute only: the review's deadline does not
 	// cut them short.
-	res := w.o.Checker.Document(context.WithoutCancel(ctx), doc)
+	res := ps.checker.Document(context.WithoutCancel(ctx), doc)
 	if res.Err != nil {
 		return fmt.Errorf("evaluating the %s: %w", subject, res.Err)
 	}
@@ -205,7 +206,7 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 			continue
 		}
 		c := containerAt(doc, f.Location)
-		l := line{severity: f.Severity, text: fmt.Sprintf("%s %s %s: %s", f.RuleID, f.Severity, w.ruleName(f.RuleID), f.Message)}
+		l := line{severity: f.Severity, text: fmt.Sprintf("%s %s %s: %s", f.RuleID, f.Severity, ps.ruleName(f.RuleID), f.Message)}
 		if c != nil {
 			img, _ := c["image"].(map[string]any)
 			ref, _ := img["value"].(string)
@@ -224,8 +225,8 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 }
 
 // ruleName is the rule's name (kubernetes/runtime-non-root), or its ID.
-func (w *Webhook) ruleName(id string) string {
-	if r, ok := w.rules[id]; ok && r.Name != "" {
+func (ps *policyState) ruleName(id string) string {
+	if r, ok := ps.rules[id]; ok && r.Name != "" {
 		return r.Name
 	}
 	return id
