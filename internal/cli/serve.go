@@ -30,6 +30,7 @@ type serveFlags struct {
 	allowedRegistries       []string
 	pullSecrets             bool
 	policyReload            time.Duration
+	ruleModes               []string
 	failOn                  string
 	mode, onError           string
 	gateUpstream            string
@@ -147,6 +148,7 @@ Logs go to standard error.`,
 	f.StringArrayVar(&fl.allowedRegistries, "allowed-registry", nil, "admit only images from registry `HOST` or glob (repeatable, e.g. registry.internal:5000 or '*.example.com'); a host named exactly may be at a private address")
 	f.BoolVar(&fl.pullSecrets, "pull-secrets", false, "pull images with each pod's imagePullSecrets and its service account's, read through the Kubernetes API with the webhook's own service account (in a cluster)")
 	f.DurationVar(&fl.policyReload, "policy-reload", 30*time.Second, "read the configuration and policies again this often; a changed set that compiles judges admission reviews from then on, a broken one keeps the old (0: never)")
+	f.StringArrayVar(&fl.ruleModes, "rule-mode", nil, "give one rule its own admission mode, `ID=MODE` (repeatable, e.g. DWF603=warn): a warn rule never denies, an audit rule is only logged")
 	f.StringVar(&fl.failOn, "fail-on", "error", "refuse images with a finding at or above this severity: error, warning or note")
 	f.StringVar(&fl.mode, "mode", "enforce", "what a non-compliant image gets: enforce (refused), warn (allowed with a warning) or audit (allowed, logged)")
 	f.StringVar(&fl.onError, "on-error", "deny", "what an image that cannot be judged in time gets: deny (fail-closed) or allow (fail-open)")
@@ -217,6 +219,14 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 		PolicyReload: fl.policyReload,
 	}
 	if fl.admission {
+		ruleModes := map[string]admission.Mode{}
+		for _, rm := range fl.ruleModes {
+			id, m, ok := strings.Cut(rm, "=")
+			if mode := admission.Mode(m); !ok || !finding.RuleIDPattern.MatchString(id) || (mode != admission.Enforce && mode != admission.Warn && mode != admission.Audit) {
+				return usageError("--rule-mode: %q is not ID=enforce, ID=warn or ID=audit", rm)
+			}
+			ruleModes[id] = admission.Mode(m)
+		}
 		var api *admission.KubeAPI
 		if fl.pullSecrets {
 			if api, err = admission.InClusterAPI(); err != nil {
@@ -225,6 +235,7 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 		}
 		opts.Admission = &admission.Options{
 			KubeAPI:           api,
+			RuleModes:         ruleModes,
 			Mode:              admission.Mode(mode),
 			OnError:           admission.OnError(onError),
 			ExemptNamespaces:  fl.exemptNamespaces,

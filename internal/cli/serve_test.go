@@ -26,7 +26,7 @@ func TestServeHelpExplainsEveryFlag(t *testing.T) {
 	}
 	for _, flag := range []string{"--listen", "--tls-cert", "--tls-key", "--registry-gate", "--gate-listen", "--mode", "--on-error",
 		"--fail-on", "--events-token-file", "--gate-exempt", "--gate-only", "--max-manifest-size", "--timeout", "--insecure-registry",
-		"--config", "--policy", "--verification-key", "--log-level", "--client-ca", "--admission", "--exempt-namespace", "--allowed-registry", "--pull-secrets", "--policy-reload", "/validate"} {
+		"--config", "--policy", "--verification-key", "--log-level", "--client-ca", "--admission", "--exempt-namespace", "--allowed-registry", "--pull-secrets", "--policy-reload", "--rule-mode", "/validate"} {
 		if !strings.Contains(out, flag) {
 			t.Errorf("serve --help does not mention %s", flag)
 		}
@@ -43,6 +43,8 @@ func TestServeUsageErrors(t *testing.T) {
 	}{
 		{[]string{"serve", "--admission=false"}, "nothing to serve"},
 		{[]string{"serve", "--client-ca", "ca.pem"}, "--client-ca"},
+		{[]string{"serve", "--rule-mode", "DWF603=loud"}, "--rule-mode"},
+		{[]string{"serve", "--rule-mode", "DWF603"}, "--rule-mode"},
 		{[]string{"serve", "--pull-secrets", "--listen", "127.0.0.1:0"}, "--pull-secrets"},
 		{[]string{"serve", "--registry-gate", "ftp://x"}, "--registry-gate"},
 		{[]string{"serve", "--registry-gate", "http://127.0.0.1:5000", "--mode", "loud"}, "--mode"},

@@ -102,6 +102,10 @@ type Options struct {
 	FailOn finding.Severity
 	// Mode is enforce (default), warn or audit.
 	Mode Mode
+	// RuleModes gives rules a mode of their own (DWF603: warn), below the
+	// global Mode: a warn rule's findings never deny, an audit rule's are
+	// only logged and annotated.
+	RuleModes map[string]Mode
 	// OnError is deny (default) or allow.
 	OnError OnError
 	// ExemptNamespaces are never judged (matched by name, which is the
@@ -179,6 +183,11 @@ func New(opts Options) (*Webhook, error) {
 	case Enforce, Warn, Audit:
 	default:
 		return nil, fmt.Errorf("mode %q is not enforce, warn or audit", o.Mode)
+	}
+	for id, m := range o.RuleModes {
+		if m != Enforce && m != Warn && m != Audit {
+			return nil, fmt.Errorf("rule mode %s=%s is not enforce, warn or audit", id, m)
+		}
 	}
 	switch o.OnError {
 	case "":

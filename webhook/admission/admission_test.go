@@ -650,3 +650,26 @@ func TestLookupsAreBounded(t *testing.T) {
 		t.Errorf("%d lookups reached the registry at once, want at most 2", m)
 	}
 }
+
+func TestRuleModes(t *testing.T) {
+	// A root image fires DWF301, DWF302, DWF601 and DWF602: all four are
+	// set below enforce.
+	f := newFixture(t, Options{RuleModes: map[string]Mode{"DWF301": Warn, "DWF302": Warn, "DWF601": Audit, "DWF602": Audit}})
+	r := f.post(t, reviewJSON(t, deployment("web", podOpts{image: f.root}), reviewOpts{}), "")
+	if !r.Allowed {
+		t.Fatalf("denied although every rule that fires warns or audits: %s", message(r))
+	}
+	if w := strings.Join(r.Warnings, "\n"); !strings.Contains(w, "DWF301") || strings.Contains(w, "DWF601") {
+		t.Errorf("warnings %q: want DWF301, not DWF601", r.Warnings)
+	}
+	if a := r.AuditAnnotations["audited-findings"]; !strings.Contains(a, "DWF601") {
+		t.Errorf("audit annotation %q lacks DWF601", a)
+	}
+	f = newFixture(t, Options{RuleModes: map[string]Mode{"DWF301": Warn}})
+	if r := f.post(t, reviewJSON(t, deployment("web", podOpts{image: f.root}), reviewOpts{}), ""); r.Allowed || strings.Contains(message(r), "DWF301") || !strings.Contains(message(r), "DWF601") {
+		t.Errorf("DWF301 warns, DWF601 enforces: allowed %v, %s", r.Allowed, message(r))
+	}
+	if _, err := New(Options{Checker: f.wh.o.Checker, RuleModes: map[string]Mode{"DWF301": "loud"}}); err == nil {
+		t.Error("a bad rule mode was accepted")
+	}
+}

@@ -82,6 +82,7 @@ func (w *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest)
 type line struct {
 	text     string
 	severity finding.Severity
+	rule     string // "" for what is no rule's (a bad reference)
 }
 
 // judge evaluates the object and its images and fills in the response.
@@ -191,7 +192,7 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 			if f.Suppressed() {
 				continue
 			}
-			lines = append(lines, line{severity: f.Severity,
+			lines = append(lines, line{severity: f.Severity, rule: f.RuleID,
 				text: fmt.Sprintf("%s: %s %s %s (%s): %s", containersOf(j.ref), f.RuleID, f.Severity, ps.ruleName(f.RuleID), f.Subject, f.Message)})
 		}
 	}
@@ -206,7 +207,7 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 			continue
 		}
 		c := containerAt(doc, f.Location)
-		l := line{severity: f.Severity, text: fmt.Sprintf("%s %s %s: %s", f.RuleID, f.Severity, ps.ruleName(f.RuleID), f.Message)}
+		l := line{severity: f.Severity, rule: f.RuleID, text: fmt.Sprintf("%s %s %s: %s", f.RuleID, f.Severity, ps.ruleName(f.RuleID), f.Message)}
 		if c != nil {
 			img, _ := c["image"].(map[string]any)
 			ref, _ := img["value"].(string)
@@ -257,13 +258,25 @@ func containerAt(doc *document.Document, loc document.Location) map[string]any {
 // finish decides from the lines and the images that could not be
 // verified, by mode and on-error.
 func (w *Webhook) finish(st *reviewState, subject string, lines []line, unverified []judgedImage) {
-	var blocking, rest []string
+	// Rules with a mode of their own (--rule-mode) leave the denial to
+	// the others: warn ones come back as warnings, audit ones are only
+	// recorded.
+	var blocking, rest, audited []string
 	for _, l := range lines {
-		if l.severity >= w.o.FailOn {
-			blocking = append(blocking, l.text)
-		} else {
+		switch {
+		case l.severity < w.o.FailOn:
 			rest = append(rest, l.text)
+		case w.o.RuleModes[l.rule] == Warn && w.o.Mode == Enforce:
+			st.warn("dwf-policy would deny: " + l.text)
+		case w.o.RuleModes[l.rule] == Audit && w.o.Mode != Audit:
+			audited = append(audited, l.text)
+		default:
+			blocking = append(blocking, l.text)
 		}
+	}
+	if len(audited) > 0 {
+		st.annotate("audited-findings", strings.Join(audited, "; "))
+		w.log.Info("admission audited findings", "object", subject, "uid", st.req.UID, "findings", strings.Join(audited, "; "))
 	}
 	var couldNot []string
 	budgetHit := false
