@@ -2,7 +2,7 @@
 # Installs the tools the test suite runs for real:
 #   - Microsoft's SARIF multitool (validates our SARIF, including GitHub's
 #     ingestion rules), from npm into <repo>/.tools/npm;
-#   - Debian's docker-registry, pre-commit and etcd-server packages, with apt-get, when
+#   - Debian's docker-registry, pre-commit, etcd-server and libxml2-utils (xmllint) packages, with apt-get, when
 #     they are missing and we are root.
 # Idempotent and quick when everything is already there. Prints the path of
 # the Sarif.Multitool binary on stdout; progress goes to stderr.
@@ -10,7 +10,7 @@ set -euo pipefail
 
 sarif_pkg=@microsoft/sarif-multitool-linux
 sarif_version=5.7.0
-apt_packages=(docker-registry pre-commit etcd-server)
+apt_packages=(docker-registry pre-commit etcd-server libxml2-utils)
 
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 prefix=$root/.tools/npm

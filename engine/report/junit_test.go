@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -201,6 +202,7 @@ func TestJUnit(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := checkJUnit(t, buf.Bytes())
+	validateJUnitXSD(t, "report", buf.Bytes())
 	suites := map[string]*xmlNode{}
 	for _, s := range root.Children {
 		suites[s.Attrs["name"]] = s
@@ -252,4 +254,35 @@ func TestJUnitGoldenIsValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkJUnit(t, raw)
+}
+
+// validateJUnitXSD validates a JUnit report against the schema in
+// testdata/schemas/junit.xsd with libxml2's xmllint (installed by
+// scripts/install-test-tools.sh; CI fails without it, a local run skips).
+func validateJUnitXSD(t *testing.T, name string, data []byte) {
+	t.Helper()
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("xmllint is not installed; scripts/install-test-tools.sh installs it (libxml2-utils)")
+		}
+		t.Skip("xmllint is not installed (apt-get install libxml2-utils)")
+	}
+	f := filepath.Join(t.TempDir(), name+".xml")
+	if err := os.WriteFile(f, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("..", "..", "testdata", "schemas", "junit.xsd"), f).CombinedOutput()
+	if err != nil {
+		t.Errorf("%s does not validate against the JUnit schema: %v\n%s", name, err, out)
+	}
+}
+
+// TestJUnitGoldenAgainstXSD: the demo's JUnit golden follows the schema.
+func TestJUnitGoldenAgainstXSD(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "golden", "demo.junit.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	validateJUnitXSD(t, "demo.junit", data)
 }
