@@ -20,6 +20,7 @@ import (
 
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/engine/repofile"
 )
 
 // maxPolicyFileBytes caps one .rego file; policies are small, and a huge
@@ -102,11 +103,7 @@ func loadModules(sources []PolicySource, withTests bool) (map[string]*ast.Module
 func readPolicyFile(fsys fs.FS, p string) ([]byte, error) {
 	f, err := fsys.Open(p)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, err
+		return nil, repofile.Cause(err)
 	}
 	defer f.Close()
 	raw, err := io.ReadAll(io.LimitReader(f, maxPolicyFileBytes+1))

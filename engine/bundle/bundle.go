@@ -261,7 +261,7 @@ func Read(data []byte, opts ReadOptions) (*Bundle, error) {
 	for _, m := range b.Modules {
 		name := cleanName(m.Path)
 		if _, dup := files[name]; dup {
-			return nil, fmt.Errorf("the bundle holds %s twice", name)
+			return nil, fmt.Errorf("the bundle holds %q twice", name)
 		}
 		files[name] = m.Raw
 	}

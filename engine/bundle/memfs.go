@@ -53,7 +53,7 @@ func newMemFS(files map[string][]byte) (*memFS, error) {
 	}
 	for name := range files {
 		if _, ok := m.dirs[name]; ok {
-			return nil, fmt.Errorf("%s is both a file and a directory in the bundle", name)
+			return nil, fmt.Errorf("%q is both a file and a directory in the bundle", name)
 		}
 	}
 	for _, entries := range m.dirs {

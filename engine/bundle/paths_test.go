@@ -110,8 +110,8 @@ func TestReadPathConflicts(t *testing.T) {
 		entries []entry
 		want    string
 	}{
-		{"same file twice", []entry{{"x.rego", mod}, {"./x.rego", mod}}, "the bundle holds x.rego twice"},
-		{"file and directory", []entry{{"a.rego", mod}, {"a.rego/b.rego", mod}}, "a.rego is both a file and a directory"},
+		{"same file twice", []entry{{"x.rego", mod}, {"./x.rego", mod}}, `the bundle holds "x.rego" twice`},
+		{"file and directory", []entry{{"a.rego", mod}, {"a.rego/b.rego", mod}}, `"a.rego" is both a file and a directory`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

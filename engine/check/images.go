@@ -15,6 +15,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/input"
 	"github.com/devflow/dwf-policy/engine/input/image"
+	"github.com/devflow/dwf-policy/engine/repofile"
 	"github.com/devflow/dwf-policy/engine/repopath"
 )
 
@@ -83,11 +84,7 @@ func (c *Checker) Images(ctx context.Context, refs []string, opts ImagesOptions)
 			if err == nil {
 				err = errors.New("is a directory")
 			}
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, &OptionError{Option: "Dockerfile", Err: fmt.Errorf("%s: %w", opts.Dockerfile, err)}
+			return nil, &OptionError{Option: "Dockerfile", Err: fmt.Errorf("%s: %w", opts.Dockerfile, repofile.Cause(err))}
 		}
 		src := input.Source{Path: repopath.Display(wd, file), File: file, Kind: document.KindDockerfile}
 		doc, perr := input.LoadDocument(src, input.LoadOptions{})

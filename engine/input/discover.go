@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/repofile"
 	"github.com/devflow/dwf-policy/engine/repopath"
 )
 
@@ -119,7 +120,7 @@ func Discover(paths []string, opts DiscoverOptions) ([]Source, error) {
 		}
 		info, err := os.Stat(p)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", given, unwrapPathError(err)))
+			errs = append(errs, fmt.Errorf("%s: %w", given, repofile.Cause(err)))
 			continue
 		}
 		if !info.IsDir() {
@@ -133,7 +134,7 @@ func Discover(paths []string, opts DiscoverOptions) ([]Source, error) {
 		err = filepath.WalkDir(p, func(file string, d fs.DirEntry, err error) error {
 			if err != nil {
 				// An unreadable directory is reported, not silently skipped.
-				errs = append(errs, fmt.Errorf("%s: %w", file, unwrapPathError(err)))
+				errs = append(errs, fmt.Errorf("%s: %w", file, repofile.Cause(err)))
 				if d != nil && d.IsDir() {
 					return fs.SkipDir
 				}
@@ -161,12 +162,4 @@ func Discover(paths []string, opts DiscoverOptions) ([]Source, error) {
 	}
 	slices.SortFunc(out, func(a, b Source) int { return strings.Compare(a.Path, b.Path) })
 	return out, errors.Join(errs...)
-}
-
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

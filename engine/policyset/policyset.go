@@ -291,7 +291,7 @@ func confinement(file string) string {
 func openPolicies(name, root, file string, key []byte) (engine.PolicySource, error) {
 	info, err := os.Stat(file)
 	if err != nil {
-		return engine.PolicySource{}, unwrapPath(err)
+		return engine.PolicySource{}, repofile.Cause(err)
 	}
 	if info.IsDir() {
 		if key != nil {
@@ -425,12 +425,4 @@ func isSandboxed(name string) bool {
 		}
 	}
 	return true
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

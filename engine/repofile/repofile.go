@@ -174,15 +174,21 @@ func describe(m fs.FileMode) string {
 	return "type " + m.Type().String()
 }
 
-// unwrap drops the *PathError wrapper: callers name the file as the user
-// wrote it.
-func unwrap(err error) error {
+// Cause drops the *fs.PathError wrapper of err, so that a message names
+// the file as the user wrote it rather than as it was opened.
+func Cause(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		if strings.Contains(pe.Err.Error(), "escapes") {
-			return errors.New("leads outside the repository (through .. or a symbolic link)")
-		}
 		return pe.Err
+	}
+	return err
+}
+
+// unwrap is Cause, with os.Root's refusal said in the user's terms.
+func unwrap(err error) error {
+	err = Cause(err)
+	if err != nil && strings.Contains(err.Error(), "escapes") {
+		return errors.New("leads outside the repository (through .. or a symbolic link)")
 	}
 	return err
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/devflow/dwf-policy/engine/bundle"
+	"github.com/devflow/dwf-policy/engine/repofile"
 	"github.com/devflow/dwf-policy/engine/repopath"
 	"github.com/devflow/dwf-policy/policies"
 )
@@ -95,7 +96,7 @@ func (c Command) runBundleBuild(fl bundleFlags, dir string) error {
 		if err == nil {
 			err = errors.New("not a directory")
 		}
-		return usageError("bundle build %s: %v", dir, unwrapPath(err))
+		return usageError("bundle build %s: %v", dir, repofile.Cause(err))
 	}
 	opts := bundle.BuildOptions{Revision: fl.revision, SigningAlg: fl.signingAlg}
 	manifest, err := os.ReadFile(filepath.Join(abs, bundle.ManifestFile))
@@ -107,7 +108,7 @@ func (c Command) runBundleBuild(fl bundleFlags, dir string) error {
 	}
 	if fl.signingKey != "" {
 		if opts.SigningKey, err = os.ReadFile(repopath.Abs(wd, fl.signingKey)); err != nil {
-			return usageError("--signing-key: %v", unwrapPath(err))
+			return usageError("--signing-key: %v", repofile.Cause(err))
 		}
 	}
 	var fsys fs.FS = os.DirFS(abs)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/devflow/dwf-policy/engine/config"
+	"github.com/devflow/dwf-policy/engine/repofile"
 )
 
 // starterConfig is what `dwf-policy init` writes: the schema line for
@@ -98,7 +99,7 @@ refuses to overwrite an existing file.`,
 			case errors.Is(err, fs.ErrExist):
 				return usageError("%s exists already; not overwriting it", shown)
 			case err != nil:
-				return &exitError{code: ExitError, err: fmt.Errorf("creating %s: %w", shown, unwrapPath(err))}
+				return &exitError{code: ExitError, err: fmt.Errorf("creating %s: %w", shown, repofile.Cause(err))}
 			}
 			if _, err := f.WriteString(starterConfig); err != nil {
 				f.Close()

@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -118,12 +116,4 @@ func (c Command) openPolicies(ctx context.Context, fl policyFlags) (*policyset.S
 		return nil, usageError("%v", err)
 	}
 	return set, nil
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
