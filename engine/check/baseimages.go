@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/devflow/dwf-policy/engine/document"
@@ -19,9 +18,8 @@ import (
 // A nil *baseResolver resolves nothing.
 type baseResolver struct {
 	opts    image.Options
-	sem     chan struct{}
+	fetches *fetches[baseKey, dockerfile.BaseImage]
 	mu      sync.Mutex
-	fetches map[baseKey]*baseFetch
 	// skipped lists Dockerfiles whose base reference uses a variable with
 	// no value, by path.
 	skipped map[string]string
@@ -29,19 +27,11 @@ type baseResolver struct {
 
 type baseKey struct{ ref, platform string }
 
-type baseFetch struct {
-	once  sync.Once
-	base  dockerfile.BaseImage
-	err   error
-	users []string // the Dockerfiles that wanted it, for the error message
-}
-
 func newBaseResolver(opts image.Options) *baseResolver {
 	opts.SkipLayers = true // the config is all a Dockerfile inherits
 	return &baseResolver{
 		opts:    opts,
-		sem:     make(chan struct{}, maxImagesAtOnce),
-		fetches: map[baseKey]*baseFetch{},
+		fetches: newFetches[baseKey, dockerfile.BaseImage](),
 		skipped: map[string]string{},
 	}
 }
@@ -64,21 +54,9 @@ func (r *baseResolver) resolve(ctx context.Context, doc *document.Document) {
 		return
 	}
 	key := baseKey{ref: ref.Image, platform: ref.Platform}
-	r.mu.Lock()
-	f, ok := r.fetches[key]
-	if !ok {
-		f = &baseFetch{}
-		r.fetches[key] = f
-	}
-	f.users = append(f.users, doc.Path)
-	r.mu.Unlock()
-	f.once.Do(func() {
-		r.sem <- struct{}{}
-		defer func() { <-r.sem }()
-		f.base, f.err = r.fetch(ctx, key)
-	})
-	if f.err == nil {
-		dockerfile.MergeBaseImage(doc, f.base)
+	base, err := r.fetches.get(key, doc.Path, func() (dockerfile.BaseImage, error) { return r.fetch(ctx, key) })
+	if err == nil {
+		dockerfile.MergeBaseImage(doc, base)
 	}
 }
 
@@ -103,10 +81,7 @@ func (r *baseResolver) fetch(ctx context.Context, key baseKey) (dockerfile.BaseI
 		}
 	}
 	if err != nil {
-		if perr, ok := errors.AsType[*document.ParseError](err); ok {
-			return dockerfile.BaseImage{}, fmt.Errorf("loading image %s: %s", key.ref, perr.Message)
-		}
-		return dockerfile.BaseImage{}, err
+		return dockerfile.BaseImage{}, loadError(key.ref, err)
 	}
 	in, _ := image.InheritedFrom(docs[0])
 	return dockerfile.BaseImage{Name: in.Name, User: in.User, Entrypoint: in.Entrypoint, Cmd: in.Cmd}, nil
@@ -127,26 +102,10 @@ func (r *baseResolver) problems(res *Result) error {
 	for _, n := range notes {
 		res.Problems = append(res.Problems, Problem{Err: fmt.Errorf("%s: checked without its base image", n)})
 	}
-	keys := make([]baseKey, 0, len(r.fetches))
-	for k, f := range r.fetches {
-		if f.err != nil {
-			keys = append(keys, k)
-		}
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		return keys[i].ref+" "+keys[i].platform < keys[j].ref+" "+keys[j].platform
-	})
-	for _, k := range keys {
-		f := r.fetches[k]
-		users := append([]string(nil), f.users...)
-		sort.Strings(users)
-		res.Problems = append(res.Problems, Problem{
-			Err:  fmt.Errorf("base image of %s: %w; checked the Dockerfile without it", strings.Join(users, ", "), f.err),
-			Hint: image.Hint(f.err, r.opts.Timeout),
-		})
-	}
-	if len(keys) > 0 {
-		return fmt.Errorf("%d of %d base images could not be resolved", len(keys), len(r.fetches))
-	}
-	return nil
+	return r.fetches.problems(res,
+		func(k baseKey) string { return k.ref + " " + k.platform },
+		func(users string, err error) error {
+			return fmt.Errorf("base image of %s: %w; checked the Dockerfile without it", users, err)
+		},
+		r.opts.Timeout, "base images")
 }

@@ -2,10 +2,7 @@ package check
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sort"
-	"strings"
 	"sync"
 
 	"github.com/devflow/dwf-policy/engine/document"
@@ -20,24 +17,14 @@ import (
 // containers. A nil *podImageResolver resolves nothing.
 type podImageResolver struct {
 	opts    image.Options
-	sem     chan struct{}
-	mu      sync.Mutex
-	fetches map[string]*podImageFetch
-}
-
-type podImageFetch struct {
-	once   sync.Once
-	config map[string]any
-	err    error
-	users  []string // the manifests that wanted it, for the error message
+	fetches *fetches[string, map[string]any]
 }
 
 func newPodImageResolver(opts image.Options) *podImageResolver {
 	opts.Platforms = nil // every platform: the node decides which runs
 	return &podImageResolver{
 		opts:    opts,
-		sem:     make(chan struct{}, maxImagesAtOnce),
-		fetches: map[string]*podImageFetch{},
+		fetches: newFetches[string, map[string]any](),
 	}
 }
 
@@ -49,30 +36,18 @@ func (r *podImageResolver) resolve(ctx context.Context, doc *document.Document) 
 		return
 	}
 	refs := kubernetes.ImageRefs(doc)
-	fetches := make([]*podImageFetch, len(refs))
+	configs := make([]map[string]any, len(refs))
+	errs := make([]error, len(refs))
 	var wg sync.WaitGroup
 	for i, ref := range refs {
-		r.mu.Lock()
-		f, ok := r.fetches[ref]
-		if !ok {
-			f = &podImageFetch{}
-			r.fetches[ref] = f
-		}
-		f.users = append(f.users, doc.Path)
-		r.mu.Unlock()
-		fetches[i] = f
 		wg.Go(func() {
-			f.once.Do(func() {
-				r.sem <- struct{}{}
-				defer func() { <-r.sem }()
-				f.config, f.err = r.fetch(ctx, ref)
-			})
+			configs[i], errs[i] = r.fetches.get(ref, doc.Path, func() (map[string]any, error) { return r.fetch(ctx, ref) })
 		})
 	}
 	wg.Wait()
-	for i, f := range fetches {
-		if f.err == nil {
-			kubernetes.SetImageConfig(doc, refs[i], f.config)
+	for i, ref := range refs {
+		if errs[i] == nil {
+			kubernetes.SetImageConfig(doc, ref, configs[i])
 		}
 	}
 }
@@ -82,10 +57,7 @@ func (r *podImageResolver) resolve(ctx context.Context, doc *document.Document) 
 func (r *podImageResolver) fetch(ctx context.Context, ref string) (map[string]any, error) {
 	docs, err := image.Load(ctx, ref, r.opts)
 	if err != nil {
-		if perr, ok := errors.AsType[*document.ParseError](err); ok {
-			return nil, fmt.Errorf("loading image %s: %s", ref, perr.Message)
-		}
-		return nil, err
+		return nil, loadError(ref, err)
 	}
 	return podImageConfig(docs[0]), nil
 }
@@ -115,35 +87,10 @@ func (r *podImageResolver) problems(res *Result) error {
 	if r == nil {
 		return nil
 	}
-	var refs []string
-	for ref, f := range r.fetches {
-		if f.err != nil {
-			refs = append(refs, ref)
-		}
-	}
-	sort.Strings(refs)
-	for _, ref := range refs {
-		f := r.fetches[ref]
-		users := append([]string(nil), f.users...)
-		sort.Strings(users)
-		users = compactSorted(users)
-		res.Problems = append(res.Problems, Problem{
-			Err:  fmt.Errorf("container image of %s: %w; checked its containers on the manifest alone", strings.Join(users, ", "), f.err),
-			Hint: image.Hint(f.err, r.opts.Timeout),
-		})
-	}
-	if len(refs) > 0 {
-		return fmt.Errorf("%d of %d container images could not be resolved", len(refs), len(r.fetches))
-	}
-	return nil
-}
-
-func compactSorted(s []string) []string {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
+	return r.fetches.problems(res,
+		func(ref string) string { return ref },
+		func(users string, err error) error {
+			return fmt.Errorf("container image of %s: %w; checked its containers on the manifest alone", users, err)
+		},
+		r.opts.Timeout, "container images")
 }
