@@ -15,8 +15,8 @@ FUZZTIME  ?= 3000x
 
 .PHONY: build demo test unit lint tools fuzz bench bench-webhook docs bundles clean self-check e2e-kube
 
-build: ## Build bin/dwf-policy (release images add -trimpath, see Dockerfile.devflow)
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dwf-policy
+build: ## Build bin/dwf-policy, static (no cgo) as the release image is; release images add -trimpath, see Dockerfile.devflow
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dwf-policy
 
 demo: build ## Check the bundled example in testdata/demo (it has findings on purpose)
 	@echo "$$ $(BIN) check testdata/demo"

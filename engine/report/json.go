@@ -19,11 +19,15 @@ func formatJSON(w io.Writer, r *Report) error {
 	out := jsonReport{
 		Tool:     r.Tool.Name,
 		Version:  r.Tool.Version,
-		Findings: r.Findings,
+		Findings: make([]finding.Finding, len(r.Findings)),
 		Summary:  Summarize(r),
 	}
-	if out.Findings == nil {
-		out.Findings = []finding.Finding{}
+	// A finding without a known position (a FIFO given as a file, a custom
+	// rule that returns no location) sits at line 1, as every other format
+	// places it; line 0 would send editors and tools to a line that is not there.
+	for i, f := range r.Findings {
+		f.Location = f.Location.Normalized()
+		out.Findings[i] = f
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
