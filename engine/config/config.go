@@ -55,6 +55,8 @@ type Config struct {
 	Exceptions []Exception
 	// Vulnerabilities is the `vulnerabilities:` section.
 	Vulnerabilities Vulnerabilities
+	// Webhook is the `webhook:` section, read by serve only.
+	Webhook Webhook
 
 	ruleRefs []ruleRef
 }
@@ -192,6 +194,8 @@ func (cfg *Config) fill(c *checker, root *yaml.Node) {
 			cfg.Exclude = stringList(c, v)
 		case "policies":
 			cfg.Policies = stringList(c, v)
+		case "webhook":
+			cfg.fillWebhook(c, v)
 		case "exceptions":
 			for _, item := range c.resolve(v).Content {
 				cfg.Exceptions = append(cfg.Exceptions, exception(c, cfg, c.resolve(item)))

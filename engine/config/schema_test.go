@@ -24,6 +24,10 @@ var contractKeys = []string{
 	"vulnerabilities.ignore[].packages", "vulnerabilities.ignore[].paths", "vulnerabilities.ignore[].reason",
 	"vulnerabilities.ignore_unfixed", "vulnerabilities.max", "vulnerabilities.max_age",
 	"vulnerabilities.require_report", "vulnerabilities.unknown_as",
+	// issue 11: serve's settings
+	"webhook", "webhook.allowed_registries", "webhook.docker_config", "webhook.exempt_namespaces", "webhook.fail_on",
+	"webhook.gate", "webhook.gate.exempt", "webhook.gate.mode", "webhook.gate.only", "webhook.insecure_registries",
+	"webhook.mode", "webhook.on_error", "webhook.pull_secrets", "webhook.rule_modes",
 }
 
 // TestSchemaListsTheDecoderKeys: the published schema names exactly the
@@ -101,6 +105,18 @@ func TestSchemaAgreesWithDecoder(t *testing.T) {
 		{"bad trivy severity", "trivy: {severities: [SEVERE]}\n", false},
 		{"empty trivy severities", "trivy: {severities: []}\n", false},
 		{"bad date", "exceptions: [{rule: X1, paths: [a], reason: r, expires: 'next year'}]\n", false},
+		{"webhook section", "webhook: {mode: warn, rule_modes: {DWF603: audit}, fail_on: note, on_error: allow, exempt_namespaces: [a], allowed_registries: [r], insecure_registries: [r], pull_secrets: true, docker_config: c.json, gate: {mode: audit, exempt: [m/*], only: [t/*]}}\n", true},
+		{"bad webhook mode", "webhook: {mode: block}\n", false},
+		{"bad webhook rule mode", "webhook: {rule_modes: {DWF603: deny}}\n", false},
+		{"unknown webhook key", "webhook: {listen: ':8443'}\n", false},
+		{"unknown gate key", "webhook: {gate: {upstream: x}}\n", false},
+		{"pull_secrets as string", "webhook: {pull_secrets: 'true'}\n", false},
+		{"webhook section", "webhook: {mode: warn, rule_modes: {DWF603: audit}, fail_on: note, on_error: allow, exempt_namespaces: [a], allowed_registries: [r], insecure_registries: [r], pull_secrets: true, docker_config: c.json, gate: {mode: audit, exempt: [m/*], only: [t/*]}}\n", true},
+		{"bad webhook mode", "webhook: {mode: block}\n", false},
+		{"bad webhook rule mode", "webhook: {rule_modes: {DWF603: deny}}\n", false},
+		{"unknown webhook key", "webhook: {listen: ':8443'}\n", false},
+		{"unknown gate key", "webhook: {gate: {upstream: x}}\n", false},
+		{"pull_secrets as string", "webhook: {pull_secrets: 'true'}\n", false},
 	}
 	ctx := context.Background()
 	var schema any

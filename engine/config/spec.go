@@ -102,6 +102,7 @@ var fileSpec = &spec{
 				{key: "expires", spec: &spec{typ: typeDate,
 					description: "YYYY-MM-DD: from this day (UTC) on the exception no longer applies and DWF001 reports it."}},
 			}}}},
+		{key: "webhook", spec: webhookSpec},
 	},
 }
 

@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
+	"github.com/devflow/dwf-policy/engine/config"
 	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/engine/repopath"
 	"github.com/devflow/dwf-policy/webhook"
 	"github.com/devflow/dwf-policy/webhook/admission"
 	"github.com/devflow/dwf-policy/webhook/registrygate"
@@ -29,6 +34,7 @@ type serveFlags struct {
 	exemptNamespaces        []string
 	allowedRegistries       []string
 	pullSecrets             bool
+	dockerConfig            string
 	policyReload            time.Duration
 	ruleModes               []string
 	failOn                  string
@@ -36,6 +42,7 @@ type serveFlags struct {
 	gateUpstream            string
 	gateListen              string
 	gateExempt, gateOnly    []string
+	gateMode                string // webhook.gate.mode of the configuration; "" means --mode
 	eventsTokenFile         string
 	maxManifestBytes        int64
 	logLevel                string
@@ -78,7 +85,10 @@ CronJobs and ReplicationControllers on CREATE and UPDATE.
     contacting it.
   - --pull-secrets pulls with each pod's imagePullSecrets and its service
     account's (read with get on secrets and serviceaccounts, cached 30s),
-    before the Docker config's credentials.
+    before the static credentials of --docker-config. Without
+    --docker-config, serve never reads ~/.docker/config.json or runs a
+    credential helper: other pulls are anonymous (give --docker-config
+    ~/.docker/config.json to use it).
   - --client-ca makes /validate require the apiserver's client
     certificate.
 
@@ -108,6 +118,11 @@ notifications at POST /registry/events (Distribution's webhooks, with the
 token as a bearer token) and judges every pushed image, and answers
 GET /registry/verdicts/NAME@DIGEST with the verdict as JSON (same token).
 
+Configuration: the webhook: section of the --config file sets mode,
+rule_modes, fail_on, on_error, exempt_namespaces, allowed_registries,
+insecure_registries, pull_secrets, docker_config and gate (mode, exempt,
+only), read once at start; a flag given on the command line overrides it.
+
 Both listeners serve TLS 1.2+ with --tls-cert and --tls-key, reloaded when
 the files change; without them they serve plain HTTP, which is allowed on
 loopback addresses only. Every request has timeouts, bodies are capped, and
@@ -128,6 +143,9 @@ Logs go to standard error.`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{longRunning: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := c.serveConfig(&fl, cmd.Flags().Changed); err != nil {
+				return err
+			}
 			return c.runServe(cmd.Context(), fl)
 		},
 	}
@@ -147,6 +165,7 @@ Logs go to standard error.`,
 	f.StringArrayVar(&fl.exemptNamespaces, "exempt-namespace", admission.DefaultExemptNamespaces(), "never judge objects in `NAMESPACE` (repeatable; add the webhook's own)")
 	f.StringArrayVar(&fl.allowedRegistries, "allowed-registry", nil, "admit only images from registry `HOST` or glob (repeatable, e.g. registry.internal:5000 or '*.example.com'); a host named exactly may be at a private address")
 	f.BoolVar(&fl.pullSecrets, "pull-secrets", false, "pull images with each pod's imagePullSecrets and its service account's, read through the Kubernetes API with the webhook's own service account (in a cluster)")
+	f.StringVar(&fl.dockerConfig, "docker-config", "", "pull with the static credentials (auths) of the Docker config.json `FILE`, after the pods' pull secrets; read again when it changes, credential helpers never run (default: none, ~/.docker/config.json is not read)")
 	f.DurationVar(&fl.policyReload, "policy-reload", 30*time.Second, "read the configuration and policies again this often; a changed set that compiles judges admission reviews from then on, a broken one keeps the old (0: never)")
 	f.StringArrayVar(&fl.ruleModes, "rule-mode", nil, "give one rule its own admission mode, `ID=MODE` (repeatable, e.g. DWF603=warn): a warn rule never denies, an audit rule is only logged")
 	f.StringVar(&fl.failOn, "fail-on", "error", "refuse images with a finding at or above this severity: error, warning or note")
@@ -206,6 +225,17 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 	// A server's working directory means nothing: only --config is read.
 	polOpts.NoConfigSearch = true
 	log := slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: level}))
+	if fl.dockerConfig != "" {
+		kc, err := admission.NewStaticKeychain(repopath.Abs(wd, fl.dockerConfig), log)
+		if err != nil {
+			return usageError("--docker-config: %v", err)
+		}
+		imgOpts.Keychain = kc
+	} else if c.Keychain == nil {
+		// A server pulls with what it is given, never with the
+		// credentials of whoever runs it.
+		imgOpts.Keychain = authn.NewMultiKeychain()
+	}
 	opts := webhook.Options{
 		Listen:       fl.listen,
 		CertFile:     fl.tlsCert,
@@ -244,12 +274,16 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 		}
 	}
 	if fl.gateUpstream != "" {
+		gateMode := mode
+		if fl.gateMode != "" {
+			gateMode = registrygate.Mode(fl.gateMode)
+		}
 		opts.Gate = &webhook.GateOptions{
 			Upstream:        fl.gateUpstream,
 			Listen:          fl.gateListen,
 			EventsTokenFile: fl.eventsTokenFile,
 			Options: registrygate.Options{
-				Mode:             mode,
+				Mode:             gateMode,
 				OnError:          onError,
 				JudgeTimeout:     fl.timeout,
 				Exempt:           fl.gateExempt,
@@ -263,6 +297,56 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 			return nil
 		}
 		return usageError("%v", err)
+	}
+	return nil
+}
+
+// serveConfig lays the webhook: section of the --config file under the
+// flags: a setting of the file applies unless its flag was given. Only an
+// explicit --config is read, as serve reads no configuration otherwise.
+func (c Command) serveConfig(fl *serveFlags, changed func(flag string) bool) error {
+	if fl.config == "" {
+		return nil
+	}
+	wd, err := c.workDir()
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	cfg, err := config.Load(repopath.Abs(wd, fl.config), fl.config)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	w := cfg.Webhook
+	str := func(flag string, dst *string, v string) {
+		if v != "" && !changed(flag) {
+			*dst = v
+		}
+	}
+	list := func(flag string, dst *[]string, v []string) {
+		if v != nil && !changed(flag) {
+			*dst = v
+		}
+	}
+	str("mode", &fl.mode, w.Mode)
+	str("fail-on", &fl.failOn, w.FailOn)
+	str("on-error", &fl.onError, w.OnError)
+	str("docker-config", &fl.dockerConfig, w.DockerConfig)
+	list("exempt-namespace", &fl.exemptNamespaces, w.ExemptNamespaces)
+	list("allowed-registry", &fl.allowedRegistries, w.AllowedRegistries)
+	list("insecure-registry", &fl.insecure, w.InsecureRegistries)
+	list("gate-exempt", &fl.gateExempt, w.Gate.Exempt)
+	list("gate-only", &fl.gateOnly, w.Gate.Only)
+	if w.PullSecrets != nil && !changed("pull-secrets") {
+		fl.pullSecrets = *w.PullSecrets
+	}
+	if w.RuleModes != nil && !changed("rule-mode") {
+		fl.ruleModes = nil
+		for _, id := range slices.Sorted(maps.Keys(w.RuleModes)) {
+			fl.ruleModes = append(fl.ruleModes, id+"="+w.RuleModes[id])
+		}
+	}
+	if !changed("mode") {
+		fl.gateMode = w.Gate.Mode
 	}
 	return nil
 }

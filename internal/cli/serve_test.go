@@ -26,7 +26,7 @@ func TestServeHelpExplainsEveryFlag(t *testing.T) {
 	}
 	for _, flag := range []string{"--listen", "--tls-cert", "--tls-key", "--registry-gate", "--gate-listen", "--mode", "--on-error",
 		"--fail-on", "--events-token-file", "--gate-exempt", "--gate-only", "--max-manifest-size", "--timeout", "--insecure-registry",
-		"--config", "--policy", "--verification-key", "--log-level", "--client-ca", "--admission", "--exempt-namespace", "--allowed-registry", "--pull-secrets", "--policy-reload", "--rule-mode", "/validate"} {
+		"--config", "--policy", "--verification-key", "--log-level", "--client-ca", "--admission", "--exempt-namespace", "--allowed-registry", "--pull-secrets", "--docker-config", "--policy-reload", "--rule-mode", "/validate", "webhook:", "~/.docker/config.json"} {
 		if !strings.Contains(out, flag) {
 			t.Errorf("serve --help does not mention %s", flag)
 		}

@@ -261,6 +261,14 @@ func dockerConfigAuths(s secretObject) []registryAuth {
 	if err != nil {
 		return nil
 	}
+	out, _ := parseDockerConfig(raw, key == ".dockerconfigjson")
+	return out
+}
+
+// parseDockerConfig reads the credentials of a Docker config: a
+// config.json (`{"auths": {HOST: {...}}}`) or, when !withAuths, the older
+// .dockercfg (`{HOST: {...}}`). Credential helpers are not run.
+func parseDockerConfig(raw []byte, withAuths bool) ([]registryAuth, error) {
 	type entry struct {
 		Auth          string `json:"auth"`
 		Username      string `json:"username"`
@@ -269,16 +277,16 @@ func dockerConfigAuths(s secretObject) []registryAuth {
 		RegistryToken string `json:"registrytoken"`
 	}
 	var entries map[string]entry
-	if key == ".dockerconfigjson" {
+	if withAuths {
 		var cfg struct {
 			Auths map[string]entry `json:"auths"`
 		}
-		if json.Unmarshal(raw, &cfg) != nil {
-			return nil
+		if err := json.Unmarshal(raw, &cfg); err != nil {
+			return nil, err
 		}
 		entries = cfg.Auths
-	} else if json.Unmarshal(raw, &entries) != nil {
-		return nil
+	} else if err := json.Unmarshal(raw, &entries); err != nil {
+		return nil, err
 	}
 	var out []registryAuth
 	for _, host := range slices.Sorted(maps.Keys(entries)) {
@@ -293,7 +301,7 @@ func dockerConfigAuths(s secretObject) []registryAuth {
 		}
 		out = append(out, registryAuth{host: registryHost(host), cfg: cfg})
 	}
-	return out
+	return out, nil
 }
 
 // registryHost normalises a Docker config key ("https://index.docker.io/v1/",
