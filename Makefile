@@ -13,7 +13,7 @@ TOOLS     := $(CURDIR)/.tools
 export SARIF_MULTITOOL := $(TOOLS)/npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 FUZZTIME  ?= 3000x
 
-.PHONY: build demo test unit lint tools fuzz bench bench-webhook docs bundles clean self-check e2e-kube
+.PHONY: build demo test unit lint tools fuzz bench bench-webhook docs deploy-manifests bundles clean self-check e2e-kube
 
 build: ## Build bin/dwf-policy, static (no cgo) as the release image is; release images add -trimpath, see Dockerfile.devflow
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dwf-policy
@@ -24,7 +24,7 @@ demo: build ## Check the bundled example in testdata/demo (it has findings on pu
 	  echo "(exit code $$code: 1 means findings at or above --fail-on, as this example has on purpose)"; \
 	  [ $$code -le 1 ]
 
-tools: ## Install what the tests need (SARIF multitool, docker-registry, staticcheck)
+tools: ## Install what the tests need (SARIF multitool, docker-registry, etcd, helm, staticcheck)
 	@bash scripts/install-test-tools.sh
 	@test -x $(TOOLS)/bin/staticcheck || GOBIN=$(TOOLS)/bin GOFLAGS=-mod=mod $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
@@ -57,6 +57,9 @@ docs: build ## Regenerate docs/rules.md, docs/inputs.md and docs/dwf-policy.sche
 	$(BIN) rules --format markdown > docs/rules.md
 	$(BIN) config schema > docs/dwf-policy.schema.json
 	$(GO) test ./engine/document -run TestInputsDocIsCurrent -update
+
+deploy-manifests: tools ## Regenerate deploy/*.yaml (but namespace.yaml) from the Helm chart deploy/helm/dwf-policy with its default values
+	$(GO) test ./internal/selfcheck -run TestChartRendersDeployManifests -count=1 -update
 
 bundles: build ## Build bundles/baseline.tar.gz, an OPA bundle of the exact policies the binary embeds
 	$(BIN) bundle build --builtin --revision $(VERSION) bundles/baseline -o bundles/baseline.tar.gz

@@ -3,7 +3,9 @@
 #   - Microsoft's SARIF multitool (validates our SARIF, including GitHub's
 #     ingestion rules), from npm into <repo>/.tools/npm;
 #   - Debian's docker-registry, pre-commit, etcd-server and libxml2-utils (xmllint) packages, with apt-get, when
-#     they are missing and we are root.
+#     they are missing and we are root;
+#   - helm, pinned, built with `go install` into <repo>/.tools/bin (the chart
+#     tests render deploy/helm/dwf-policy with the real `helm template`).
 # Idempotent and quick when everything is already there. Prints the path of
 # the Sarif.Multitool binary on stdout; progress goes to stderr.
 set -euo pipefail
@@ -11,6 +13,8 @@ set -euo pipefail
 sarif_pkg=@microsoft/sarif-multitool-linux
 sarif_version=5.7.0
 apt_packages=(docker-registry pre-commit etcd-server libxml2-utils)
+helm_module=helm.sh/helm/v3
+helm_version=v3.22.0
 
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 prefix=$root/.tools/npm
@@ -41,6 +45,21 @@ install_sarif_multitool() {
 	[[ -x $bin ]] || chmod u+x "$bin"
 }
 
+install_helm() {
+	local bin=$root/.tools/bin/helm go=${GO:-go}
+	# The version is read from the binary's build information, so a helm
+	# of another version is replaced.
+	if [[ -x $bin ]] && "$go" version -m "$bin" 2>/dev/null | grep -qP "^\tmod\t$helm_module\t$helm_version\t"; then
+		log "helm $helm_version already installed"
+		return 0
+	fi
+	command -v "$go" >/dev/null || { log "go is required to build helm"; exit 1; }
+	log "building helm $helm_version into $root/.tools/bin (once; minutes on a cold build cache)"
+	mkdir -p "$root/.tools/bin"
+	GOBIN=$root/.tools/bin "$go" install "$helm_module/cmd/helm@$helm_version" >&2
+	[[ -x $bin ]] || { log "go install did not write $bin"; exit 1; }
+}
+
 install_apt_packages() {
 	local missing=() p
 	for p in "${apt_packages[@]}"; do
@@ -65,4 +84,5 @@ install_apt_packages() {
 
 install_sarif_multitool
 install_apt_packages
+install_helm
 printf '%s\n' "$bin"
