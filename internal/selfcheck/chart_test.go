@@ -2,6 +2,7 @@ package selfcheck
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"os"
@@ -291,5 +292,125 @@ func TestChartValues(t *testing.T) {
 		if _, err := renderChart(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v; want an error naming %s", tc.args, err, tc.want)
 		}
+	}
+}
+
+// readmeBlock returns the fenced block after `<!-- snippet: name -->` in
+// README.md, unindented (a snippet may sit in a list item).
+func readmeBlock(t *testing.T, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(raw), "<!-- snippet: "+name+" -->\n")
+	if !ok {
+		t.Fatalf("README.md has no snippet %q", name)
+	}
+	fence, body, _ := strings.Cut(rest, "\n")
+	indent := fence[:len(fence)-len(strings.TrimLeft(fence, " "))]
+	block, _, ok := strings.Cut(body, indent+"```")
+	if !ok {
+		t.Fatalf("snippet %q has no closing fence", name)
+	}
+	var b strings.Builder
+	for line := range strings.Lines(block) {
+		b.WriteString(strings.TrimPrefix(line, indent))
+	}
+	return b.String()
+}
+
+// fakeBin writes an executable script NAME into dir.
+func fakeBin(t *testing.T, dir, name, script string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/bash\nset -eu\n"+script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runSnippet runs a README shell snippet with bash in a directory where
+// deploy/ is the repository's, kubectl only records its arguments, and
+// `helm install` is `helm template` (the same rendering, no cluster). It
+// returns what kubectl was asked and what helm rendered.
+func runSnippet(t *testing.T, snippet string, files map[string]string) (kubectl, rendered string) {
+	t.Helper()
+	dir, bin := t.TempDir(), t.TempDir()
+	if err := os.Symlink(filepath.Join(repoRoot(t), "deploy"), filepath.Join(dir, "deploy")); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fakeBin(t, bin, "kubectl", `echo "kubectl $*" >> "$SNIPPET_LOG"`+"\n")
+	fakeBin(t, bin, "helm", `[ "$1" = install ] || { echo "helm $1: only install is expected" >&2; exit 1; }
+shift
+args=()
+for a in "$@"; do [ "$a" = --create-namespace ] || args+=("$a"); done
+exec "$REAL_HELM" template "${args[@]}" > "$SNIPPET_RENDERED"
+`)
+	log, out := filepath.Join(dir, "kubectl.log"), filepath.Join(dir, "rendered.yaml")
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", snippet)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"REAL_HELM="+helm(t), "SNIPPET_LOG="+log, "SNIPPET_RENDERED="+out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the snippet failed: %v\n%s\n%s", err, snippet, b)
+	}
+	k, _ := os.ReadFile(log)
+	r, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("the snippet ran no helm install: %v", err)
+	}
+	return string(k), string(r)
+}
+
+// TestREADMEHelmSnippets: the README's Helm install installs what deploy/
+// holds, and its manual-certificate path gives the webhook configuration
+// the CA of the certificate in the Secret the pods mount.
+func TestREADMEHelmSnippets(t *testing.T) {
+	_, rendered := runSnippet(t, readmeBlock(t, "admission-helm"), nil)
+	want, err := renderChart(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rendered != want {
+		t.Errorf("the README's helm install renders something else than deploy/ holds:\n%s", rendered)
+	}
+
+	ca := "-----BEGIN CERTIFICATE-----\nMIIB (a test CA)\n-----END CERTIFICATE-----\n"
+	kubectl, rendered := runSnippet(t, readmeBlock(t, "admission-helm-manual-certificate"),
+		map[string]string{"ca.crt": ca, "tls.crt": "cert", "tls.key": "key"})
+	if !strings.Contains(kubectl, "kubectl create namespace dwf-policy\n") ||
+		!strings.Contains(kubectl, "create secret tls dwf-policy-tls --cert=tls.crt --key=tls.key") {
+		t.Errorf("the manual-certificate snippet does not create the namespace and the TLS secret:\n%s", kubectl)
+	}
+	objs := renderedObjects(t, rendered)
+	if got := dig(objs["ValidatingWebhookConfiguration/dwf-policy"], "webhooks", 0, "clientConfig", "caBundle"); got != base64.StdEncoding.EncodeToString([]byte(ca)) {
+		t.Errorf("caBundle %v, want ca.crt in base64", got)
+	}
+	if got := dig(objs["Deployment/dwf-policy"], "spec", "template", "spec", "volumes", 0, "secret", "secretName"); got != "dwf-policy-tls" {
+		t.Errorf("the pods mount the certificate from %v, not the secret the snippet creates", got)
+	}
+	for k := range objs {
+		if strings.HasPrefix(k, "Certificate/") || strings.HasPrefix(k, "Issuer/") {
+			t.Errorf("the manual-certificate install renders %s", k)
+		}
+	}
+}
+
+// TestREADMEWebhookConfigSnippet: the webhook: section the README shows
+// is valid under the strict schema and sets every key it shows.
+func TestREADMEWebhookConfigSnippet(t *testing.T) {
+	cfg, err := config.Decode(".dwf-policy.yaml", "/etc/dwf-policy", []byte(readmeBlock(t, "webhook-config")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := cfg.Webhook
+	if w.Mode == "" || w.FailOn == "" || w.OnError == "" || len(w.RuleModes) == 0 || w.ExemptNamespaces == nil || w.AllowedRegistries == nil ||
+		w.InsecureRegistries == nil || w.PullSecrets == nil || w.DockerConfig != "/etc/dwf-policy/registry/config.json" ||
+		w.Gate.Mode == "" || w.Gate.Exempt == nil || w.Gate.Only == nil {
+		t.Errorf("the README's webhook section leaves keys unset: %+v", w)
 	}
 }
