@@ -21,6 +21,9 @@ file given with --config. Its keys:
   exclude                globs of paths never checked
   policies               custom policy directories and bundle files
   exceptions             {rule, paths, reason, expires} entries
+  webhook                the settings of 'dwf-policy serve' (mode, fail_on,
+                         on_error, exempt_namespaces, registries, gate, ...),
+                         read by serve only; its flags override them
 
 Paths and globs are relative to the file's directory; ** spans directories.
 An unknown key or a value of the wrong type is an error naming the line.`,

@@ -67,6 +67,21 @@ const starterConfig = `# yaml-language-server: $schema=https://raw.githubusercon
 #     paths: ["legacy/**"]
 #     reason: legacy images build without BuildKit until the migration
 #     expires: 2030-01-01
+
+# The settings of 'dwf-policy serve' (the admission webhook and the registry
+# gate), read with --config; a flag given on the command line overrides each.
+# webhook:
+#   mode: enforce
+#   rule_modes: {}
+#   fail_on: error
+#   on_error: deny
+#   exempt_namespaces: [kube-system, kube-node-lease]
+#   allowed_registries: []
+#   insecure_registries: []
+#   pull_secrets: false
+#   gate:
+#     exempt: []
+#     only: []
 `
 
 func (c Command) initCommand() *cobra.Command {
