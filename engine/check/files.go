@@ -65,7 +65,10 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	}
 
 	exclude := c.set.Config.Excluder(wd)
-	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{Kind: opts.Kind, WorkDir: wd, Exclude: exclude, Stdin: opts.Stdin, StdinName: opts.StdinName})
+	sources, discoverErr := input.Discover(paths, input.DiscoverOptions{
+		Kind: opts.Kind, WorkDir: wd, Exclude: exclude, Stdin: opts.Stdin, StdinName: opts.StdinName,
+		Skipped: func(path, reason string) { res.Notes = append(res.Notes, path+": "+reason) },
+	})
 	repoRoot := repopath.Root(wd)
 	if repoRoot == "" {
 		repoRoot = wd

@@ -65,6 +65,24 @@ type DiscoverOptions struct {
 	// it names the findings, decides the kind, and is matched against the
 	// exclusions as that file would be. "" names it StdinPath.
 	StdinName string
+	// Skipped, when set, hears of each directory a walk leaves out for a
+	// reason the user should know (a Helm chart's templates), so that
+	// nothing is skipped without a word.
+	Skipped func(path, reason string)
+}
+
+// helmTemplatesReason says why a chart's templates are not checked as they
+// are: they are Go templates, YAML only once rendered.
+const helmTemplatesReason = "Helm chart templates are YAML only once rendered: not checked; check the rendered chart instead (helm template CHART | dwf-policy check --stdin-filename chart.yaml -)"
+
+// isHelmTemplates reports whether dir is the templates directory of a Helm
+// chart (a Chart.yaml beside it).
+func isHelmTemplates(dir string) bool {
+	if filepath.Base(dir) != "templates" {
+		return false
+	}
+	info, err := os.Stat(filepath.Join(filepath.Dir(dir), "Chart.yaml"))
+	return err == nil && info.Mode().IsRegular()
 }
 
 // Discover expands paths (files or directories, relative ones resolved
@@ -142,6 +160,12 @@ func Discover(paths []string, opts DiscoverOptions) ([]Source, error) {
 			}
 			if d.IsDir() {
 				if file != p && skippedDirs[d.Name()] {
+					return fs.SkipDir
+				}
+				if file != p && isHelmTemplates(file) {
+					if shown := repopath.Display(wd, file); opts.Skipped != nil && (opts.Exclude == nil || !opts.Exclude(shown)) {
+						opts.Skipped(shown, helmTemplatesReason)
+					}
 					return fs.SkipDir
 				}
 				return nil

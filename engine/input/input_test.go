@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/devflow/dwf-policy/engine/document"
 )
@@ -347,5 +348,57 @@ func TestDockerfileByContent(t *testing.T) {
 	slices.Sort(got)
 	if diff := cmp.Diff([]string{"dockerfile:a/Dockerfile.j2", "dockerfile:e/dockerfile"}, got); diff != "" {
 		t.Errorf("loaded (-want +got):\n%s", diff)
+	}
+}
+
+// TestHelmTemplatesSkippedWithANote: a walk leaves out the templates of a
+// Helm chart (Go templates, not YAML) and says so; a templates directory
+// with no Chart.yaml beside it is walked as any other, a template named on
+// the command line is still checked, and an excluded one is not mentioned.
+func TestHelmTemplatesSkippedWithANote(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"chart/Chart.yaml":                     "apiVersion: v2\nname: x\nversion: 0.1.0\n",
+		"chart/templates/deploy.yaml":          "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n",
+		"chart/charts/sub/Chart.yaml":          "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+		"chart/charts/sub/templates/pod.yaml":  "apiVersion: v1\nkind: Pod\n{{- if .Values.x }}\n",
+		"other/templates/pod.yaml":             "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n",
+		"excluded/Chart.yaml":                  "apiVersion: v2\nname: e\nversion: 0.1.0\n",
+		"excluded/templates/pod.yaml":          "apiVersion: v1\nkind: Pod\n{{ . }}\n",
+		"chart/templates/Dockerfile.unrelated": "FROM scratch\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var skipped []string
+	opts := DiscoverOptions{
+		WorkDir: dir,
+		Exclude: func(p string) bool { return strings.HasPrefix(p, "excluded/") },
+		Skipped: func(p, reason string) {
+			if !strings.Contains(reason, "helm template") {
+				t.Errorf("%s: reason %q does not say how to check the chart", p, reason)
+			}
+			skipped = append(skipped, p)
+		},
+	}
+	sources, err := Discover([]string{".", "chart/templates/deploy.yaml"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range sources {
+		got = append(got, s.Path)
+	}
+	if diff := cmp.Diff([]string{"chart/Chart.yaml", "chart/charts/sub/Chart.yaml", "chart/templates/deploy.yaml", "other/templates/pod.yaml"}, got); diff != "" {
+		t.Errorf("sources (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"chart/charts/sub/templates", "chart/templates"}, skipped, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
 	}
 }
