@@ -48,26 +48,26 @@ type gate struct {
 // the test ends.
 func startGate(t testing.TB, upstream string, o registrygate.Options) gate {
 	t.Helper()
+	return serveGate(t, webhook.Options{
+		Policy: policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true},
+		Gate:   &webhook.GateOptions{Upstream: upstream, Options: o},
+	})
+}
+
+// serveGate runs Serve with opts (a gate, its policies) on loopback, the
+// events token set, until the test ends.
+func serveGate(t testing.TB, opts webhook.Options) gate {
+	t.Helper()
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenFile, []byte(eventsToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	opts.Listen, opts.Gate.Listen, opts.Gate.EventsTokenFile = "127.0.0.1:0", "127.0.0.1:0", tokenFile
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan gate, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- webhook.Serve(ctx, webhook.Options{
-			Listen: "127.0.0.1:0",
-			Policy: policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true},
-			Gate: &webhook.GateOptions{
-				Upstream:        upstream,
-				Listen:          "127.0.0.1:0",
-				EventsTokenFile: tokenFile,
-				Options:         o,
-			},
-			Listening: func(main, g string) { ready <- gate{main: main, addr: g} },
-		})
-	}()
+	opts.Listening = func(main, g string) { ready <- gate{main: main, addr: g} }
+	go func() { done <- webhook.Serve(ctx, opts) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

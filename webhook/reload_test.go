@@ -3,12 +3,17 @@ package webhook_test
 import (
 	"context"
 	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/devflow/dwf-policy/engine/input/image"
 	"github.com/devflow/dwf-policy/engine/policyset"
@@ -112,5 +117,63 @@ func TestAdmissionPolicyReload(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // several more polls: counted once
 	if got := metric(`dwf_policy_reloads_total{result="error"}`); got != "1" || !allowed() {
 		t.Errorf("after a broken configuration: error reloads %q, admitted %v; want 1 and the relaxed set kept", got, allowed())
+	}
+}
+
+// TestGatePolicyReload: the registry gate judges with a reloaded policy
+// set (the same digest is judged again under it); a broken configuration
+// keeps the set in use and is counted once.
+func TestGatePolicyReload(t *testing.T) {
+	upstream := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(upstream.Close)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "dwf-policy.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(cfg+".tmp", []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(cfg+".tmp", cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("uid: 1001\n")
+	g := serveGate(t, webhook.Options{
+		Policy:       policyset.Options{WorkDir: dir, ConfigFile: cfg, NoConfigSearch: true},
+		Gate:         &webhook.GateOptions{Upstream: upstream.URL},
+		PolicyReload: 20 * time.Millisecond,
+	})
+	img := unique(t, "")
+	push := func() error { return remote.Write(ref(t, g.addr+"/reload/app:1"), img) }
+	denied(t, push())
+
+	write("rules:\n  DWF301: warning\n  DWF302: warning\n")
+	deadline := time.Now().Add(20 * time.Second)
+	for metric(t, g, `dwf_policy_reloads_total{result="ok"}`) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the relaxed configuration was never loaded")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := push(); err != nil {
+		t.Fatalf("push under the relaxed policies: %v", err)
+	}
+
+	write("rules: [not a map\n")
+	for metric(t, g, `dwf_policy_reloads_total{result="error"}`) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the broken configuration was not counted")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // several more polls: counted once
+	if got := metric(t, g, `dwf_policy_reloads_total{result="error"}`); got != 1 {
+		t.Errorf("error reloads = %v, want 1", got)
+	}
+	// The relaxed set is still the one judging: a new root image passes.
+	if err := remote.Write(ref(t, g.addr+"/reload/app:2"), unique(t, "")); err != nil {
+		t.Errorf("push after a broken configuration: %v", err)
+	}
+	if n := metric(t, g, "dwf_gate_judgements_total"); n != 3 {
+		t.Errorf("judged %v times, want 3 (the first image under each set, then the second)", n)
 	}
 }

@@ -57,9 +57,10 @@ type Options struct {
 	Admission *admission.Options
 	// PolicyReload, when positive, is how often the configuration and
 	// policies are read again: a changed set is compiled and, when it
-	// compiles, judges the admission webhook's reviews from then on; one
-	// that does not keeps the old set, and the failure is logged and
-	// counted. (The registry gate keeps the set it started with.)
+	// compiles, judges the admission webhook's reviews and the registry
+	// gate's pushes, pulls and events from then on (the gate's verdicts
+	// of the old set are no longer used); one that does not keeps the old
+	// set, and the failure is logged and counted.
 	PolicyReload time.Duration
 	// Server tunes both listeners (timeouts, caps); its Addr, TLS files,
 	// Name, Registerer and Logger are set by Serve.
@@ -218,6 +219,8 @@ func Serve(ctx context.Context, opts Options) error {
 		imgOpts.InsecureRegistries = append(append([]string{}, imgOpts.InsecureRegistries...), upstream.Host)
 	}
 	checker := check.New(set, check.Options{Image: imgOpts})
+	// reloaders hand a reloaded policy set to each front door.
+	var reloaders []func(*policyset.Set, string)
 
 	if opts.Admission != nil {
 		o := *opts.Admission
@@ -242,18 +245,9 @@ func Serve(ctx context.Context, opts Options) error {
 			main.HandleStream(r.Pattern, r.Name, main.RequireClientCert(r.Handler))
 		}
 		log.Info("admission webhook serving", "path", "/validate", "mode", o.Mode, "on_error", o.OnError, "client_ca", opts.ClientCAFile != "")
-		if opts.PolicyReload > 0 {
-			reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
-				Name: "dwf_policy_reloads_total",
-				Help: "Policy set reloads, by result (ok: a changed set now judges reviews; error: it did not load or compile, the old set stays).",
-			}, []string{"result"})
-			reg.MustRegister(reloads)
-			wg.Go(func() {
-				reloadPolicies(ctx, opts.Policy, hash, opts.PolicyReload, log, reloads, func(set *policyset.Set, h string) {
-					wh.SetPolicies(check.New(set, check.Options{Image: admImg}), h)
-				})
-			})
-		}
+		reloaders = append(reloaders, func(set *policyset.Set, h string) {
+			wh.SetPolicies(check.New(set, check.Options{Image: admImg}), h)
+		})
 	}
 
 	gateAddr := ""
@@ -278,6 +272,9 @@ func Serve(ctx context.Context, opts Options) error {
 			return err
 		}
 		gateAddr = gateSrv.Addr()
+		reloaders = append(reloaders, func(set *policyset.Set, h string) {
+			gate.SetPolicies(check.New(set, check.Options{Image: imgOpts}), h)
+		})
 		wg.Go(func() { gate.Run(ctx) })
 		wg.Go(func() {
 			if err := gateSrv.Serve(ctx); err != nil {
@@ -286,6 +283,20 @@ func Serve(ctx context.Context, opts Options) error {
 			}
 		})
 		log.Info("registry gate serving", "listen", gateAddr, "upstream", upstream.Redacted(), "mode", o.Mode, "on_error", o.OnError, "tls", gateSrv.TLS())
+	}
+	if opts.PolicyReload > 0 && len(reloaders) > 0 {
+		reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dwf_policy_reloads_total",
+			Help: "Policy set reloads, by result (ok: a changed set now judges reviews and registry requests; error: it did not load or compile, the old set stays).",
+		}, []string{"result"})
+		reg.MustRegister(reloads)
+		wg.Go(func() {
+			reloadPolicies(ctx, opts.Policy, hash, opts.PolicyReload, log, reloads, func(set *policyset.Set, h string) {
+				for _, apply := range reloaders {
+					apply(set, h)
+				}
+			})
+		})
 	}
 	health.SetReady(true)
 	log.Info("serving", "listen", main.Addr(), "tls", main.TLS())

@@ -166,7 +166,7 @@ Logs go to standard error.`,
 	f.StringArrayVar(&fl.allowedRegistries, "allowed-registry", nil, "admit only images from registry `HOST` or glob (repeatable, e.g. registry.internal:5000 or '*.example.com'); a host named exactly may be at a private address")
 	f.BoolVar(&fl.pullSecrets, "pull-secrets", false, "pull images with each pod's imagePullSecrets and its service account's, read through the Kubernetes API with the webhook's own service account (in a cluster)")
 	f.StringVar(&fl.dockerConfig, "docker-config", "", "pull with the static credentials (auths) of the Docker config.json `FILE`, after the pods' pull secrets; read again when it changes, credential helpers never run (default: none, ~/.docker/config.json is not read)")
-	f.DurationVar(&fl.policyReload, "policy-reload", 30*time.Second, "read the configuration and policies again this often; a changed set that compiles judges admission reviews from then on, a broken one keeps the old (0: never)")
+	f.DurationVar(&fl.policyReload, "policy-reload", 30*time.Second, "read the configuration and policies again this often; a changed set that compiles judges admission reviews and registry gate requests from then on, a broken one keeps the old (0: never)")
 	f.StringArrayVar(&fl.ruleModes, "rule-mode", nil, "give one rule its own admission mode, `ID=MODE` (repeatable, e.g. DWF603=warn): a warn rule never denies, an audit rule is only logged")
 	f.StringVar(&fl.failOn, "fail-on", "error", "refuse images with a finding at or above this severity: error, warning or note")
 	f.StringVar(&fl.mode, "mode", "enforce", "what a non-compliant image gets: enforce (refused), warn (allowed with a warning) or audit (allowed, logged)")

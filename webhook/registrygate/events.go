@@ -105,7 +105,7 @@ func (g *Gate) receive(w http.ResponseWriter, r *http.Request) {
 			g.metrics.events.WithLabelValues("duplicate").Inc()
 			continue
 		}
-		if _, ok := g.cache.get(t.Digest, g.o.PolicyHash); ok {
+		if _, ok := g.cache.get(t.Digest, g.policyHash()); ok {
 			g.metrics.events.WithLabelValues("duplicate").Inc()
 			continue
 		}
@@ -159,7 +159,7 @@ func (g *Gate) judgeEvent(ctx context.Context, j job) {
 	ctx, cancel := context.WithTimeout(ctx, g.o.JudgeTimeout)
 	defer cancel()
 	ref := g.host + "/" + j.repo + "@" + j.digest
-	opts := g.o.Checker.ImageOptions()
+	opts := g.pol.Load().checker.ImageOptions()
 	opts.Keychain = g.o.Keychain
 	_, raw, err := image.FetchManifest(ctx, ref, opts)
 	if err == nil {
@@ -179,7 +179,7 @@ func (g *Gate) verdictOf(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "want /registry/verdicts/<name>@sha256:<hex>", http.StatusBadRequest)
 		return
 	}
-	v, ok := g.cache.get(digest, g.o.PolicyHash)
+	v, ok := g.cache.get(digest, g.policyHash())
 	if !ok {
 		http.Error(w, "no verdict for "+ref, http.StatusNotFound)
 		return

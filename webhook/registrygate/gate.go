@@ -26,6 +26,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -77,7 +78,8 @@ type Options struct {
 	// Checker's image options must let it be reached (plain HTTP needs it
 	// among InsecureRegistries).
 	Upstream *url.URL
-	// Checker judges images; PolicyHash identifies its policy set.
+	// Checker judges images; PolicyHash identifies its policy set. Both
+	// are replaced by SetPolicies when the policy set is reloaded.
 	Checker    *check.Checker
 	PolicyHash string
 	// FailOn is the lowest severity that makes an image non-compliant;
@@ -133,7 +135,26 @@ type Gate struct {
 	events  *eventQueue
 	metrics *metrics
 	log     *slog.Logger
+	// pol is the policy set in use: read once per judgement, so that one
+	// verdict is made and cached under one set.
+	pol atomic.Pointer[policies]
 }
+
+// policies are a checker and the hash of its policy set.
+type policies struct {
+	checker *check.Checker
+	hash    string
+}
+
+// SetPolicies makes a newly loaded policy set judge from now on. Verdicts
+// are cached by (digest, policy hash): those of the old set are no longer
+// consulted, so every image is judged again under the new one.
+func (g *Gate) SetPolicies(c *check.Checker, hash string) {
+	g.pol.Store(&policies{checker: c, hash: hash})
+}
+
+// policyHash is the hash of the policy set in use.
+func (g *Gate) policyHash() string { return g.pol.Load().hash }
 
 // New checks the options and returns a gate; call Run to judge events.
 func New(opts Options) (*Gate, error) {
@@ -211,6 +232,7 @@ func New(opts Options) (*Gate, error) {
 		}
 	}
 	g := &Gate{o: o, host: o.Upstream.Host, cache: newVerdictCache(o.CacheSize), log: o.Logger}
+	g.SetPolicies(o.Checker, o.PolicyHash)
 	m, err := newMetrics(o.Registerer)
 	if err != nil {
 		return nil, err
@@ -388,23 +410,24 @@ func (g *Gate) verdict(ctx context.Context, by, repo, ref, digest string, raw []
 
 // verdictWith is verdict with the credentials given.
 func (g *Gate) verdictWith(ctx context.Context, by, repo, ref, digest string, raw []byte, kc authn.Keychain) (*Verdict, error) {
-	if v, ok := g.cache.get(digest, g.o.PolicyHash); ok {
+	pol := g.pol.Load()
+	if v, ok := g.cache.get(digest, pol.hash); ok {
 		g.metrics.cache.WithLabelValues("hit").Inc()
 		return v, nil
 	}
 	g.metrics.cache.WithLabelValues("miss").Inc()
 	if classify(raw) != kindImage {
-		v := &Verdict{Repository: repo, Digest: digest, PolicyHash: g.o.PolicyHash, Compliant: true, Artifact: true,
+		v := &Verdict{Repository: repo, Digest: digest, PolicyHash: pol.hash, Compliant: true, Artifact: true,
 			Findings: []finding.Finding{}, JudgedAt: g.o.Now(), By: by}
 		g.cache.put(v)
 		return v, nil
 	}
-	ch := g.flight.DoChan(cacheKey(digest, g.o.PolicyHash), func() (any, error) {
+	ch := g.flight.DoChan(cacheKey(digest, pol.hash), func() (any, error) {
 		// One judgement for every caller: bounded by the gate's timeout,
 		// not by the first caller's connection.
 		jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.o.JudgeTimeout)
 		defer cancel()
-		return g.judge(jctx, by, repo, ref, digest, raw, kc)
+		return g.judge(jctx, pol, by, repo, ref, digest, raw, kc)
 	})
 	select {
 	case res := <-ch:
@@ -418,14 +441,14 @@ func (g *Gate) verdictWith(ctx context.Context, by, repo, ref, digest string, ra
 }
 
 // judge checks an image and caches the verdict; errors are not cached.
-func (g *Gate) judge(ctx context.Context, by, repo, ref, digest string, raw []byte, kc authn.Keychain) (*Verdict, error) {
+func (g *Gate) judge(ctx context.Context, pol *policies, by, repo, ref, digest string, raw []byte, kc authn.Keychain) (*Verdict, error) {
 	start := time.Now()
 	g.metrics.judgements.Inc()
 	sep := ":"
 	if digestRef.MatchString(ref) {
 		sep = "@"
 	}
-	res := g.o.Checker.Manifest(ctx, g.host+"/"+repo+sep+ref, raw, check.ManifestOptions{Keychain: kc})
+	res := pol.checker.Manifest(ctx, g.host+"/"+repo+sep+ref, raw, check.ManifestOptions{Keychain: kc})
 	g.metrics.judgeSeconds.Observe(time.Since(start).Seconds())
 	if res.Err != nil {
 		if len(res.Problems) > 0 {
@@ -441,7 +464,7 @@ func (g *Gate) judge(ctx context.Context, by, repo, ref, digest string, raw []by
 		f.Path = strings.ReplaceAll(f.Path, g.host+"/", "")
 		f.Message = strings.ReplaceAll(f.Message, g.host+"/", "")
 	}
-	v := newVerdict(repo, digest, g.o.PolicyHash, by, g.o.FailOn, res.Findings, g.o.Now())
+	v := newVerdict(repo, digest, pol.hash, by, g.o.FailOn, res.Findings, g.o.Now())
 	g.cache.put(v)
 	g.metrics.verdicts.WithLabelValues(strconv.FormatBool(v.Compliant)).Inc()
 	g.log.Info("image judged", "image", repo+"@"+digest, "compliant", v.Compliant, "by", by, "findings", len(v.Findings), "took", time.Since(start))
@@ -460,7 +483,7 @@ type pullState struct {
 // anything else is asked, and the answer judged in modifyResponse.
 func (g *Gate) pull(w http.ResponseWriter, r *http.Request, repo, ref string) {
 	if digestRef.MatchString(ref) {
-		if v, ok := g.cache.get(ref, g.o.PolicyHash); ok {
+		if v, ok := g.cache.get(ref, g.policyHash()); ok {
 			g.metrics.cache.WithLabelValues("hit").Inc()
 			if !g.apply(w, r, "pull", repo, ref, v, nil) {
 				return
@@ -487,7 +510,7 @@ func (g *Gate) modifyResponse(resp *http.Response) error {
 	}
 	digest := resp.Header.Get("Docker-Content-Digest")
 	if digest != "" {
-		if v, ok := g.cache.get(digest, g.o.PolicyHash); ok {
+		if v, ok := g.cache.get(digest, g.policyHash()); ok {
 			g.metrics.cache.WithLabelValues("hit").Inc()
 			return g.answer(resp, st, digest, v, nil)
 		}
