@@ -45,6 +45,10 @@ type serveFlags struct {
 	gateMode                string // webhook.gate.mode of the configuration; "" means --mode
 	eventsTokenFile         string
 	maxManifestBytes        int64
+	reconcileInterval       time.Duration
+	reconcileRepos          []string
+	reconcileCatalog        bool
+	reconcileRate           float64
 	logLevel                string
 }
 
@@ -117,6 +121,13 @@ With --events-token-file, the main listener also receives the registry's
 notifications at POST /registry/events (Distribution's webhooks, with the
 token as a bearer token) and judges every pushed image, and answers
 GET /registry/verdicts/NAME@DIGEST with the verdict as JSON (same token).
+With --reconcile-interval, the tags of the repositories named by
+--reconcile-repository (and the --gate-only names without wildcards, and with
+--reconcile-catalog every repository the registry lists that the gate judges)
+are resolved at start and then every interval, and each digest without a
+verdict is judged: images pushed while the gate was down, or whose
+notification was lost, get their verdict. At most --reconcile-rate registry
+requests per second; verdicts go to the cache, logs and metrics.
 
 Configuration: the webhook: section of the --config file sets mode,
 rule_modes, fail_on, on_error, exempt_namespaces, allowed_registries,
@@ -177,6 +188,10 @@ Logs go to standard error.`,
 	f.StringArrayVar(&fl.gateOnly, "gate-only", nil, "judge only repositories matching `GLOB` (repeatable; default: all)")
 	f.StringVar(&fl.eventsTokenFile, "events-token-file", "", "accept registry notifications and verdict queries bearing the token in `FILE` (at least 16 characters)")
 	f.Int64Var(&fl.maxManifestBytes, "max-manifest-size", registrygate.DefaultMaxManifestBytes, "refuse manifests larger than this many `BYTES` (413)")
+	f.DurationVar(&fl.reconcileInterval, "reconcile-interval", 0, "every `DURATION`, judge the digests of the listed repositories' tags that have no verdict, catching pushes whose notification was lost (0: never)")
+	f.StringArrayVar(&fl.reconcileRepos, "reconcile-repository", nil, "reconcile the repository `NAME` (repeatable; --gate-only names without wildcards are reconciled too)")
+	f.BoolVar(&fl.reconcileCatalog, "reconcile-catalog", false, "reconcile every repository the registry lists at /v2/_catalog that the gate judges")
+	f.Float64Var(&fl.reconcileRate, "reconcile-rate", registrygate.DefaultReconcileRate, "make at most this many registry requests per second when reconciling")
 	f.StringVar(&fl.logLevel, "log-level", "info", "log at this level and above: debug, info, warn or error")
 	return cmd
 }
@@ -203,6 +218,12 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 	}
 	if fl.gateUpstream == "" && !fl.admission {
 		return usageError("nothing to serve: give --registry-gate URL, or leave the admission webhook on (--admission)")
+	}
+	if fl.reconcileInterval < 0 || fl.reconcileRate <= 0 {
+		return usageError("--reconcile-interval and --reconcile-rate: must be positive")
+	}
+	if fl.reconcileInterval == 0 && (len(fl.reconcileRepos) > 0 || fl.reconcileCatalog) {
+		return usageError("--reconcile-repository and --reconcile-catalog: need --reconcile-interval")
 	}
 	if fl.clientCA != "" && fl.tlsCert == "" {
 		return usageError("--client-ca: needs --tls-cert and --tls-key")
@@ -289,6 +310,12 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 				Exempt:           fl.gateExempt,
 				Only:             fl.gateOnly,
 				MaxManifestBytes: fl.maxManifestBytes,
+				Reconcile: registrygate.Reconcile{
+					Interval:     fl.reconcileInterval,
+					Repositories: fl.reconcileRepos,
+					Catalog:      fl.reconcileCatalog,
+					Rate:         fl.reconcileRate,
+				},
 			},
 		}
 	}

@@ -26,7 +26,8 @@ func TestServeHelpExplainsEveryFlag(t *testing.T) {
 	}
 	for _, flag := range []string{"--listen", "--tls-cert", "--tls-key", "--registry-gate", "--gate-listen", "--mode", "--on-error",
 		"--fail-on", "--events-token-file", "--gate-exempt", "--gate-only", "--max-manifest-size", "--timeout", "--insecure-registry",
-		"--config", "--policy", "--verification-key", "--log-level", "--client-ca", "--admission", "--exempt-namespace", "--allowed-registry", "--pull-secrets", "--docker-config", "--policy-reload", "--rule-mode", "/validate", "webhook:", "~/.docker/config.json"} {
+		"--config", "--policy", "--verification-key", "--log-level", "--client-ca", "--admission", "--exempt-namespace", "--allowed-registry", "--pull-secrets", "--docker-config", "--policy-reload", "--rule-mode", "/validate", "webhook:", "~/.docker/config.json",
+		"--reconcile-interval", "--reconcile-repository", "--reconcile-catalog", "--reconcile-rate"} {
 		if !strings.Contains(out, flag) {
 			t.Errorf("serve --help does not mention %s", flag)
 		}
@@ -50,6 +51,9 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "--registry-gate", "http://127.0.0.1:5000", "--mode", "loud"}, "--mode"},
 		{[]string{"serve", "--registry-gate", "http://127.0.0.1:5000", "--on-error", "maybe"}, "--on-error"},
 		{[]string{"serve", "--registry-gate", "http://127.0.0.1:5000", "--fail-on", "none"}, "--fail-on"},
+		{[]string{"serve", "--registry-gate", "http://127.0.0.1:5000", "--reconcile-repository", "team/app"}, "--reconcile-interval"},
+		{[]string{"serve", "--registry-gate", "http://127.0.0.1:5000", "--reconcile-interval", "1m", "--reconcile-rate", "0"}, "--reconcile-rate"},
+		{[]string{"serve", "--registry-gate", "http://127.0.0.1:5000", "--listen", "127.0.0.1:0", "--gate-listen", "127.0.0.1:0", "--reconcile-interval", "1m"}, "reconciliation needs repositories"},
 		// Plain HTTP beyond loopback is refused before anything listens.
 		{[]string{"serve", "--registry-gate", "http://127.0.0.1:5000", "--listen", "0.0.0.0:0"}, "loopback"},
 		{[]string{"serve", "--registry-gate", "http://127.0.0.1:5000", "--listen", "127.0.0.1:0", "--gate-listen", ":0"}, "--gate-listen"},

@@ -131,9 +131,13 @@ func (g *Gate) receive(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// Run judges the images events report until ctx ends.
+// Run judges the images events report, and reconciles the listed
+// repositories when configured, until ctx ends.
 func (g *Gate) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	if g.o.Reconcile.enabled() {
+		wg.Go(func() { g.reconcileLoop(ctx) })
+	}
 	for range g.o.Workers {
 		wg.Go(func() {
 			for {

@@ -115,6 +115,9 @@ type Options struct {
 	// QueueSize bounds the images waiting to be judged from events, and
 	// Workers judge them; 0 means the defaults.
 	QueueSize, Workers int
+	// Reconcile configures the periodic reconciliation of listed
+	// repositories; its zero value is off.
+	Reconcile Reconcile
 	// CacheSize bounds the verdicts kept; 0 means DefaultCacheSize.
 	CacheSize int
 	// Registerer receives the gate's metrics; nil registers none.
@@ -172,6 +175,9 @@ func New(opts Options) (*Gate, error) {
 		if _, err := path.Match(g, "x"); err != nil {
 			return nil, fmt.Errorf("repository glob %q: %w", g, err)
 		}
+	}
+	if err := o.Reconcile.check(o.Only); err != nil {
+		return nil, err
 	}
 	if o.FailOn == finding.SeverityNone {
 		o.FailOn = finding.SeverityError

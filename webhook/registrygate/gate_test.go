@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -146,6 +147,22 @@ func (w *warningRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+func TestNewAcceptsReconciliation(t *testing.T) {
+	u, _ := url.Parse("http://127.0.0.1:5000")
+	for _, r := range []Reconcile{
+		{},
+		{Interval: time.Minute, Repositories: []string{"team/app"}},
+		{Interval: time.Minute, Catalog: true},
+	} {
+		if _, err := New(Options{Upstream: u, Checker: &check.Checker{}, PolicyHash: "h", Reconcile: r}); err != nil {
+			t.Errorf("New with %+v: %v", r, err)
+		}
+	}
+	if _, err := New(Options{Upstream: u, Checker: &check.Checker{}, PolicyHash: "h", Only: []string{"team/app"}, Reconcile: Reconcile{Interval: time.Minute}}); err != nil {
+		t.Errorf("New reconciling a --gate-only name: %v", err)
+	}
+}
+
 func TestNewRefusesBadOptions(t *testing.T) {
 	u := func(s string) *url.URL { v, _ := url.Parse(s); return v }
 	for _, o := range []Options{
@@ -155,6 +172,11 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		{Upstream: u("http://user:pw@127.0.0.1:5000")},
 		{Upstream: u("http://127.0.0.1:5000"), Checker: &check.Checker{}, PolicyHash: "h", Mode: "loud"},
 		{Upstream: u("http://127.0.0.1:5000"), Checker: &check.Checker{}, PolicyHash: "h", Exempt: []string{"["}},
+		// Reconciliation with nothing to list, a bad name, a negative rate.
+		{Upstream: u("http://127.0.0.1:5000"), Checker: &check.Checker{}, PolicyHash: "h", Reconcile: Reconcile{Interval: time.Minute}},
+		{Upstream: u("http://127.0.0.1:5000"), Checker: &check.Checker{}, PolicyHash: "h", Only: []string{"team/*"}, Reconcile: Reconcile{Interval: time.Minute}},
+		{Upstream: u("http://127.0.0.1:5000"), Checker: &check.Checker{}, PolicyHash: "h", Reconcile: Reconcile{Interval: time.Minute, Repositories: []string{"Team/App"}}},
+		{Upstream: u("http://127.0.0.1:5000"), Checker: &check.Checker{}, PolicyHash: "h", Reconcile: Reconcile{Interval: time.Minute, Catalog: true, Rate: -1}},
 	} {
 		if _, err := New(o); err == nil {
 			t.Errorf("New(%+v) accepted", o)

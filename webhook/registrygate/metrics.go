@@ -8,15 +8,18 @@ import (
 
 // metrics of a gate.
 type metrics struct {
-	decisions      *prometheus.CounterVec
-	verdicts       *prometheus.CounterVec
-	cache          *prometheus.CounterVec
-	events         *prometheus.CounterVec
-	judgements     prometheus.Counter
-	judgeSeconds   prometheus.Histogram
-	failOpen       prometheus.Counter
-	upstreamErrors prometheus.Counter
-	queueDepth     prometheus.Gauge
+	decisions       *prometheus.CounterVec
+	verdicts        *prometheus.CounterVec
+	cache           *prometheus.CounterVec
+	events          *prometheus.CounterVec
+	judgements      prometheus.Counter
+	judgeSeconds    prometheus.Histogram
+	failOpen        prometheus.Counter
+	upstreamErrors  prometheus.Counter
+	queueDepth      prometheus.Gauge
+	reconcileRuns   *prometheus.CounterVec
+	reconcileImages *prometheus.CounterVec
+	reconcileLast   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -58,9 +61,21 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "dwf_gate_event_queue_depth",
 			Help: "Images from events waiting to be judged.",
 		}),
+		reconcileRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dwf_gate_reconcile_runs_total",
+			Help: "Reconciliation runs, by result (ok; error: a listing, resolution or judgement failed, the rest was done).",
+		}, []string{"result"}),
+		reconcileImages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dwf_gate_reconcile_images_total",
+			Help: "Tags reconciliation resolved, by outcome (known: the digest had a verdict; judged; failed).",
+		}, []string{"outcome"}),
+		reconcileLast: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dwf_gate_reconcile_last_run_timestamp_seconds",
+			Help: "When the last reconciliation run ended (Unix time).",
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.decisions, m.verdicts, m.cache, m.events, m.judgements, m.judgeSeconds, m.failOpen, m.upstreamErrors, m.queueDepth} {
+		for _, c := range []prometheus.Collector{m.decisions, m.verdicts, m.cache, m.events, m.judgements, m.judgeSeconds, m.failOpen, m.upstreamErrors, m.queueDepth, m.reconcileRuns, m.reconcileImages, m.reconcileLast} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("registering gate metrics: %w", err)
 			}

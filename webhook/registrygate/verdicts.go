@@ -30,7 +30,8 @@ type Verdict struct {
 	// finding at or above fail-on, naming the rule and the fix.
 	Message  string    `json:"message,omitempty"`
 	JudgedAt time.Time `json:"judged_at"`
-	// By says which front door judged it: push, pull or event.
+	// By says which front door judged it: push, pull, event or
+	// reconcile.
 	By string `json:"judged_by"`
 }
 
