@@ -26,6 +26,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/input/image"
 	"github.com/devflow/dwf-policy/engine/policyset"
+	"github.com/devflow/dwf-policy/engine/report"
 	"github.com/devflow/dwf-policy/webhook/admission"
 	"github.com/devflow/dwf-policy/webhook/registrygate"
 	"github.com/devflow/dwf-policy/webhook/server"
@@ -65,6 +66,8 @@ type Options struct {
 	// Server tunes both listeners (timeouts, caps); its Addr, TLS files,
 	// Name, Registerer and Logger are set by Serve.
 	Server server.Options
+	// Tool names the program (version, information URI) in SARIF output.
+	Tool report.Tool
 	// Logger gets the servers' logs; nil discards.
 	Logger *slog.Logger
 	// Listening, when not nil, is called with the addresses listened on
@@ -135,7 +138,8 @@ type GateOptions struct {
 	// /registry/verdicts; "" serves neither.
 	EventsTokenFile string
 	// The rest are registrygate.Options; Upstream, Checker, PolicyHash,
-	// FailOn, EventsToken, Registerer and Logger are set by Serve.
+	// FailOn, EventsToken, Registerer and Logger are set by Serve, and
+	// Tool when it is zero.
 	registrygate.Options
 }
 
@@ -255,6 +259,9 @@ func Serve(ctx context.Context, opts Options) error {
 		o := opts.Gate.Options
 		o.Upstream, o.Checker, o.PolicyHash, o.FailOn, o.EventsToken = upstream, checker, hash, opts.FailOn, token
 		o.Registerer, o.Logger = reg, log
+		if o.Tool == (report.Tool{}) {
+			o.Tool = opts.Tool
+		}
 		if o.Keychain == nil {
 			o.Keychain = imgOpts.Keychain
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/config"
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/repopath"
+	"github.com/devflow/dwf-policy/engine/report"
 	"github.com/devflow/dwf-policy/webhook"
 	"github.com/devflow/dwf-policy/webhook/admission"
 	"github.com/devflow/dwf-policy/webhook/registrygate"
@@ -120,7 +121,8 @@ Clients push to and pull from --gate-listen instead of the registry.
 With --events-token-file, the main listener also receives the registry's
 notifications at POST /registry/events (Distribution's webhooks, with the
 token as a bearer token) and judges every pushed image, and answers
-GET /registry/verdicts/NAME@DIGEST with the verdict as JSON (same token).
+GET /registry/verdicts/NAME@DIGEST with the verdict as JSON, or as SARIF
+2.1.0 with ?format=sarif or Accept: application/sarif+json (same token).
 With --reconcile-interval, the tags of the repositories named by
 --reconcile-repository (and the --gate-only names without wildcards, and with
 --reconcile-catalog every repository the registry lists that the gate judges)
@@ -268,6 +270,7 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 		Logger:       log,
 		Listening:    c.Listening,
 		PolicyReload: fl.policyReload,
+		Tool:         report.Tool{Name: "dwf-policy", Version: version(), InformationURI: InformationURI},
 	}
 	if fl.admission {
 		ruleModes := map[string]admission.Mode{}

@@ -1,15 +1,19 @@
 package registrygate
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/devflow/dwf-policy/engine/input/image"
+	"github.com/devflow/dwf-policy/engine/report"
 )
 
 // EventsMediaType is the content type of Distribution's notifications.
@@ -175,7 +179,9 @@ func (g *Gate) judgeEvent(ctx context.Context, j job) {
 }
 
 // verdictOf answers GET /registry/verdicts/<name>@<digest> with the
-// verdict as JSON, or 404 when the digest has not been judged.
+// verdict as JSON, or as SARIF 2.1.0 when asked (?format=sarif, or an
+// Accept header naming application/sarif+json), or 404 when the digest has
+// not been judged under the policy set in use.
 func (g *Gate) verdictOf(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("ref")
 	repo, digest, ok := strings.Cut(ref, "@")
@@ -183,13 +189,70 @@ func (g *Gate) verdictOf(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "want /registry/verdicts/<name>@sha256:<hex>", http.StatusBadRequest)
 		return
 	}
-	v, ok := g.cache.get(digest, g.policyHash())
+	sarif := false
+	switch f := r.URL.Query().Get("format"); f {
+	case "sarif":
+		sarif = true
+	case "json":
+	case "":
+		sarif = acceptsSARIF(r.Header.Values("Accept"))
+	default:
+		http.Error(w, "format "+strconv.Quote(f)+": want json or sarif", http.StatusBadRequest)
+		return
+	}
+	pol := g.pol.Load()
+	v, ok := g.cache.get(digest, pol.hash)
 	if !ok {
 		http.Error(w, "no verdict for "+ref, http.StatusNotFound)
+		return
+	}
+	if sarif {
+		var buf bytes.Buffer
+		if err := g.sarif(&buf, pol, repo, v); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", SARIFMediaType)
+		w.Write(buf.Bytes())
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
+}
+
+// SARIFMediaType is the media type of a verdict as SARIF.
+const SARIFMediaType = "application/sarif+json"
+
+// acceptsSARIF reports whether an Accept header asks for SARIF.
+func acceptsSARIF(accept []string) bool {
+	for _, a := range accept {
+		for part := range strings.SplitSeq(a, ",") {
+			if mt, params, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == SARIFMediaType && params["q"] != "0" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sarif writes v with the project's SARIF reporter: the policy set's rule
+// catalogue, the verdict's findings, and the image (name@digest) as the
+// artifact every result is located in.
+func (g *Gate) sarif(w io.Writer, pol *policies, repo string, v *Verdict) error {
+	f, err := report.New("sarif")
+	if err != nil {
+		return err
+	}
+	image := repo + "@" + v.Digest
+	return f.Format(w, &report.Report{
+		Tool:         g.o.Tool,
+		Rules:        pol.checker.Rules(),
+		Findings:     v.Findings,
+		FilesChecked: 1,
+		Inputs:       "image",
+		URIBase:      func(string) string { return image },
+		Time:         v.JudgedAt,
+	})
 }

@@ -35,6 +35,7 @@ import (
 
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/engine/report"
 )
 
 // Mode is what the gate does with a non-compliant image.
@@ -120,6 +121,9 @@ type Options struct {
 	Reconcile Reconcile
 	// CacheSize bounds the verdicts kept; 0 means DefaultCacheSize.
 	CacheSize int
+	// Tool names the program in verdicts served as SARIF; its zero value
+	// is dwf-policy without a version.
+	Tool report.Tool
 	// Registerer receives the gate's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	// Logger gets verdicts and failures; nil discards.
@@ -224,6 +228,9 @@ func New(opts Options) (*Gate, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Tool.Name == "" {
+		o.Tool.Name = "dwf-policy"
 	}
 	if o.Transport == nil {
 		o.Transport = &http.Transport{
