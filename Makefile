@@ -24,7 +24,7 @@ demo: build ## Check the bundled example in testdata/demo (it has findings on pu
 	  echo "(exit code $$code: 1 means findings at or above --fail-on, as this example has on purpose)"; \
 	  [ $$code -le 1 ]
 
-tools: ## Install what the tests need (SARIF multitool, docker-registry, etcd, helm, staticcheck)
+tools: ## Install what the tests need (SARIF multitool, docker-registry, etcd, helm, crane, staticcheck)
 	@bash scripts/install-test-tools.sh
 	@test -x $(TOOLS)/bin/staticcheck || GOBIN=$(TOOLS)/bin GOFLAGS=-mod=mod $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 

@@ -6,6 +6,9 @@
 #     they are missing and we are root;
 #   - helm, pinned, built with `go install` into <repo>/.tools/bin (the chart
 #     tests render deploy/helm/dwf-policy with the real `helm template`).
+#   - crane (go-containerregistry's registry client, the registry gate's
+#     integration tests drive it), built with `go install` into
+#     ${DWF_TOOLS_BIN:-<repo>/.tools/bin}.
 # Idempotent and quick when everything is already there. Prints the path of
 # the Sarif.Multitool binary on stdout; progress goes to stderr.
 set -euo pipefail
@@ -15,11 +18,14 @@ sarif_version=5.7.0
 apt_packages=(docker-registry pre-commit etcd-server libxml2-utils)
 helm_module=helm.sh/helm/v3
 helm_version=v3.22.0
+crane_module=github.com/google/go-containerregistry/cmd/crane
+crane_version=v0.22.1 # keep in step with internal/imagetest.CraneVersion
 
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 prefix=$root/.tools/npm
 pkg_dir=$prefix/node_modules/$sarif_pkg
 bin=$pkg_dir/Sarif.Multitool
+tools_bin=${DWF_TOOLS_BIN:-$root/.tools/bin}
 
 log() { printf 'install-test-tools: %s\n' "$*" >&2; }
 
@@ -46,7 +52,7 @@ install_sarif_multitool() {
 }
 
 install_helm() {
-	local bin=$root/.tools/bin/helm go=${GO:-go}
+	local bin=$tools_bin/helm go=${GO:-go}
 	# The version is read from the binary's build information, so a helm
 	# of another version is replaced.
 	if [[ -x $bin ]] && "$go" version -m "$bin" 2>/dev/null | grep -qP "^\tmod\t$helm_module\t$helm_version\t"; then
@@ -54,9 +60,9 @@ install_helm() {
 		return 0
 	fi
 	command -v "$go" >/dev/null || { log "go is required to build helm"; exit 1; }
-	log "building helm $helm_version into $root/.tools/bin (once; minutes on a cold build cache)"
-	mkdir -p "$root/.tools/bin"
-	GOBIN=$root/.tools/bin "$go" install "$helm_module/cmd/helm@$helm_version" >&2
+	log "building helm $helm_version into $tools_bin (once; minutes on a cold build cache)"
+	mkdir -p "$tools_bin"
+	GOBIN=$tools_bin "$go" install "$helm_module/cmd/helm@$helm_version" >&2
 	[[ -x $bin ]] || { log "go install did not write $bin"; exit 1; }
 }
 
@@ -82,7 +88,22 @@ install_apt_packages() {
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+install_crane() {
+	local crane=$tools_bin/crane
+	if [[ -x $crane && $("$crane" version 2>/dev/null) == "$crane_version" ]]; then
+		log "crane $crane_version already installed"
+		return 0
+	fi
+	command -v go >/dev/null || { log "go is required to install crane"; exit 1; }
+	log "installing crane $crane_version into $tools_bin"
+	mkdir -p "$tools_bin"
+	# Outside the repository, so its go.mod does not choose the versions.
+	(cd / && GOBIN=$tools_bin GOFLAGS=-mod=mod go install "$crane_module@$crane_version") >&2
+	[[ $("$crane" version) == "$crane_version" ]] || { log "go install did not install crane $crane_version"; exit 1; }
+}
+
 install_sarif_multitool
 install_apt_packages
 install_helm
+install_crane
 printf '%s\n' "$bin"

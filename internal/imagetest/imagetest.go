@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -257,4 +258,41 @@ func RealRegistry(t testing.TB, pkg string) string {
 		t.Fatalf("DWF_REGISTRY=%s: the integration tests only talk to a registry on loopback", addr)
 	}
 	return addr
+}
+
+// CraneVersion is the crane the test setup installs
+// (scripts/install-test-tools.sh) and the integration tests drive.
+const CraneVersion = "v0.22.1"
+
+// Crane returns the path of the crane binary: $CRANE if set, else the one
+// scripts/install-test-tools.sh puts in <repo>/.tools/bin. Without one the
+// test is skipped locally and fails in CI.
+func Crane(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("CRANE")
+	if p == "" {
+		dir, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				break
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				t.Fatal("no go.mod above the working directory")
+			}
+			dir = parent
+		}
+		p = filepath.Join(dir, ".tools", "bin", "crane")
+	}
+	if _, err := os.Stat(p); err != nil {
+		how := "crane " + CraneVersion + " is not installed (" + p + "): run scripts/install-test-tools.sh (make tools) or set CRANE"
+		if os.Getenv("CI") != "" {
+			t.Fatal(how)
+		}
+		t.Skip(how)
+	}
+	return p
 }
