@@ -435,10 +435,26 @@ func TestIntegrationGateFaults(t *testing.T) {
 	upstream := imagetest.RealRegistry(t, "./webhook")
 	target, _ := url.Parse("http://" + upstream)
 	var failBlobs atomic.Bool
+	// slowBlobs and slowManifests delay blob reads (the gate's judging
+	// fetches; a client's push only HEADs and uploads blobs) and manifest
+	// reads, as a registry under load would.
+	var slowBlobs, slowManifests atomic.Int64
+	delay := func(r *http.Request, d time.Duration) {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+		}
+	}
 	faulty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if failBlobs.Load() && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
-			http.Error(w, `{"errors":[{"code":"UNKNOWN","message":"injected"}]}`, http.StatusInternalServerError)
-			return
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+			if failBlobs.Load() {
+				http.Error(w, `{"errors":[{"code":"UNKNOWN","message":"injected"}]}`, http.StatusInternalServerError)
+				return
+			}
+			delay(r, time.Duration(slowBlobs.Load()))
+		}
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/") {
+			delay(r, time.Duration(slowManifests.Load()))
 		}
 		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
 	}))
@@ -467,6 +483,55 @@ func TestIntegrationGateFaults(t *testing.T) {
 		}
 	})
 	failBlobs.Store(false)
+
+	// Judging fetches slower than the judging deadline: the image cannot
+	// be judged in time, and --on-error decides.
+	slowBlobs.Store(int64(time.Minute))
+	t.Run("slow registry, fail-closed", func(t *testing.T) {
+		img := unique(t, "1001")
+		msg := denied(t, remote.Write(ref(t, closed.addr+"/"+repo+":slow-closed"), img, remote.WithRetryBackoff(remote.Backoff{Steps: 1})))
+		if !strings.Contains(msg, "could not verify") || !strings.Contains(msg, "deadline") {
+			t.Errorf("message %q, want 'could not verify' for a deadline", msg)
+		}
+		if _, err := remote.Head(ref(t, upstream+"/"+repo+":slow-closed")); err == nil {
+			t.Error("an image that could not be judged is in the registry")
+		}
+	})
+	t.Run("slow registry, fail-open", func(t *testing.T) {
+		before := metric(t, open, "dwf_gate_fail_open_total")
+		img := unique(t, "1001")
+		rec := &warnings{inner: http.DefaultTransport}
+		if err := remote.Write(ref(t, open.addr+"/"+repo+":slow-open"), img, remote.WithTransport(rec)); err != nil {
+			t.Fatalf("push with on-error allow: %v", err)
+		}
+		if n := metric(t, open, "dwf_gate_fail_open_total") - before; n != 1 {
+			t.Errorf("fail-open count grew by %v, want 1", n)
+		}
+		if w := strings.Join(rec.got, "\n"); !strings.Contains(w, "could not verify") {
+			t.Errorf("warnings %q, want 'could not verify'", w)
+		}
+	})
+	slowBlobs.Store(0)
+
+	// A proxied manifest request slower than --manifest-timeout's
+	// deadline: the gate answers 504 with an OCI error.
+	slowManifests.Store(int64(time.Minute))
+	t.Run("slow registry, proxied request deadline", func(t *testing.T) {
+		g := startGate(t, faulty.URL, registrygate.Options{ManifestTimeout: time.Second, OnError: registrygate.Allow})
+		req, _ := http.NewRequest(http.MethodGet, "http://"+g.addr+"/v2/"+repo+"/manifests/open", nil)
+		req.Header.Set("Accept", string(types.OCIManifestSchema1))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(string(b), `"code":"UNAVAILABLE"`) {
+			t.Errorf("got %s %s, want 504 UNAVAILABLE", resp.Status, b)
+		}
+	})
+	slowManifests.Store(0)
+
 	t.Run("registry down", func(t *testing.T) {
 		down := httptest.NewServer(http.NotFoundHandler())
 		addr := down.URL
@@ -474,10 +539,53 @@ func TestIntegrationGateFaults(t *testing.T) {
 		g := startGate(t, addr, registrygate.Options{JudgeTimeout: 2 * time.Second})
 		_, err := remote.Get(ref(t, g.addr+"/"+repo+":x"), remote.WithRetryBackoff(remote.Backoff{Steps: 1}), remote.WithAuth(authn.Anonymous))
 		var terr *transport.Error
-		if !errors.As(err, &terr) || terr.StatusCode != http.StatusBadGateway {
-			t.Errorf("err = %v, want 502 from the gate", err)
+		if !errors.As(err, &terr) || terr.StatusCode != http.StatusBadGateway || len(terr.Errors) == 0 || terr.Errors[0].Code != "UNAVAILABLE" {
+			t.Errorf("pull: err = %v, want 502 UNAVAILABLE from the gate", err)
+		}
+		// A manifest push cannot be judged (its blobs cannot be read):
+		// --on-error decides, deny by default.
+		img := unique(t, "1001")
+		raw, err := img.RawManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		put := func(g gate) (int, string) {
+			req, _ := http.NewRequest(http.MethodPut, "http://"+g.addr+"/v2/"+repo+"/manifests/down", bytes.NewReader(raw))
+			req.Header.Set("Content-Type", string(types.OCIManifestSchema1))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		if code, body := put(g); code != http.StatusForbidden || !strings.Contains(body, `"code":"DENIED"`) || !strings.Contains(body, "could not verify") {
+			t.Errorf("push, on-error deny: %d %s; want 403 DENIED 'could not verify'", code, body)
+		}
+		// Let through, it meets the registry that is not there.
+		open := startGate(t, addr, registrygate.Options{JudgeTimeout: 2 * time.Second, OnError: registrygate.Allow})
+		if code, body := put(open); code != http.StatusBadGateway || !strings.Contains(body, `"code":"UNAVAILABLE"`) {
+			t.Errorf("push, on-error allow: %d %s; want 502 UNAVAILABLE", code, body)
 		}
 	})
+}
+
+// warnings keeps the Warning headers of the responses to manifest PUTs.
+type warnings struct {
+	inner http.RoundTripper
+	mu    sync.Mutex
+	got   []string
+}
+
+func (w *warnings) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := w.inner.RoundTrip(r)
+	if err == nil && r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
+		w.mu.Lock()
+		w.got = append(w.got, resp.Header.Values("Warning")...)
+		w.mu.Unlock()
+	}
+	return resp, err
 }
 
 // rawManifest is a manifest pushed as bytes.

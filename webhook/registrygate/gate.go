@@ -72,6 +72,10 @@ const (
 	DefaultBlobTimeout      = time.Hour
 )
 
+// errorWriteGrace is how long after a request's deadline its connection
+// stays readable and writable, for the gate to answer with its error.
+const errorWriteGrace = 5 * time.Second
+
 // Options configure a Gate. Upstream, Checker and PolicyHash are required;
 // the zero value of every other field is the default.
 type Options struct {
@@ -276,10 +280,13 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		timeout = g.o.ManifestTimeout
 	}
 	// The listener has no overall deadlines (a layer upload may take an
-	// hour); each request gets its own.
+	// hour); each request gets its own. The connection's deadlines come a
+	// little after the request's, so that a request that ran out of time
+	// gets its error (504) rather than a closed connection: a read
+	// deadline passing cancels the request as if the client had gone.
 	rc := http.NewResponseController(w)
-	rc.SetReadDeadline(time.Now().Add(timeout))
-	rc.SetWriteDeadline(time.Now().Add(timeout))
+	rc.SetReadDeadline(time.Now().Add(timeout + errorWriteGrace))
+	rc.SetWriteDeadline(time.Now().Add(timeout + errorWriteGrace))
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	r = r.WithContext(ctx)
@@ -617,7 +624,7 @@ func (g *Gate) clientLocation(loc string, out *http.Request) string {
 func (g *Gate) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	g.metrics.upstreamErrors.Inc()
 	g.log.Warn("upstream registry unreachable", "method", r.Method, "path", r.URL.Path, "err", err)
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(r.Context().Err(), context.DeadlineExceeded) {
 		writeError(w, http.StatusGatewayTimeout, "UNAVAILABLE", "the registry behind the gate did not answer in time")
 		return
 	}
