@@ -1,13 +1,11 @@
 package webhook_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,10 +49,6 @@ func freePort(t *testing.T) string {
 // event.
 func TestIntegrationRegistryNotifications(t *testing.T) {
 	imagetest.RealRegistry(t, "./webhook") // the same rule: runs where the registry does, fails in CI without it
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		t.Fatal("docker-registry is not installed: run scripts/install-test-tools.sh")
-	}
 	regAddr := freePort(t)
 	g := startGate(t, "http://"+regAddr, registrygate.Options{})
 
@@ -72,32 +66,7 @@ func TestIntegrationRegistryNotifications(t *testing.T) {
 		}
 		cfg = strings.ReplaceAll(cfg, old, repl)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "serve", filepath.Join(dir, "config.yml"))
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("docker-registry log:\n%s", logs.String())
-		}
-	})
-	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get("http://" + regAddr + "/v2/"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Since(start) > 15*time.Second {
-			t.Fatal("docker-registry did not start")
-		}
-	}
+	runDockerRegistry(t, cfg, regAddr)
 
 	repo := fmt.Sprintf("events/app-%d", time.Now().UnixNano())
 	img := unique(t, "")
