@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -262,8 +263,13 @@ func Serve(ctx context.Context, opts Options) error {
 		if o.Tool == (report.Tool{}) {
 			o.Tool = opts.Tool
 		}
+		// Events and reconciliation judge with the server's own
+		// credentials, found as image options find them.
 		if o.Keychain == nil {
 			o.Keychain = imgOpts.Keychain
+		}
+		if o.Keychain == nil {
+			o.Keychain = authn.DefaultKeychain
 		}
 		gate, err := registrygate.New(o)
 		if err != nil {
