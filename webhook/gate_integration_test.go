@@ -568,6 +568,19 @@ func TestIntegrationGateFaults(t *testing.T) {
 		if code, body := put(open); code != http.StatusBadGateway || !strings.Contains(body, `"code":"UNAVAILABLE"`) {
 			t.Errorf("push, on-error allow: %d %s; want 502 UNAVAILABLE", code, body)
 		}
+		// Reconciliation cannot list the repository: the run is counted
+		// as failed, and the gate keeps serving.
+		rec := startGate(t, addr, registrygate.Options{Reconcile: registrygate.Reconcile{Interval: time.Hour, Repositories: []string{repo}}})
+		deadline := time.Now().Add(30 * time.Second)
+		for metric(t, rec, `dwf_gate_reconcile_runs_total{result="error"}`) != 1 {
+			if time.Now().After(deadline) {
+				t.Fatal("the failed reconciliation run was not counted")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := metric(t, rec, `dwf_gate_reconcile_runs_total{result="ok"}`); n != 0 {
+			t.Errorf("ok runs = %v against a registry that is down", n)
+		}
 	})
 }
 
