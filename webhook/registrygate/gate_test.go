@@ -183,3 +183,18 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestAcceptsSARIF(t *testing.T) {
+	for accept, want := range map[string]bool{
+		"":                       false,
+		"application/json":       false,
+		"application/sarif+json": true,
+		"application/json, application/sarif+json;q=0.9": true,
+		"application/sarif+json;q=0":                     false,
+		"text/plain, */*":                                false,
+	} {
+		if got := acceptsSARIF([]string{accept}); got != want {
+			t.Errorf("Accept %q: %v, want %v", accept, got, want)
+		}
+	}
+}
