@@ -1,0 +1,92 @@
+package registrygate
+
+import (
+	"context"
+	"io"
+	"log"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/devflow/dwf-policy/engine/check"
+	"github.com/devflow/dwf-policy/engine/input/image"
+	"github.com/devflow/dwf-policy/engine/policyset"
+	"github.com/devflow/dwf-policy/internal/imagetest"
+)
+
+// TestReconcileRun runs reconciliation by hand against go-containerregistry's
+// registry: tags of the named and listed repositories without a verdict
+// are judged once, a repository outside Only is not, a repository named
+// but never pushed is no failure, and a second run judges nothing.
+func TestReconcileRun(t *testing.T) {
+	up := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(up.Close)
+	u, _ := url.Parse(up.URL)
+	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := set.Hash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(Options{
+		Upstream:   u,
+		Checker:    check.New(set, check.Options{Image: image.Options{InsecureRegistries: []string{u.Host}, Keychain: authn.NewMultiKeychain()}}),
+		PolicyHash: hash,
+		Only:       []string{"team/*"},
+		Reconcile:  Reconcile{Interval: time.Hour, Repositories: []string{"team/never-pushed"}, Catalog: true, Rate: 1000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, good := "0", "1001"
+	bad := imagetest.Spec{Platforms: []string{"linux/amd64"}, PlatformSpec: imagetest.PlatformSpec{User: &root}}.Images(t)[0]
+	fine := imagetest.Spec{Platforms: []string{"linux/amd64"}, PlatformSpec: imagetest.PlatformSpec{User: &good}}.Images(t)[0]
+	for _, p := range []struct {
+		ref string
+		img v1.Image
+	}{{"team/bad:1", bad}, {"team/fine:1", fine}, {"team/fine:2", fine}, {"other/bad:1", bad}} {
+		r, err := name.ParseReference(u.Host+"/"+p.ref, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(r, p.img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(outcome string) float64 {
+		return testutil.ToFloat64(g.metrics.reconcileImages.WithLabelValues(outcome))
+	}
+
+	g.reconcile(context.Background())
+	if got := testutil.ToFloat64(g.metrics.reconcileRuns.WithLabelValues("ok")); got != 1 {
+		t.Fatalf("ok runs = %v, want 1", got)
+	}
+	if j, k, f := count("judged"), count("known"), count("failed"); j != 2 || k != 1 || f != 0 {
+		t.Errorf("judged %v, known %v, failed %v; want 2, 1 (the second tag of one digest), 0", j, k, f)
+	}
+	for img, compliant := range map[v1.Image]bool{bad: false, fine: true} {
+		d, _ := img.Digest()
+		v, ok := g.cache.get(d.String(), hash)
+		if !ok || v.Compliant != compliant || v.By != "reconcile" {
+			t.Errorf("verdict of %s = %+v, want compliant %v by reconcile", d, v, compliant)
+		}
+	}
+	if n := testutil.ToFloat64(g.metrics.judgements); n != 2 {
+		t.Errorf("judgements = %v, want 2 (other/bad is outside Only)", n)
+	}
+
+	g.reconcile(context.Background())
+	if j, k := count("judged"), count("known"); j != 2 || k != 4 {
+		t.Errorf("after a second run: judged %v, known %v; want 2 and 4", j, k)
+	}
+}
