@@ -79,7 +79,8 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 	c := Command{Stdout: io.Discard, Stderr: &stderr, WorkDir: t.TempDir(), Listening: func(m, g string) { addrs <- [2]string{m, g} }}
 	done := make(chan int, 1)
 	go func() {
-		done <- c.Main(ctx, []string{"dwf-policy", "serve", "--listen", "127.0.0.1:0", "--gate-listen", "127.0.0.1:0", "--registry-gate", upstream.URL, "--no-cache"})
+		done <- c.Main(ctx, []string{"dwf-policy", "serve", "--listen", "127.0.0.1:0", "--gate-listen", "127.0.0.1:0", "--registry-gate", upstream.URL, "--no-cache",
+			"--reconcile-interval", "1h", "--reconcile-repository", "team/app", "--reconcile-rate", "50"})
 	}()
 	var a [2]string
 	select {
@@ -97,6 +98,13 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s: %s", u, resp.Status)
+		}
+	}
+	// The flags reach the gate: its first reconciliation runs at start
+	// (the upstream lists no tags).
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stderr.String(), "msg=reconciled repositories=1"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reconciliation of team/app logged: %s", stderr.String())
 		}
 	}
 	cancel()
