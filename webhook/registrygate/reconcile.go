@@ -127,9 +127,9 @@ func (g *Gate) reconcile(ctx context.Context) {
 		return // shutting down: not a failed run
 	}
 	result := "ok"
-	if err != nil {
+	if err != nil || st.failed > 0 {
 		result = "error"
-		g.log.Warn("reconciliation incomplete", "err", err)
+		g.log.Warn("reconciliation incomplete", "err", err, "failed", st.failed)
 	}
 	g.metrics.reconcileRuns.WithLabelValues(result).Inc()
 	g.metrics.reconcileLast.SetToCurrentTime()
@@ -158,7 +158,8 @@ func (g *Gate) reconcileRepositories(ctx context.Context, nameOpts []name.Option
 }
 
 // reconcileRepository judges the digests of repo's tags that have no
-// verdict.
+// verdict. The error is about listing the tags; a tag that could not be
+// judged is logged and counted in st.
 func (g *Gate) reconcileRepository(ctx context.Context, repo string, limiter *rate.Limiter, nameOpts []name.Option, opts []remote.Option, st *reconcileStats) error {
 	r, err := name.NewRepository(g.host+"/"+repo, nameOpts...)
 	if err != nil {
@@ -171,7 +172,6 @@ func (g *Gate) reconcileRepository(ctx context.Context, repo string, limiter *ra
 		}
 		return fmt.Errorf("listing the tags of %s: %w", repo, err)
 	}
-	var errs []error
 	for _, tag := range tags {
 		if ctx.Err() != nil {
 			break
@@ -186,11 +186,10 @@ func (g *Gate) reconcileRepository(ctx context.Context, repo string, limiter *ra
 			st.judged++
 		case "failed":
 			st.failed++
-			errs = append(errs, err)
 			g.log.Warn("reconciled image not judged", "image", repo+":"+tag, "err", err)
 		}
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // reconcileTag resolves a tag and judges its digest unless a verdict
