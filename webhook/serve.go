@@ -264,12 +264,13 @@ func Serve(ctx context.Context, opts Options) error {
 			o.Tool = opts.Tool
 		}
 		// Events and reconciliation judge with the server's own
-		// credentials, found as image options find them.
+		// credentials (--docker-config); a server never reads the ambient
+		// Docker config or runs credential helpers, so none means anonymous.
 		if o.Keychain == nil {
 			o.Keychain = imgOpts.Keychain
 		}
 		if o.Keychain == nil {
-			o.Keychain = authn.DefaultKeychain
+			o.Keychain = authn.NewMultiKeychain()
 		}
 		gate, err := registrygate.New(o)
 		if err != nil {
