@@ -32,8 +32,10 @@ ready() (
 
 free_port() {
 	local p i
+	# Below Linux's ephemeral range (32768 and up), where outgoing
+	# connections would take ports from under us.
 	for ((i = 0; i < 50; i++)); do
-		p=$((20000 + RANDOM % 20000))
+		p=$((20000 + RANDOM % 12000))
 		listening "$p" || { echo "$p"; return 0; }
 	done
 	log "no free port found"
@@ -49,7 +51,25 @@ running_pid() {
 }
 
 start() {
-	local port=${1:-} bin data pid i
+	local i rc
+	if [[ -n ${1:-} ]]; then
+		start_on "$1"
+		return
+	fi
+	# A free port can be taken between the check and the bind (other test
+	# servers on this machine): try another one then.
+	for ((i = 0; i < 5; i++)); do
+		rc=0
+		start_on "$(free_port)" || rc=$?
+		((rc == 3)) || return "$rc"
+		log "the port was taken before docker-registry bound it; trying another"
+	done
+	return 1
+}
+
+# start_on PORT: start on PORT; exit status 3 when the port was taken.
+start_on() {
+	local port=$1 bin data pid i
 	if pid=$(running_pid); then
 		log "already running (pid $pid) at $(<"$state/addr")"
 		cat "$state/addr"
@@ -60,7 +80,7 @@ start() {
 		log "docker-registry is not installed: run scripts/install-test-tools.sh (make tools) or apt-get install docker-registry"
 		return 1
 	fi
-	[[ -n $port ]] || port=$(free_port)
+	[[ -n $port ]] || return 1
 	if listening "$port"; then
 		log "port $port is in use"
 		return 1
@@ -98,6 +118,10 @@ YAML
 			return 0
 		fi
 		if ! kill -0 "$pid" 2>/dev/null; then
+			if grep -q 'address already in use' "$data/registry.log"; then
+				cleanup_state
+				return 3
+			fi
 			log "docker-registry exited:"
 			cat "$data/registry.log" >&2
 			cleanup_state
