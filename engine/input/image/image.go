@@ -84,6 +84,12 @@ type Options struct {
 	// registry itself is private) private addresses, whatever name leads
 	// there. Any other RoundTripper is used as it is.
 	Transport http.RoundTripper
+	// Resolver looks up the host names the address guard checks, and
+	// those the built-in dialer connects to; nil means
+	// net.DefaultResolver. Tests pass one that answers from a table, so
+	// that a name leads to any address without asking DNS. A caller's own
+	// Transport dialer still resolves the hosts it is given by name.
+	Resolver *net.Resolver
 	// MaxLayerBytes caps the bytes read from one layer, compressed and
 	// uncompressed alike, when looking for /etc/passwd and /etc/group: a
 	// layer is read to its end to verify it against its digests, and a

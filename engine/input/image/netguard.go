@@ -45,10 +45,15 @@ type addrGuard struct {
 	privateRegistry atomic.Bool
 	// proxies holds the proxy addresses in use, which are dialed as named.
 	proxies atomic.Pointer[[]string]
+	// resolver looks up the hosts that are checked.
+	resolver *net.Resolver
 }
 
 func newAddrGuard(o *Options, registry string) *addrGuard {
-	g := &addrGuard{}
+	g := &addrGuard{resolver: o.Resolver}
+	if g.resolver == nil {
+		g.resolver = net.DefaultResolver
+	}
 	if !o.UntrustedReferences {
 		g.named = append(g.named, strings.ToLower(registry))
 	}
@@ -111,6 +116,7 @@ func isPrivate(ip netip.Addr) bool { return ip.IsPrivate() || cgnat.Contains(ip)
 func (g *addrGuard) dialContext(base *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		d := *base
+		d.Resolver = g.resolver
 		if g.isNamed(addr) {
 			d.Control = func(_, address string, _ syscall.RawConn) error {
 				if ap, err := netip.ParseAddrPort(address); err == nil && isPrivate(ap.Addr().Unmap()) {
@@ -159,7 +165,7 @@ func (g *addrGuard) proxy(inner func(*http.Request) (*url.URL, error)) func(*htt
 			return u, nil
 		}
 		host := req.URL.Hostname()
-		ips, err := net.DefaultResolver.LookupNetIP(req.Context(), "ip", host)
+		ips, err := g.resolver.LookupNetIP(req.Context(), "ip", host)
 		if err != nil {
 			return nil, err
 		}
@@ -206,7 +212,7 @@ func (g *addrGuard) dialVia(inner func(ctx context.Context, network, addr string
 		if err != nil {
 			return nil, err
 		}
-		ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		ips, err := g.resolver.LookupNetIP(ctx, "ip", host)
 		if err != nil {
 			return nil, err
 		}
