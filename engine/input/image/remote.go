@@ -199,7 +199,45 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%s %s: stopped after %d redirects", req.Method, req.URL.Redacted(), maxRedirects)
 	}
 	t.opts.Stats.Requests.Add(1)
-	return t.inner.RoundTrip(req)
+	resp, err := t.inner.RoundTrip(req)
+	if err != nil || req.Method != http.MethodGet || resp.StatusCode != http.StatusOK || !strings.Contains(req.URL.Path, "/manifests/") {
+		return resp, err
+	}
+	// go-containerregistry reads up to 100 MiB of a manifest; real ones
+	// are a few KiB, and a webhook has many lookups in flight.
+	if resp.ContentLength > maxManifestBytes {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), errManifestTooLarge)
+	}
+	resp.Body = &cappedBody{ReadCloser: resp.Body, left: maxManifestBytes}
+	return resp, nil
+}
+
+// errManifestTooLarge: a registry sent a manifest above maxManifestBytes.
+var errManifestTooLarge = fmt.Errorf("manifest larger than %d bytes", maxManifestBytes)
+
+// cappedBody fails the read that goes past left bytes.
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// At the cap: any further byte makes it too large.
+		var one [1]byte
+		n, err := b.ReadCloser.Read(one[:])
+		if n > 0 {
+			return 0, errManifestTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 // readCapped reads r fully, failing when it holds more than limit bytes.
