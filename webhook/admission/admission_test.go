@@ -541,7 +541,7 @@ func TestRegistryFaults(t *testing.T) {
 		status string
 	}{
 		{http.StatusInternalServerError, "could not verify", "error"},
-		{http.StatusTooManyRequests, "could not verify", "error"},
+		{http.StatusTooManyRequests, "could not verify", "rate_limited"},
 		{http.StatusUnauthorized, "unauthorized", "unauthorized"},
 	} {
 		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {

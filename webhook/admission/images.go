@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/input/image"
@@ -177,6 +180,8 @@ func (w *Webhook) countLookup(registry string, err error) {
 	case err == nil:
 	case errors.Is(err, image.ErrNotFound):
 		status = "not_found"
+	case isStatus(err, http.StatusTooManyRequests):
+		status = "rate_limited"
 	case errors.Is(err, image.ErrUnauthorized):
 		status = "unauthorized"
 	case errors.Is(err, image.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
@@ -189,14 +194,30 @@ func (w *Webhook) countLookup(registry string, err error) {
 	w.metrics.registry.WithLabelValues(registry, status).Inc()
 }
 
-// cause is the one-line reason an image could not be verified.
-func cause(err error) string {
+// isStatus reports whether err is a registry's answer with HTTP status
+// code.
+func isStatus(err error, code int) bool {
+	terr, ok := errors.AsType[*transport.Error](err)
+	return ok && terr.StatusCode == code
+}
+
+// cause is the one-line reason ref could not be verified, short enough
+// for a warning (256 characters with the reference): the reference and
+// the request URLs that the image package names are dropped, as the
+// message names the image already, so that the registry's own words
+// remain.
+func cause(ref string, err error) string {
 	s := err.Error()
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	return s
+	s = strings.TrimPrefix(s, "loading image "+ref+": ")
+	return requestURL.ReplaceAllString(s, "")
 }
+
+// requestURL matches a request as Go's HTTP client (`Get "URL": `) and
+// go-containerregistry (`GET URL: `) put it before their errors.
+var requestURL = regexp.MustCompile(`(?:(?:GET|HEAD) https?://\S+|(?:Get|Head) "[^"]*"): `)
 
 // budget is the time a review may take: the apiserver's ?timeout= (its
 // webhook timeoutSeconds, 10s when absent) less a margin for the answer

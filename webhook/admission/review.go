@@ -281,7 +281,7 @@ func (w *Webhook) finish(st *reviewState, subject string, lines []line, unverifi
 	var couldNot []string
 	budgetHit := false
 	for _, j := range unverified {
-		couldNot = append(couldNot, fmt.Sprintf("could not verify %s: %s", j.ref, cause(j.err)))
+		couldNot = append(couldNot, fmt.Sprintf("could not verify %s: %s", j.ref, cause(j.ref, j.err)))
 		budgetHit = budgetHit || errors.Is(j.err, errBudget)
 	}
 	if budgetHit {
