@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apiserver/pkg/admission"
 
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/input/image"
@@ -198,6 +199,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // only a missing manifest is remembered (for NotFoundTTL): once the fault
 // is gone, the next review is judged on the image.
 func TestIntegrationRegistryFaults(t *testing.T) {
+	imagetest.RealRegistry(t, "./webhook/admission") // skipped here without it, failed in CI
 	huge := bytes.Repeat([]byte(" "), 5<<20)
 	cases := []struct {
 		name    string
@@ -323,36 +325,41 @@ func checkUnverified(t *testing.T, rw *realWebhook, r *admissionv1.AdmissionResp
 	}
 }
 
+// trickle sends a manifest's headers, then a byte every 100ms until the
+// client or the test gives up.
+func (p *faultProxy) trickle(w http.ResponseWriter, r *http.Request) bool {
+	w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
+	w.Header().Set("Content-Length", "4096")
+	for range 4096 {
+		if _, err := w.Write([]byte(" ")); err != nil {
+			return true
+		}
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			return true
+		case <-p.stop:
+			return true
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return true
+}
+
 // TestIntegrationTricklingRegistry: a registry that sends a manifest a
 // byte at a time does not hold the review past its deadline: the
 // --on-error outcome comes back within the apiserver's ?timeout=, the
 // budget metric counts it, the lookup ends in the background (counted as a
 // timeout, bounded by LookupTimeout) and is not cached.
 func TestIntegrationTricklingRegistry(t *testing.T) {
+	imagetest.RealRegistry(t, "./webhook/admission") // skipped here without it, failed in CI
 	for _, onError := range []OnError{Deny, Allow} {
 		t.Run(string(onError), func(t *testing.T) {
 			proxy := newFaultProxy(t)
 			good := proxy.push(t, "good:1", imagetest.Index(t, imagetest.Spec{}.Images(t)...))
 			rw := newRealWebhook(t, proxy, Options{OnError: onError, LookupTimeout: 6 * time.Second})
 			body := reviewJSON(t, deployment("web", podOpts{image: good}), reviewOpts{})
-			proxy.inject(manifestsOnly(func(w http.ResponseWriter, r *http.Request) bool {
-				w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
-				w.Header().Set("Content-Length", "4096")
-				for range 4096 {
-					if _, err := w.Write([]byte(" ")); err != nil {
-						return true
-					}
-					w.(http.Flusher).Flush()
-					select {
-					case <-r.Context().Done():
-						return true
-					case <-proxy.stop:
-						return true
-					case <-time.After(100 * time.Millisecond):
-					}
-				}
-				return true
-			}))
+			proxy.inject(manifestsOnly(proxy.trickle))
 			// The budget is 4s of the 5s: the lookup (6s) outlives it.
 			r := rw.review(t, body, 5*time.Second)
 			checkUnverified(t, rw, r, onError, "could not verify "+good+": ", []string{"did not answer within the review's deadline"})
@@ -374,6 +381,7 @@ func TestIntegrationTricklingRegistry(t *testing.T) {
 // is denied, naming the platform, whatever --on-error says (the image was
 // verified; it is not compliant).
 func TestIntegrationPlatformsDisagree(t *testing.T) {
+	imagetest.RealRegistry(t, "./webhook/admission") // skipped here without it, failed in CI
 	root := "0"
 	for _, onError := range []OnError{Deny, Allow} {
 		t.Run(string(onError), func(t *testing.T) {
@@ -401,6 +409,34 @@ func TestIntegrationPlatformsDisagree(t *testing.T) {
 			}
 			if got := testutil.ToFloat64(rw.wh.metrics.failOpen); got != 0 {
 				t.Errorf("fail-open count %v", got)
+			}
+		})
+	}
+}
+
+// TestIntegrationTricklingThroughDispatcher: the same trickling registry
+// behind k8s.io/apiserver's webhook dispatcher with timeoutSeconds 5: what
+// the user sees is the webhook's answer (denied with the cause, or
+// admitted with a warning), not the apiserver's "failed calling webhook".
+func TestIntegrationTricklingThroughDispatcher(t *testing.T) {
+	imagetest.RealRegistry(t, "./webhook/admission")
+	for _, onError := range []OnError{Deny, Allow} {
+		t.Run(string(onError), func(t *testing.T) {
+			proxy := newFaultProxy(t)
+			good := proxy.push(t, "good:1", imagetest.Index(t, imagetest.Spec{}.Images(t)...))
+			rw := newRealWebhook(t, proxy, Options{OnError: onError, LookupTimeout: 6 * time.Second})
+			d := newDispatcher(t, &fixture{wh: rw.wh}, 5)
+			proxy.inject(manifestsOnly(proxy.trickle))
+			warns, err := d.validate(typedDeployment("slow", good, nil), nil, admission.Create, false)
+			want := "could not verify " + good + ": the registry did not answer within the review's deadline"
+			if onError == Deny {
+				if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "failed calling webhook") {
+					t.Errorf("fail-closed: %v", err)
+				}
+				return
+			}
+			if err != nil || !strings.Contains(strings.Join(warns, "\n"), want) {
+				t.Errorf("fail-open: err %v, warnings %q", err, warns)
 			}
 		})
 	}
