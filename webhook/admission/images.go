@@ -202,17 +202,34 @@ func isStatus(err error, code int) bool {
 }
 
 // cause is the one-line reason ref could not be verified, short enough
-// for a warning (256 characters with the reference): the reference and
-// the request URLs that the image package names are dropped, as the
-// message names the image already, so that the registry's own words
-// remain.
+// for a warning (256 characters with the reference): the reference (or
+// its pinned form) and the request URLs that the image package names are
+// dropped, as the message names the image already, so that the
+// registry's own words remain.
 func cause(ref string, err error) string {
 	s := err.Error()
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
+	// The image package names what it loaded: ref, or ref pinned to
+	// the digest the tag resolved to.
 	s = strings.TrimPrefix(s, "loading image "+ref+": ")
+	if pinned, ok := strings.CutPrefix(s, "loading image "+repoOf(ref)+"@"); ok {
+		if _, rest, ok := strings.Cut(pinned, ": "); ok {
+			s = rest
+		}
+	}
 	return requestURL.ReplaceAllString(s, "")
+}
+
+// repoOf is ref without its tag or digest, as name.Repository writes it,
+// or "" when ref does not parse.
+func repoOf(ref string) string {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return ""
+	}
+	return r.Context().Name()
 }
 
 // requestURL matches a request as Go's HTTP client (`Get "URL": `) and
