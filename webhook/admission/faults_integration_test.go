@@ -105,6 +105,13 @@ func manifestsOnly(f faultFunc) faultFunc {
 	}
 }
 
+// blobsOnly applies f to blob requests only (configs, layers).
+func blobsOnly(f faultFunc) faultFunc {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		return strings.Contains(r.URL.Path, "/blobs/") && f(w, r)
+	}
+}
+
 // registryError answers with a distribution error body.
 func registryError(code int, errCode, msg string, header map[string]string) faultFunc {
 	return func(w http.ResponseWriter, r *http.Request) bool {
@@ -238,6 +245,15 @@ func TestIntegrationRegistryFaults(t *testing.T) {
 			w.Write(huge)
 			return true
 		}),
+	}, {
+		// The tag resolves; loading the image (its config) fails.
+		name:    "500 on blobs",
+		fault:   blobsOnly(registryError(http.StatusInternalServerError, "UNKNOWN", "blob store down", nil)),
+		timeout: 10 * time.Second, cause: []string{"registry error", "UNKNOWN: blob store down"}, status: "error",
+	}, {
+		name:    "429 on blobs",
+		fault:   blobsOnly(registryError(http.StatusTooManyRequests, "TOOMANYREQUESTS", "slow down", map[string]string{"Retry-After": "30"})),
+		timeout: 10 * time.Second, cause: []string{"registry error", "TOOMANYREQUESTS: slow down"}, status: "rate_limited",
 	}}
 	for _, tc := range cases {
 		for _, onError := range []OnError{Deny, Allow} {
