@@ -457,3 +457,42 @@ func TestIntegrationTricklingThroughDispatcher(t *testing.T) {
 		})
 	}
 }
+
+// TestIntegrationPlainHTTPRegistry: a pod's image on the real
+// docker-registry, which speaks plain HTTP, is refused unless the registry
+// is listed as insecure (--insecure-registry), even when it is allowed by
+// name; listed, it is judged.
+func TestIntegrationPlainHTTPRegistry(t *testing.T) {
+	imagetest.RealRegistry(t, "./webhook/admission")
+	proxy := newFaultProxy(t)
+	good := proxy.push(t, "good:1", imagetest.Index(t, imagetest.Spec{}.Images(t)...))
+	direct := proxy.real + strings.TrimPrefix(good, proxy.host) // the same image, without the HTTPS proxy
+	for _, insecure := range []bool{false, true} {
+		t.Run("insecure "+strconv.FormatBool(insecure), func(t *testing.T) {
+			set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			img := image.Options{Keychain: authn.NewMultiKeychain(), UntrustedReferences: true, TrustedRegistries: []string{proxy.real}}
+			if insecure {
+				img.InsecureRegistries = []string{proxy.real}
+			}
+			f := &fixture{metrics: prometheus.NewRegistry()}
+			if f.wh, err = New(Options{Checker: check.New(set, check.Options{Image: img}), Registerer: f.metrics}); err != nil {
+				t.Fatal(err)
+			}
+			f.srv = httptest.NewServer(f.wh)
+			t.Cleanup(f.srv.Close)
+			r := f.post(t, reviewJSON(t, deployment("web", podOpts{image: direct}), reviewOpts{}), "?timeout=10s")
+			if insecure {
+				if !r.Allowed {
+					t.Errorf("an insecure registry's compliant image was denied: %s", message(r))
+				}
+				return
+			}
+			if r.Allowed || !strings.Contains(message(r), "could not verify "+direct+": ") || !strings.Contains(message(r), "plain HTTP to "+proxy.real+" refused: pass `--insecure-registry "+proxy.real+"`") {
+				t.Errorf("allowed %v: %s", r.Allowed, message(r))
+			}
+		})
+	}
+}
