@@ -251,6 +251,17 @@ func TestIntegrationRegistryFaults(t *testing.T) {
 		fault:   blobsOnly(registryError(http.StatusInternalServerError, "UNKNOWN", "blob store down", nil)),
 		timeout: 10 * time.Second, cause: []string{"registry error", "UNKNOWN: blob store down"}, status: "error",
 	}, {
+		name:    "oversized config",
+		timeout: 10 * time.Second, cause: []string{"fetching config sha256:", "larger than 8388608 bytes"}, status: "error",
+		fault: blobsOnly(func(w http.ResponseWriter, r *http.Request) bool {
+			w.Header().Set("Content-Length", strconv.Itoa(9<<20))
+			w.WriteHeader(http.StatusOK)
+			if r.Method == http.MethodGet {
+				w.Write(bytes.Repeat(huge[:1<<20], 9))
+			}
+			return true
+		}),
+	}, {
 		name:    "429 on blobs",
 		fault:   blobsOnly(registryError(http.StatusTooManyRequests, "TOOMANYREQUESTS", "slow down", map[string]string{"Retry-After": "30"})),
 		timeout: 10 * time.Second, cause: []string{"registry error", "TOOMANYREQUESTS: slow down"}, status: "rate_limited",
