@@ -211,25 +211,19 @@ func cause(ref string, err error) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	// The image package names what it loaded: ref, or ref pinned to
-	// the digest the tag resolved to.
+	// The image package names what it loaded: ref as written or in full
+	// (index.docker.io/library/nginx:1), or pinned to the digest the tag
+	// resolved to.
 	s = strings.TrimPrefix(s, "loading image "+ref+": ")
-	if pinned, ok := strings.CutPrefix(s, "loading image "+repoOf(ref)+"@"); ok {
-		if _, rest, ok := strings.Cut(pinned, ": "); ok {
-			s = rest
+	if r, err := name.ParseReference(ref); err == nil {
+		s = strings.TrimPrefix(s, "loading image "+r.Name()+": ")
+		if pinned, ok := strings.CutPrefix(s, "loading image "+r.Context().Name()+"@"); ok {
+			if _, rest, ok := strings.Cut(pinned, ": "); ok {
+				s = rest
+			}
 		}
 	}
 	return requestURL.ReplaceAllString(s, "")
-}
-
-// repoOf is ref without its tag or digest, as name.Repository writes it,
-// or "" when ref does not parse.
-func repoOf(ref string) string {
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		return ""
-	}
-	return r.Context().Name()
 }
 
 // requestURL matches a request as Go's HTTP client (`Get "URL": `) and

@@ -7,18 +7,30 @@ import (
 
 // TestCause: the reason an image could not be verified keeps the
 // registry's words and drops what the message says already (the
-// reference) or what only lengthens it (request URLs).
+// reference, in whatever form the image package wrote it) or what only
+// lengthens it (request URLs).
 func TestCause(t *testing.T) {
-	const ref = "ghcr.io/team/app:1"
-	for in, want := range map[string]string{
-		"loading image ghcr.io/team/app:1: registry error: fetching manifest: GET https://ghcr.io/v2/team/app/manifests/1: TOOMANYREQUESTS: slow down": "registry error: fetching manifest: TOOMANYREQUESTS: slow down",
-		`loading image ghcr.io/team/app:1: fetching config sha256:ab: Get "https://cdn.example/blob?sig=x": dial tcp: refused`:                         "fetching config sha256:ab: dial tcp: refused",
-		"loading image other:1: not found\nmore detail":                                                        "loading image other:1: not found",
-		"loading image ghcr.io/team/app@sha256:0123: registry error: fetching config sha256:ab: UNKNOWN: down": "registry error: fetching config sha256:ab: UNKNOWN: down",
-		"the registry did not answer within the review's deadline":                                             "the registry did not answer within the review's deadline",
+	for _, tc := range []struct{ ref, err, want string }{
+		{"ghcr.io/team/app:1",
+			"loading image ghcr.io/team/app:1: registry error: fetching manifest: GET https://ghcr.io/v2/team/app/manifests/1: TOOMANYREQUESTS: slow down",
+			"registry error: fetching manifest: TOOMANYREQUESTS: slow down"},
+		{"ghcr.io/team/app:1",
+			`loading image ghcr.io/team/app:1: fetching config sha256:ab: Get "https://cdn.example/blob?sig=x": dial tcp: refused`,
+			"fetching config sha256:ab: dial tcp: refused"},
+		{"ghcr.io/team/app:1",
+			"loading image ghcr.io/team/app@sha256:0123: registry error: fetching config sha256:ab: UNKNOWN: down",
+			"registry error: fetching config sha256:ab: UNKNOWN: down"},
+		{"nginx:1",
+			"loading image index.docker.io/library/nginx:1: not found: MANIFEST_UNKNOWN",
+			"not found: MANIFEST_UNKNOWN"},
+		{"nginx:1",
+			"loading image index.docker.io/library/nginx@sha256:0123: timed out",
+			"timed out"},
+		{"ghcr.io/team/app:1", "loading image other:1: not found\nmore detail", "loading image other:1: not found"},
+		{"ghcr.io/team/app:1", "the registry did not answer within the review's deadline", "the registry did not answer within the review's deadline"},
 	} {
-		if got := cause(ref, errors.New(in)); got != want {
-			t.Errorf("cause(%q)\n got %q\nwant %q", in, got, want)
+		if got := cause(tc.ref, errors.New(tc.err)); got != tc.want {
+			t.Errorf("cause(%q, %q)\n got %q\nwant %q", tc.ref, tc.err, got, tc.want)
 		}
 	}
 }
