@@ -71,9 +71,18 @@ func (w *Webhook) judgeImage(ctx context.Context, ps *policyState, ref string, k
 	}
 	w.metrics.cache.WithLabelValues("decision", "miss").Inc()
 	pinned := out.pinned
+	// A digest the registry did not have (or an image missing a part) is
+	// remembered for seconds, under the tag cache like a missing tag.
+	if te, ok := w.tags.get(pinned); ok && te.err != nil {
+		out.err = te.err
+		return out
+	}
 	v, err := w.wait(ctx, "image "+key+" "+kc.id(), func(fctx context.Context) (any, error) {
 		pi, err := ps.checker.PodImage(fctx, pinned, check.PodImageOptions{Manifest: manifest, Rules: w.o.ImageRules, Keychain: kc})
 		w.countLookup(parsed.Context().RegistryStr(), err)
+		if errors.Is(err, image.ErrNotFound) {
+			w.tags.put(pinned, &tagEntry{err: err}, w.o.NotFoundTTL)
+		}
 		if err != nil {
 			return nil, err
 		}
