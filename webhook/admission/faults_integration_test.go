@@ -216,6 +216,7 @@ func TestIntegrationRegistryFaults(t *testing.T) {
 		status  string        // of the registry lookup metric
 		budget  bool          // the review's deadline came first
 		cached  bool          // the failure is remembered for NotFoundTTL
+		pinned  bool          // the pod names the image by digest
 	}{{
 		name: "401",
 		fault: func(w http.ResponseWriter, r *http.Request) bool {
@@ -227,6 +228,10 @@ func TestIntegrationRegistryFaults(t *testing.T) {
 		name:    "404",
 		fault:   manifestsOnly(registryError(http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest unknown", nil)),
 		timeout: 10 * time.Second, cause: []string{"not found", "MANIFEST_UNKNOWN: manifest unknown"}, status: "not_found", cached: true,
+	}, {
+		name:    "404 by digest",
+		fault:   manifestsOnly(registryError(http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest unknown", nil)),
+		timeout: 10 * time.Second, cause: []string{"not found", "MANIFEST_UNKNOWN: manifest unknown"}, status: "not_found", cached: true, pinned: true,
 	}, {
 		name:    "429 with Retry-After",
 		fault:   manifestsOnly(registryError(http.StatusTooManyRequests, "TOOMANYREQUESTS", "rate limit exceeded", map[string]string{"Retry-After": "30"})),
@@ -270,7 +275,15 @@ func TestIntegrationRegistryFaults(t *testing.T) {
 		for _, onError := range []OnError{Deny, Allow} {
 			t.Run(tc.name+" "+string(onError), func(t *testing.T) {
 				proxy := newFaultProxy(t)
-				good := proxy.push(t, "good:1", imagetest.Index(t, imagetest.Spec{}.Images(t)...))
+				idx := imagetest.Index(t, imagetest.Spec{}.Images(t)...)
+				good := proxy.push(t, "good:1", idx)
+				if tc.pinned {
+					d, err := idx.Digest()
+					if err != nil {
+						t.Fatal(err)
+					}
+					good = strings.TrimSuffix(good, ":1") + "@" + d.String()
+				}
 				// A minute, and a clock the test moves: a slow machine
 				// does not see the entry expire between two reviews.
 				rw := newRealWebhook(t, proxy, Options{OnError: onError, NotFoundTTL: time.Minute})
