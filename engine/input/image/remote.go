@@ -1,12 +1,16 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -186,9 +190,25 @@ func (r mismatchReader) Read(p []byte) (int, error) {
 // loopback and private addresses; the guard makes HTTPS the rule everywhere
 // unless the user says otherwise. Which addresses may be dialed at all is
 // addrGuard's job, in the transport underneath.
+//
+// A registry that answers 429 or 503 with Retry-After is not asked again
+// by this Load before that time: go-containerregistry's retries (which
+// ignore the header) get the same answer replayed, so a throttled
+// registry sees one request, not one per retry.
 type guardTransport struct {
 	inner http.RoundTripper
 	opts  *Options
+	mu    sync.Mutex
+	// waits holds, by host, the answer that asked the client to wait.
+	waits map[string]*retryAfter
+}
+
+// retryAfter is a 429 or 503 answer with the time its Retry-After names.
+type retryAfter struct {
+	until  time.Time
+	status int
+	header http.Header
+	body   []byte
 }
 
 func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -198,10 +218,19 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if redirectHops(req) >= maxRedirects {
 		return nil, fmt.Errorf("%s %s: stopped after %d redirects", req.Method, req.URL.Redacted(), maxRedirects)
 	}
+	if resp := t.replay(req); resp != nil {
+		return resp, nil
+	}
 	t.opts.Stats.Requests.Add(1)
 	resp, err := t.inner.RoundTrip(req)
-	if err != nil || req.Method != http.MethodGet || resp.StatusCode != http.StatusOK || !strings.Contains(req.URL.Path, "/manifests/") {
+	if err != nil {
 		return resp, err
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		t.remember(req, resp)
+	}
+	if req.Method != http.MethodGet || resp.StatusCode != http.StatusOK || !strings.Contains(req.URL.Path, "/manifests/") {
+		return resp, nil
 	}
 	// go-containerregistry reads up to 100 MiB of a manifest; real ones
 	// are a few KiB, and a webhook has many lookups in flight.
@@ -211,6 +240,49 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &cappedBody{ReadCloser: resp.Body, left: maxManifestBytes}
 	return resp, nil
+}
+
+// remember keeps resp, a 429 or 503, when its Retry-After asks for a wait.
+func (t *guardTransport) remember(req *http.Request, resp *http.Response) {
+	v := resp.Header.Get("Retry-After")
+	var until time.Time
+	if secs, err := strconv.Atoi(v); err == nil {
+		until = time.Now().Add(time.Duration(secs) * time.Second)
+	} else if at, err := http.ParseTime(v); err == nil {
+		until = at
+	}
+	if !time.Now().Before(until) {
+		return
+	}
+	// Error bodies are small; go-containerregistry reads 64 KiB of one.
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.waits == nil {
+		t.waits = map[string]*retryAfter{}
+	}
+	t.waits[req.URL.Host] = &retryAfter{until: until, status: resp.StatusCode, header: resp.Header.Clone(), body: body}
+}
+
+// replay answers req with the remembered answer of its host while that
+// answer's wait lasts.
+func (t *guardTransport) replay(req *http.Request) *http.Response {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := t.waits[req.URL.Host]
+	if w == nil || !time.Now().Before(w.until) {
+		return nil
+	}
+	return &http.Response{
+		Status:     fmt.Sprintf("%d %s", w.status, http.StatusText(w.status)),
+		StatusCode: w.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: w.header.Clone(), Body: io.NopCloser(bytes.NewReader(w.body)),
+		ContentLength: int64(len(w.body)), Request: req,
+	}
 }
 
 // errManifestTooLarge: a registry sent a manifest above maxManifestBytes.
