@@ -217,6 +217,9 @@ func TestIntegrationRegistryFaults(t *testing.T) {
 		budget  bool          // the review's deadline came first
 		cached  bool          // the failure is remembered for NotFoundTTL
 		pinned  bool          // the pod names the image by digest
+		// requests is how many manifest requests the first review makes
+		// (retries included), 0 for not checked.
+		requests int64
 	}{{
 		name: "401",
 		fault: func(w http.ResponseWriter, r *http.Request) bool {
@@ -236,10 +239,12 @@ func TestIntegrationRegistryFaults(t *testing.T) {
 		name:    "429 with Retry-After",
 		fault:   manifestsOnly(registryError(http.StatusTooManyRequests, "TOOMANYREQUESTS", "rate limit exceeded", map[string]string{"Retry-After": "30"})),
 		timeout: 10 * time.Second, cause: []string{"registry error", "TOOMANYREQUESTS: rate limit exceeded"}, status: "rate_limited",
+		requests: 1, // Retry-After: not asked again by the retries
 	}, {
 		name:    "500",
 		fault:   manifestsOnly(registryError(http.StatusInternalServerError, "UNKNOWN", "storage backend down", nil)),
 		timeout: 10 * time.Second, cause: []string{"registry error", "UNKNOWN: storage backend down"}, status: "error",
+		requests: 3, // retried twice
 	}, {
 		name:    "oversized manifest",
 		timeout: 10 * time.Second, cause: []string{"manifest larger than 4194304 bytes"}, status: "error",
@@ -291,6 +296,9 @@ func TestIntegrationRegistryFaults(t *testing.T) {
 
 				proxy.inject(tc.fault)
 				r := rw.review(t, body, tc.timeout)
+				if n := proxy.manifests.Load(); tc.requests != 0 && n != tc.requests {
+					t.Errorf("%d manifest requests, want %d", n, tc.requests)
+				}
 				checkUnverified(t, rw, r, onError, "could not verify "+good+": ", tc.cause)
 				if got := rw.lookups(proxy.host, tc.status); got != 1 {
 					t.Errorf("registry lookups with status %s: %v, want 1", tc.status, got)
