@@ -372,6 +372,12 @@ func classify(ctx context.Context, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return ErrNotFound
 	}
+	// go-containerregistry refuses a realm or a redirect that names an
+	// internal address literally, before the guard sees it, with untyped
+	// errors.
+	if s := err.Error(); strings.Contains(s, "SSRF protection: redirect") || strings.Contains(s, "is a private or link-local address") {
+		return ErrAddressRefused
+	}
 	if loadDeadline(ctx) || errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return ErrTimeout
 	}

@@ -29,15 +29,16 @@ var internalNames = map[string][]string{
 	"ula.test":      {"fd00::7"},
 }
 
-// refused reports whether err is a refusal to connect to an internal
-// address of the given class, by the guard (a name resolved to it) or by
+// refused reports whether err is ErrAddressRefused for an address of the
+// given class, refused by the guard (a name resolved to it) or by
 // go-containerregistry's own check of a realm or redirect that names an
 // IP address literally, which comes first.
 func refused(err error, class string) bool {
-	if errors.Is(err, ErrAddressRefused) {
-		return strings.Contains(err.Error(), "a "+class+" address")
+	if !errors.Is(err, ErrAddressRefused) {
+		return false
 	}
-	return err != nil && (strings.Contains(err.Error(), "is a private or link-local address") || strings.Contains(err.Error(), "SSRF protection: redirect"))
+	s := err.Error()
+	return strings.Contains(s, "a "+class+" address") || strings.Contains(s, "is a private or link-local address") || strings.Contains(s, "SSRF protection: redirect")
 }
 
 // TestGuardRefusesInternalTargetsBeforeDialing: a bearer token realm or a
