@@ -522,6 +522,9 @@ func TestIntegrationPlainHTTPRegistry(t *testing.T) {
 				}
 				return
 			}
+			if got := testutil.ToFloat64(f.wh.metrics.registry.WithLabelValues(proxy.real, "refused")); got != 1 {
+				t.Errorf("plain HTTP lookups counted as refused: %v, want 1", got)
+			}
 			if r.Allowed || !strings.Contains(message(r), "could not verify "+direct+": ") || !strings.Contains(message(r), "plain HTTP to "+proxy.real+" refused: pass `--insecure-registry "+proxy.real+"`") {
 				t.Errorf("allowed %v: %s", r.Allowed, message(r))
 			}

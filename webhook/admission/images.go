@@ -191,6 +191,8 @@ func (w *Webhook) countLookup(registry string, err error) {
 		status = "not_found"
 	case isStatus(err, http.StatusTooManyRequests):
 		status = "rate_limited"
+	case errors.Is(err, image.ErrAddressRefused), errors.Is(err, image.ErrInsecure):
+		status = "refused"
 	case errors.Is(err, image.ErrUnauthorized):
 		status = "unauthorized"
 	case errors.Is(err, image.ErrTimeout), errors.Is(err, context.DeadlineExceeded):

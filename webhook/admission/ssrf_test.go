@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/input/image"
@@ -101,6 +102,10 @@ func TestSSRFThroughReviews(t *testing.T) {
 					if a != reg.Host {
 						t.Errorf("dialed %s; only the registry %s may be", a, reg.Host)
 					}
+				}
+				host := strings.Split(img, "/")[0]
+				if got := testutil.ToFloat64(f.wh.metrics.registry.WithLabelValues(host, "refused")); got != 1 {
+					t.Errorf("registry lookups of %s with status refused: %v, want 1", host, got)
 				}
 			})
 		}
