@@ -24,7 +24,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/devflow/dwf-policy/engine/input/image"
@@ -42,18 +41,8 @@ import (
 // Without it the test is skipped, unless DWF_KUBE_E2E_REQUIRED is set (CI),
 // where a missing apiserver fails it.
 func TestAdmissionAgainstKubeAPIServer(t *testing.T) {
-	host := os.Getenv("DWF_KUBE_APISERVER")
-	if host == "" {
-		if os.Getenv("DWF_KUBE_E2E_REQUIRED") != "" {
-			t.Fatal("DWF_KUBE_E2E_REQUIRED is set but no apiserver runs: use scripts/kube-e2e.sh run -- go test ...")
-		}
-		t.Skip("no kube-apiserver: run under scripts/kube-e2e.sh")
-	}
+	cfg := kubeAPIServer(t)
 	ctx := context.Background()
-	cfg := &rest.Config{Host: host, BearerToken: os.Getenv("DWF_KUBE_TOKEN"), TLSClientConfig: rest.TLSClientConfig{Insecure: true}, Timeout: 20 * time.Second}
-	if ca := os.Getenv("DWF_KUBE_CA"); ca != "" {
-		cfg.TLSClientConfig = rest.TLSClientConfig{CAFile: ca}
-	}
 	kc, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +76,7 @@ func TestAdmissionAgainstKubeAPIServer(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte(os.Getenv("DWF_KUBE_TOKEN")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	api := &admission.KubeAPI{Host: host, TokenFile: tokenFile, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	api := &admission.KubeAPI{Host: cfg.Host, TokenFile: tokenFile, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	if ca := os.Getenv("DWF_KUBE_CA"); ca != "" {
 		pem, err := os.ReadFile(ca)
 		if err != nil {

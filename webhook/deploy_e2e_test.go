@@ -21,7 +21,6 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 )
 
@@ -33,18 +32,8 @@ import (
 // Service that has no pods). cert-manager's objects need its CRDs, which
 // this apiserver does not have: they are only parsed.
 func TestDeployManifestsAgainstKubeAPIServer(t *testing.T) {
-	host := os.Getenv("DWF_KUBE_APISERVER")
-	if host == "" {
-		if os.Getenv("DWF_KUBE_E2E_REQUIRED") != "" {
-			t.Fatal("DWF_KUBE_E2E_REQUIRED is set but no apiserver runs: use scripts/kube-e2e.sh run -- go test ...")
-		}
-		t.Skip("no kube-apiserver: run under scripts/kube-e2e.sh")
-	}
+	cfg := kubeAPIServer(t)
 	ctx := context.Background()
-	cfg := &rest.Config{Host: host, BearerToken: os.Getenv("DWF_KUBE_TOKEN"), TLSClientConfig: rest.TLSClientConfig{Insecure: true}, Timeout: 20 * time.Second}
-	if ca := os.Getenv("DWF_KUBE_CA"); ca != "" {
-		cfg.TLSClientConfig = rest.TLSClientConfig{CAFile: ca}
-	}
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -177,13 +166,7 @@ func certManagerCRDs(t *testing.T, ctx context.Context, dyn dynamic.Interface) {
 // is Ignore: no pod serves this webhook here, and other tests share the
 // apiserver.
 func TestHelmInstallAgainstKubeAPIServer(t *testing.T) {
-	host := os.Getenv("DWF_KUBE_APISERVER")
-	if host == "" {
-		if os.Getenv("DWF_KUBE_E2E_REQUIRED") != "" {
-			t.Fatal("DWF_KUBE_E2E_REQUIRED is set but no apiserver runs: use scripts/kube-e2e.sh run -- go test ...")
-		}
-		t.Skip("no kube-apiserver: run under scripts/kube-e2e.sh")
-	}
+	cfg := kubeAPIServer(t)
 	helm := helmBinary()
 	if helm == "" {
 		if os.Getenv("DWF_KUBE_E2E_REQUIRED") != "" {
@@ -192,10 +175,8 @@ func TestHelmInstallAgainstKubeAPIServer(t *testing.T) {
 		t.Skip("helm is not installed; run make tools")
 	}
 	ctx := context.Background()
-	cfg := &rest.Config{Host: host, BearerToken: os.Getenv("DWF_KUBE_TOKEN"), TLSClientConfig: rest.TLSClientConfig{Insecure: true}, Timeout: 20 * time.Second}
 	cluster := "insecure-skip-tls-verify: true"
 	if ca := os.Getenv("DWF_KUBE_CA"); ca != "" {
-		cfg.TLSClientConfig = rest.TLSClientConfig{CAFile: ca}
 		cluster = "certificate-authority: " + ca
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
@@ -206,7 +187,7 @@ func TestHelmInstallAgainstKubeAPIServer(t *testing.T) {
 
 	dir := t.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	kc := "apiVersion: v1\nkind: Config\nclusters:\n- name: e2e\n  cluster:\n    server: " + host + "\n    " + cluster + "\n" +
+	kc := "apiVersion: v1\nkind: Config\nclusters:\n- name: e2e\n  cluster:\n    server: " + cfg.Host + "\n    " + cluster + "\n" +
 		"users:\n- name: admin\n  user:\n    token: " + os.Getenv("DWF_KUBE_TOKEN") + "\n" +
 		"contexts:\n- name: e2e\n  context: {cluster: e2e, user: admin}\ncurrent-context: e2e\n"
 	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
