@@ -19,15 +19,11 @@ func formatJSON(w io.Writer, r *Report) error {
 	out := jsonReport{
 		Tool:     r.Tool.Name,
 		Version:  r.Tool.Version,
-		Findings: make([]finding.Finding, len(r.Findings)),
+		Findings: r.Findings,
 		Summary:  Summarize(r),
 	}
-	// A finding without a known position (a FIFO given as a file, a custom
-	// rule that returns no location) sits at line 1, as every other format
-	// places it; line 0 would send editors and tools to a line that is not there.
-	for i, f := range r.Findings {
-		f.Location = f.Location.Normalized()
-		out.Findings[i] = f
+	if out.Findings == nil {
+		out.Findings = []finding.Finding{}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -765,9 +765,7 @@ func TestCLIAgreesWithEngine(t *testing.T) {
 func summarise(fs []finding.Finding) []cliFinding {
 	out := []cliFinding{}
 	for _, f := range fs {
-		// Reporters place a finding without a position at 1:1.
-		loc := f.Location.Normalized()
-		out = append(out, cliFinding{Path: f.Path, Rule: f.RuleID, Line: loc.Line, Column: loc.Column, Subject: f.Subject, Message: f.Message})
+		out = append(out, cliFinding{Path: f.Path, Rule: f.RuleID, Line: f.Location.Line, Column: f.Location.Column, Subject: f.Subject, Message: f.Message})
 	}
 	return out
 }
