@@ -37,6 +37,7 @@ func formatText(w io.Writer, r *Report) error {
 		}
 		return code + s + ansiReset
 	}
+	lines := sourceLines{}
 	for _, f := range r.Findings {
 		if f.Suppressed() && !r.ShowSuppressed {
 			continue
@@ -58,7 +59,7 @@ func formatText(w io.Writer, r *Report) error {
 		}
 		bw.WriteByte('\n')
 		if r.Snippets && !f.Location.IsZero() {
-			writeSnippet(bw, r, f, paint)
+			writeSnippet(bw, r, lines, f, paint)
 		}
 	}
 	summary := summaryLine(r)
@@ -99,13 +100,13 @@ const maxSnippetWidth = 160
 
 // writeSnippet writes the finding's source line, indented, and a caret
 // line under its columns (to the end of the region on that line).
-func writeSnippet(bw *bufio.Writer, r *Report, f finding.Finding, paint func(code, s string) string) {
+func writeSnippet(bw *bufio.Writer, r *Report, lines sourceLines, f finding.Finding, paint func(code, s string) string) {
 	src, ok := r.Sources[f.Path]
 	if !ok {
 		return
 	}
 	loc := f.Location.Normalized()
-	line, ok := sourceLine(src, loc.Line)
+	line, ok := lines.line(f.Path, src, loc.Line)
 	if !ok {
 		return
 	}
@@ -136,20 +137,32 @@ func writeSnippet(bw *bufio.Writer, r *Report, f finding.Finding, paint func(cod
 	fmt.Fprintf(bw, "    %s\n    %s%s\n", string(runes), pad.String(), paint(severityColor(f.Severity), strings.Repeat("^", carets)))
 }
 
-// sourceLine returns line n (1-based) of src without its line ending,
-// with invalid UTF-8 replaced.
-func sourceLine(src []byte, n int) (string, bool) {
-	for i := 1; i < n; i++ {
-		j := bytes.IndexByte(src, '\n')
-		if j < 0 {
-			return "", false
+// sourceLines indexes the line starts of each source a snippet is taken
+// from, once: a report of thousands of findings in one large file (a Trivy
+// report) would otherwise scan the file from its start for every finding.
+type sourceLines map[string][]int
+
+// line returns line n (1-based) of src without its line ending, with
+// invalid UTF-8 replaced.
+func (sl sourceLines) line(path string, src []byte, n int) (string, bool) {
+	starts, ok := sl[path]
+	if !ok {
+		starts = []int{0}
+		for i, b := range src {
+			if b == '\n' {
+				starts = append(starts, i+1)
+			}
 		}
-		src = src[j+1:]
+		sl[path] = starts
 	}
-	if j := bytes.IndexByte(src, '\n'); j >= 0 {
-		src = src[:j]
+	if n < 1 || n > len(starts) {
+		return "", false
 	}
-	s := strings.TrimSuffix(string(src), "\r")
+	line := src[starts[n-1]:]
+	if j := bytes.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
+	}
+	s := strings.TrimSuffix(string(line), "\r")
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/spf13/cobra"
 
 	"github.com/devflow/dwf-policy/engine/check"
@@ -202,9 +204,10 @@ func (c Command) forTerminal(rep *report.Report, w io.Writer, color string) *rep
 	return &r
 }
 
-// isTerminal reports whether w is a terminal: Command.TTY in tests, else a
-// character device (what a terminal is to the process; /dev/null is one
-// too, but nobody reads colours there).
+// isTerminal reports whether w is a terminal: Command.TTY in tests, else
+// a file the terminal ioctl answers for. A character device is not enough:
+// /dev/null is one, and a report sent there (hyperfine, cron) must not pay
+// for snippets and colours nobody reads.
 func (c Command) isTerminal(w io.Writer) bool {
 	if c.TTY {
 		return w == c.Stdout || w == c.Stderr
@@ -213,6 +216,5 @@ func (c Command) isTerminal(w io.Writer) bool {
 	if !ok {
 		return false
 	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
 }

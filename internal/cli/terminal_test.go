@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 )
@@ -71,5 +72,18 @@ func TestTerminalOutput(t *testing.T) {
 
 	if _, stderr, code := run(t, root, "check", "--color", "sometimes", file); code != ExitError || !strings.Contains(stderr, `--color: unknown value "sometimes"`) {
 		t.Errorf("--color sometimes: %d %q", code, stderr)
+	}
+}
+
+// TestNullDeviceIsNoTerminal: /dev/null is a character device but no
+// terminal; a report sent there (hyperfine, cron) gets no snippets.
+func TestNullDeviceIsNoTerminal(t *testing.T) {
+	f, err := os.Open(os.DevNull) // read-only: nothing is written to it
+	if err != nil {
+		t.Skip(err)
+	}
+	defer f.Close()
+	if (Command{}).isTerminal(f) {
+		t.Errorf("%s counts as a terminal", os.DevNull)
 	}
 }
