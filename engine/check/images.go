@@ -164,15 +164,15 @@ func (c *Checker) image1(ctx context.Context, ref string, load func(context.Cont
 	res := imageResult{loaded: true}
 	for _, doc := range docs {
 		doc.Path = ref
-		var report *chosenReport
+		var chosen []*chosenReport
 		if reports != nil {
 			var err error
-			if report, err = reports.find(ctx, ref, doc); err != nil {
+			if chosen, err = reports.find(ctx, ref, doc); err != nil {
 				// The image is still judged, as without a report (no
 				// DWF404: nothing shows there is none).
 				res.err = err
 			} else {
-				report.attach(ref, doc)
+				attachReports(chosen, ref, doc)
 			}
 		}
 		fs, err := eng.EvaluateOne(ctx, doc)
@@ -190,7 +190,7 @@ func (c *Checker) image1(ctx context.Context, ref string, load func(context.Cont
 			}
 		}
 		out = append(out, fs...)
-		if report != nil {
+		for _, report := range chosen {
 			rfs, err := c.evaluateReport(ctx, report, subject, &res)
 			if err != nil {
 				return imageResult{err: err}

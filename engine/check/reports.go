@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/devflow/dwf-policy/engine/document"
@@ -69,72 +70,139 @@ type chosenReport struct {
 	note    string
 }
 
-// find returns the report of an image document, or nil when there is
-// none. err is a registry failure while looking.
-func (rl *reportLookup) find(ctx context.Context, ref string, img *document.Document) (*chosenReport, error) {
+// find returns the reports of an image document (none when there is
+// none; a chosenReport with only a note when nothing attached was
+// usable). err is a registry failure while looking.
+//
+// Attached reports are looked up on the image's own digest (the index's,
+// or the single manifest's: the digest `trivy image`, `cosign attest` and
+// `oras attach` are given) and on each platform manifest's digest: a report
+// attached to a platform manifest counts for that platform, one attached to
+// the index for every platform. Each platform is judged with the newer of
+// the two; platforms that end up with the same report share its findings.
+func (rl *reportLookup) find(ctx context.Context, ref string, img *document.Document) ([]*chosenReport, error) {
 	if rl.path != "" {
 		cr := &chosenReport{source: "file", ref: rl.path, data: rl.data}
 		doc, err := trivyreport.Parse(rl.path, rl.data, trivyreport.Options{})
 		if perr, ok := errors.AsType[*document.ParseError](err); ok {
 			cr.perr = perr
-			return cr, nil
+			return []*chosenReport{cr}, nil
 		}
 		if err != nil {
 			return nil, err
 		}
 		cr.doc, cr.created = doc, str(doc.Input["created_at"])
-		return cr, nil
+		return []*chosenReport{cr}, nil
 	}
 	if !rl.attached {
 		return nil, nil
 	}
-	// The image's own digest (the index's, or the single manifest's): the
-	// digest `trivy image`, `cosign attest` and `oras attach` are given.
-	// Platform manifests are not looked up: three more requests each.
 	digests, _ := imageDigests(img)
-	found, err := image.Reports(ctx, ref, digests[:min(len(digests), 1)], rl.opts)
+	found, err := image.Reports(ctx, ref, digests, rl.opts)
 	if err != nil {
 		return nil, err
 	}
-	var best *chosenReport
-	var bestTime time.Time
+	return chooseReports(ref, img, found), nil
+}
+
+// chooseReports parses the reports found and picks, for the image and for
+// each platform, the newest usable one.
+func chooseReports(ref string, img *document.Document, found []image.Attached) []*chosenReport {
+	newest := map[string]*chosenReport{} // by subject digest
+	times := map[string]time.Time{}
+	count := map[string]int{}
 	var skipped []string
 	for _, a := range found {
 		doc, err := trivyreport.Parse(a.Ref, a.Data, trivyreport.Options{})
 		if err != nil {
-			// An attestation of another predicate type, a SARIF report,
-			// a broken one: not a report this check can use.
+			// An attestation of another predicate type, a broken
+			// report: not a report this check can use.
 			skipped = append(skipped, fmt.Sprintf("%s (%v)", a.Ref, err))
 			continue
 		}
 		created := str(doc.Input["created_at"])
-		if created == "" {
+		if created == "" && a.Created != "" {
+			// A SARIF log (or an old report) has no time of its own:
+			// the time it was attached stands in for it.
 			created = a.Created
+			doc.Input["created_at"] = created
 		}
 		t, _ := time.Parse(time.RFC3339Nano, created)
-		if best == nil || t.After(bestTime) {
-			best = &chosenReport{doc: doc, source: a.Via, ref: a.Ref, created: created, data: a.Data}
-			bestTime = t
+		count[a.Subject]++
+		if best := newest[a.Subject]; best == nil || t.After(times[a.Subject]) {
+			newest[a.Subject] = &chosenReport{doc: doc, source: a.Via, ref: a.Ref, created: created, data: a.Data}
+			times[a.Subject] = t
 		}
 	}
-	if best == nil {
+	digests, _ := imageDigests(img)
+	var root string
+	if len(digests) > 0 {
+		root = digests[0]
+	}
+	// Which report each platform is judged with, in platform order.
+	var chosen []*chosenReport
+	platformsOf := map[*chosenReport][]string{}
+	pick := func(cr *chosenReport, platform string) {
+		if cr == nil {
+			return
+		}
+		if _, ok := platformsOf[cr]; !ok {
+			chosen = append(chosen, cr)
+		}
+		if platform != "" {
+			platformsOf[cr] = append(platformsOf[cr], platform)
+		}
+	}
+	platforms, _ := img.Input["platforms"].([]any)
+	perPlatform := false
+	for _, p := range platforms {
+		pm, _ := p.(map[string]any)
+		if d := str(pm["digest"]); d != "" && d != root && newest[d] != nil {
+			perPlatform = true
+		}
+	}
+	if !perPlatform {
+		pick(newest[root], "")
+	} else {
+		for _, p := range platforms {
+			pm, _ := p.(map[string]any)
+			d, name := str(pm["digest"]), str(pm["platform"])
+			own, shared := newest[d], newest[root]
+			if own == nil || (shared != nil && times[root].After(times[d])) {
+				own = shared
+			}
+			pick(own, name)
+		}
+	}
+	if len(chosen) == 0 {
 		if len(skipped) > 0 {
-			return &chosenReport{note: fmt.Sprintf("%s: no usable Trivy report among those attached: %s", ref, joinMax(skipped, 3))}, nil
+			return []*chosenReport{{note: fmt.Sprintf("%s: no usable Trivy report among those attached: %s", ref, joinMax(skipped, 3))}}
 		}
-		return nil, nil
+		return nil
 	}
-	when := best.created
-	if when == "" {
-		when = "no creation time"
+	for i, cr := range chosen {
+		when := cr.created
+		if when == "" {
+			when = "no creation time"
+		}
+		cr.note = fmt.Sprintf("%s: judged with the Trivy report %s (%s, created %s)", ref, cr.ref, viaText(cr.source), when)
+		if ps := platformsOf[cr]; len(ps) > 0 {
+			cr.note += " for " + strings.Join(ps, ", ")
+		}
+		subject := ""
+		for s, best := range newest {
+			if best == cr {
+				subject = s
+			}
+		}
+		if n := count[subject]; n > 1 {
+			cr.note += fmt.Sprintf(", the newest of %d attached", n)
+		}
+		if i == 0 && len(skipped) > 0 {
+			cr.note += fmt.Sprintf("; not reports: %s", joinMax(skipped, 3))
+		}
 	}
-	best.note = fmt.Sprintf("%s: judged with the Trivy report %s (%s, created %s)", ref, best.ref, viaText(best.source), when)
-	if n := len(found) - len(skipped); n > 1 {
-		best.note += fmt.Sprintf(", the newest of %d attached", n)
-	}
-	if len(skipped) > 0 {
-		best.note += fmt.Sprintf("; not reports: %s", joinMax(skipped, 3))
-	}
-	return best, nil
+	return chosen
 }
 
 func viaText(source string) string {
@@ -182,26 +250,31 @@ func imageDigests(img *document.Document) (digests, configs []string) {
 	return digests, configs
 }
 
-// attach records on the image document what was found, and on the report
-// document the image it is judged with.
-func (cr *chosenReport) attach(ref string, img *document.Document) {
+// attachReports records on the image document what was found, and on
+// each report document the image it is judged with.
+func attachReports(reports []*chosenReport, ref string, img *document.Document) {
 	vr := image.NoReportLookup()
 	vr["looked_up"] = true
-	if cr != nil && (cr.doc != nil || cr.perr != nil) {
-		vr["found"], vr["source"], vr["reference"], vr["created_at"] = true, cr.source, cr.ref, cr.created
+	for _, cr := range reports {
+		if cr.doc != nil || cr.perr != nil {
+			vr["found"], vr["source"], vr["reference"], vr["created_at"] = true, cr.source, cr.ref, cr.created
+			break
+		}
 	}
 	img.Input["vulnerability_report"] = vr
-	if cr == nil || cr.doc == nil {
-		return
-	}
 	digests, configs := imageDigests(img)
-	cr.doc.Input["image"] = map[string]any{
-		"reference":        ref,
-		"subject":          str(img.Input["subject"]),
-		"digests":          anyOf(digests),
-		"config_digests":   anyOf(configs),
-		"report_source":    cr.source,
-		"report_reference": cr.ref,
+	for _, cr := range reports {
+		if cr.doc == nil {
+			continue
+		}
+		cr.doc.Input["image"] = map[string]any{
+			"reference":        ref,
+			"subject":          str(img.Input["subject"]),
+			"digests":          anyOf(digests),
+			"config_digests":   anyOf(configs),
+			"report_source":    cr.source,
+			"report_reference": cr.ref,
+		}
 	}
 }
 

@@ -59,6 +59,30 @@ func vulnStatement(digest v1.Hash, id string) []byte {
 	return b
 }
 
+// trivySARIF is Trivy's SARIF log of digest with one CRITICAL
+// vulnerability id (the shape of pkg/report/sarif.go's output).
+func trivySARIF(repoDigest, id string) []byte {
+	b, _ := json.MarshalIndent(map[string]any{
+		"version": "2.1.0",
+		"runs": []any{map[string]any{
+			"tool": map[string]any{"driver": map[string]any{
+				"fullName": "Trivy Vulnerability Scanner", "name": "Trivy", "version": "0.58.1",
+				"rules": []any{map[string]any{
+					"id": id, "name": "OsPackageVulnerability",
+					"properties": map[string]any{"tags": []string{"vulnerability", "security", "CRITICAL"}, "security-severity": "9.8"},
+				}},
+			}},
+			"results": []any{map[string]any{
+				"ruleId": id, "ruleIndex": 0, "level": "error",
+				"message":   map[string]any{"text": "Package: zlib\nInstalled Version: 1.2.13\nVulnerability " + id + "\nSeverity: CRITICAL\nFixed Version: 1.3.1\nLink: [" + id + "](https://avd.aquasec.com/nvd/" + id + ")"},
+				"locations": []any{map[string]any{"physicalLocation": map[string]any{"artifactLocation": map[string]any{"uri": "registry.test/app"}}}},
+			}},
+			"properties": map[string]any{"imageName": "registry.test/app", "repoDigests": []string{repoDigest}},
+		}},
+	}, "", "  ")
+	return b
+}
+
 // reportScenario pushes images with reports attached to the registry at
 // host and checks them: the newest of two oras-style referrers wins, a
 // referrer of another type is ignored, cosign's .att tag is read (its
@@ -105,6 +129,25 @@ func reportScenario(t *testing.T, host string, tr http.RoundTripper, insecure []
 	bundleRef := imagetest.Attach(t, bundle, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: bundleDigest, Size: imgSize(t, bundleImg)},
 		imagetest.Referrer{ArtifactType: image.ArtifactTypeBundle, Data: sigstoreBundle}, tr)
 
+	sarif := base + "/sarif:1"
+	sarifImg := imagetest.Image(t, "linux/amd64", v1.Config{User: "1001", Entrypoint: []string{"/usr/bin/tini", "--"}, Cmd: []string{"sarif"}}, passwd)
+	sarifDigest := imagetest.Write(t, sarif, sarifImg, tr)
+	sarifRef := imagetest.Attach(t, sarif, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: sarifDigest, Size: imgSize(t, sarifImg)},
+		imagetest.Referrer{ArtifactType: image.ArtifactTypeSARIF, Data: trivySARIF("registry.test/app@"+sarifDigest.String(), "CVE-2026-0007"),
+			Annotations: map[string]string{"org.opencontainers.image.created": "2026-05-31T09:00:00Z"}}, tr)
+
+	// A report attached to one platform manifest of an index, not to the
+	// index: it counts for that platform.
+	plat := base + "/plat:1"
+	amd, arm := imagetest.Image(t, "linux/amd64", cfg, passwd), imagetest.Image(t, "linux/arm64", v1.Config{User: "1001", Entrypoint: []string{"/usr/bin/tini", "--"}, Cmd: []string{"arm"}}, passwd)
+	imagetest.WriteIndex(t, plat, imagetest.Index(t, amd, arm), tr)
+	armDigest, err := arm.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	platRef := imagetest.Attach(t, plat, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: armDigest, Size: imgSize(t, arm)},
+		imagetest.Referrer{ArtifactType: image.ArtifactTypeTrivyJSON, Data: trivyJSON(armDigest.String(), "2026-05-31T08:00:00Z", "CVE-2026-0008")}, tr)
+
 	none := base + "/none:1"
 	imagetest.Write(t, none, imagetest.Image(t, "linux/amd64", cfg, passwd), tr)
 
@@ -115,7 +158,7 @@ func reportScenario(t *testing.T, host string, tr http.RoundTripper, insecure []
 	}
 	now := func() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
 	c := check.New(set, check.Options{Now: now, Image: image.Options{Transport: tr, InsecureRegistries: insecure, Retries: -1}})
-	res, err := c.Images(context.Background(), []string{two, att, other, bundle, none}, check.ImagesOptions{})
+	res, err := c.Images(context.Background(), []string{two, att, other, bundle, sarif, plat, none}, check.ImagesOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +172,8 @@ func reportScenario(t *testing.T, host string, tr http.RoundTripper, insecure []
 		"DWF401 " + repoOf(other) + "@sha256:":                "CVE-2026-0004",
 		"DWF403 " + repoOf(other) + "@sha256:":                "is for sha256:dddd",
 		"DWF401 " + repoOf(bundle) + "@" + bundleRef.String(): "CVE-2026-0005",
+		"DWF401 " + repoOf(sarif) + "@" + sarifRef.String():   "CVE-2026-0007 (CRITICAL) in zlib 1.2.13 (registry.test/app): upgrade zlib to 1.3.1",
+		"DWF401 " + repoOf(plat) + "@" + platRef.String():     "CVE-2026-0008",
 		"DWF404 " + none: "No Trivy report for " + none,
 	}
 	var got []finding.Finding
@@ -164,6 +209,8 @@ func reportScenario(t *testing.T, host string, tr http.RoundTripper, insecure []
 	for _, n := range []string{
 		two + ": judged with the Trivy report " + repoOf(two) + "@" + newer.String() + " (an OCI referrer, created 2026-05-31T08:00:00Z), the newest of 2 attached",
 		att + ": judged with the Trivy report " + repoOf(att) + "@" + attDigest.String() + " (cosign's .att tag, created 2026-05-31T10:00:00Z)",
+		sarif + ": judged with the Trivy report " + repoOf(sarif) + "@" + sarifRef.String() + " (an OCI referrer, created 2026-05-31T09:00:00Z)",
+		plat + ": judged with the Trivy report " + repoOf(plat) + "@" + platRef.String() + " (an OCI referrer, created 2026-05-31T08:00:00Z) for linux/arm64",
 	} {
 		if !strings.Contains(notes, n) {
 			t.Errorf("notes lack %q:\n%s", n, notes)

@@ -77,8 +77,8 @@ var fileKinds = []FileKind{
 	},
 	{
 		Kind:            document.KindTrivyReport,
-		Summary:         "Trivy JSON report or cosign vulnerability attestation (JSON recognised by content)",
-		SniffExtensions: []string{".json"},
+		Summary:         "Trivy JSON or SARIF report or cosign vulnerability attestation (JSON recognised by content)",
+		SniffExtensions: []string{".json", ".sarif"},
 		Sniff:           trivyreport.Sniff,
 		// An explicitly named JSON file that no kind recognised by its
 		// content (a package.json, a JSON array of manifests) is read as a

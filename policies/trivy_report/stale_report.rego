@@ -3,8 +3,10 @@
 # description: >-
 #   The report was created longer ago than vulnerabilities.max_age (7 days
 #   by default): vulnerabilities published since are not in it. Its time is
-#   CreatedAt, or the cosign predicate's scanFinishedOn; a report with
-#   neither (Trivy before 0.48) or an unreadable one cannot be shown to be
+#   CreatedAt, or the cosign predicate's scanFinishedOn, or for a report
+#   attached in the registry without either (a SARIF log has no time) its
+#   org.opencontainers.image.created annotation; a report with none (Trivy
+#   before 0.48, a SARIF file) or an unreadable one cannot be shown to be
 #   fresh and is reported too. The clock is the checker's.
 # schemas:
 #   - input: schema["trivy-report"]
@@ -55,10 +57,20 @@ deny contains finding if {
 deny contains finding if {
 	input.created_at == ""
 	finding := {
-		"msg": sprintf("The Trivy report has no creation time (CreatedAt), so it cannot be shown to be fresher than vulnerabilities.max_age (%s); rescan with Trivy 0.48 or later.", [lib.config.max_age]),
+		"msg": sprintf("The Trivy report has no creation time (%s), so it cannot be shown to be fresher than vulnerabilities.max_age (%s); %s.", [missing_time, lib.config.max_age, missing_fix]),
 		"location": input.location,
 	}
 }
+
+# A SARIF log never has a creation time: an attached one takes its
+# referrer's org.opencontainers.image.created annotation.
+default missing_time := "CreatedAt"
+
+missing_time := "a SARIF log has none" if input.format == "trivy-sarif"
+
+default missing_fix := "rescan with Trivy 0.48 or later"
+
+missing_fix := "attach it with an org.opencontainers.image.created annotation (oras attach does), or use Trivy's JSON format" if input.format == "trivy-sarif"
 
 deny contains finding if {
 	input.created_at != ""

@@ -34,6 +34,11 @@ test_undated if {
 	contains(f.msg, "has no creation time")
 }
 
+test_undated_sarif if {
+	[f] := [f | some f in rule.deny with input as object.union(doc(""), {"format": "trivy-sarif"}) with time.now_ns as now]
+	f.msg == "The Trivy report has no creation time (a SARIF log has none), so it cannot be shown to be fresher than vulnerabilities.max_age (7d); attach it with an org.opencontainers.image.created annotation (oras attach does), or use Trivy's JSON format."
+}
+
 test_unreadable if {
 	[f] := [f | some f in rule.deny with input as doc("last week") with time.now_ns as now]
 	f.location.line == 3

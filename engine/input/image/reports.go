@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
 )
 
 // Artifact types and media types of the vulnerability reports Reports
@@ -75,17 +76,18 @@ type Attached struct {
 }
 
 // Reports finds the vulnerability reports attached to digests (an image's
-// digest, then its platform manifests' digests: the first digest with
-// reports attached ends the search) in the repository of ref:
-// the OCI 1.1 referrers API, go-containerregistry's fallback to the
-// referrers tag scheme (sha256-<hex>) for registries without it, and
-// cosign's sha256-<hex>.att tag. Only registry references are looked up;
-// oci-layout: and tarball: references have no registry and yield nothing.
-// A digest with nothing attached is no error. Report blobs and manifests
-// are cached by digest like configs; the lists themselves (the referrers
-// index, the tags) change and are fetched each time.
+// digest and its platform manifests' digests; each Attached names the one
+// it is attached to) in the repository of ref: the OCI 1.1 referrers API,
+// go-containerregistry's fallback to the referrers tag scheme (sha256-<hex>)
+// for registries without it, and cosign's sha256-<hex>.att tag. The
+// digests are looked up a few at a time, one referrers list each.
+// Only registry references are looked up; oci-layout: and tarball:
+// references have no registry and yield nothing. A digest with nothing
+// attached is no error. Report blobs and manifests are cached by digest
+// like configs; the lists themselves (the referrers index, the tags)
+// change and are fetched each time.
 func Reports(ctx context.Context, ref string, digests []string, opts Options) ([]Attached, error) {
-	if strings.HasPrefix(ref, "oci-layout:") || strings.HasPrefix(ref, "tarball:") {
+	if strings.HasPrefix(ref, "oci-layout:") || strings.HasPrefix(ref, "tarball:") || len(digests) == 0 {
 		return nil, nil
 	}
 	o := opts.withDefaults()
@@ -98,17 +100,25 @@ func Reports(ctx context.Context, ref string, digests []string, opts Options) ([
 		return nil, o.wrapReports(ctx, ref, err)
 	}
 	defer src.close()
-	for _, d := range digests {
-		found, err := src.reports(ctx, d)
-		if err != nil {
-			return nil, o.wrapReports(ctx, ref, err)
-		}
-		if len(found) > 0 {
-			return found, nil
-		}
+	found := make([][]Attached, len(digests))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxReportLookupsAtOnce)
+	for i, d := range digests {
+		g.Go(func() error {
+			var err error
+			found[i], err = src.reports(gctx, d)
+			return err
+		})
 	}
-	return nil, nil
+	if err := g.Wait(); err != nil {
+		return nil, o.wrapReports(ctx, ref, err)
+	}
+	return slices.Concat(found...), nil
 }
+
+// maxReportLookupsAtOnce bounds the digests of one image looked up at the
+// same time (an index and its platform manifests).
+const maxReportLookupsAtOnce = 4
 
 func (o *Options) wrapReports(ctx context.Context, ref string, err error) error {
 	err = o.wrap(ctx, ref, err)

@@ -1,6 +1,7 @@
 // Package trivyreport turns a Trivy vulnerability report into a document:
 // Trivy's JSON report (`trivy image|fs|rootfs --format json`, SchemaVersion
-// 2) and Trivy's cosign vulnerability predicate (`--format cosign-vuln`,
+// 2), its SARIF log (`--format sarif`, sarif.go) and its cosign
+// vulnerability predicate (`--format cosign-vuln`,
 // predicate type https://cosign.sigstore.dev/attestation/vuln/v1), bare, in
 // an in-toto statement or in a DSSE envelope.
 //
@@ -59,7 +60,7 @@ func Sniff(data []byte) bool {
 		(bytes.Contains(head, []byte(`"ArtifactName"`)) || bytes.Contains(head, []byte(`"Results"`))) {
 		return true
 	}
-	if bytes.Contains(head, []byte(`"`+PredicateType+`"`)) {
+	if bytes.Contains(head, []byte(`"`+PredicateType+`"`)) || sniffSARIF(head) {
 		return true
 	}
 	// A DSSE envelope hides its statement in base64: decode it only when
@@ -144,6 +145,9 @@ type report struct {
 	payloadType     string
 	payload         string
 	payloadLoc      document.Location
+	// from a SARIF log (sarif.go)
+	sawSARIF  bool
+	sarifRuns []sarifRun
 }
 
 func (p *parser) parse() (*report, error) {
@@ -170,8 +174,11 @@ func (p *parser) parse() (*report, error) {
 		r.format = "cosign-vuln"
 	case r.sawReport:
 		r.format = "trivy-json"
+	case r.sawSARIF:
+		r.format = "trivy-sarif"
+		return r, p.sarifReport(r)
 	default:
-		return nil, p.errorAt(document.Location{}, "not a Trivy report (a JSON object without SchemaVersion and Results, and not a cosign vulnerability attestation), nor a Kubernetes manifest (no apiVersion and kind); name its kind with --kind if it is one")
+		return nil, p.errorAt(document.Location{}, "not a Trivy report (a JSON object without SchemaVersion and Results, not a SARIF log and not a cosign vulnerability attestation), nor a Kubernetes manifest (no apiVersion and kind); name its kind with --kind if it is one")
 	}
 	if r.schemaVersion != 2 {
 		return nil, p.errorAt(r.reportLoc, fmt.Sprintf("unsupported Trivy report SchemaVersion %d: only 2 is read (Trivy 0.20 and later)", r.schemaVersion))
@@ -299,6 +306,8 @@ func (p *parser) walk(r *report) error {
 			return p.str(&r.payloadType, &r.payloadLoc)
 		case "payload":
 			return p.str(&r.payload, &r.payloadLoc)
+		case "runs":
+			return p.sarif(r)
 		case "scanner", "metadata", "invocation":
 			r.sawPredicate = true
 			return p.predicateKey(r, key)

@@ -21,6 +21,8 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // with testdata/<name>.golden (refreshed with -update).
 func TestParseGolden(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
+	sarifs, _ := filepath.Glob("testdata/*.sarif")
+	files = append(files, sarifs...)
 	if err != nil || len(files) == 0 {
 		t.Fatal("no test reports", err)
 	}
@@ -43,7 +45,7 @@ func TestParseGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := strings.TrimSuffix(file, ".json") + ".golden"
+			golden := strings.TrimSuffix(strings.TrimSuffix(file, ".json"), ".sarif") + ".golden"
 			if *update {
 				if err := os.WriteFile(golden, append(out, '\n'), 0o644); err != nil {
 					t.Fatal(err)
@@ -94,6 +96,8 @@ func TestParseErrors(t *testing.T) {
 		{"dsse bad base64", `{"payloadType":"application/vnd.in-toto+json","payload":"!!"}`, "not valid base64"},
 		{"two values", `{"SchemaVersion": 2, "Results": null} {}`, "more than one value"},
 		{"too large", strings.Repeat(" ", 100) + "{}", "larger than the 50-byte limit"},
+		{"sarif of another tool", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"CodeQL"}},"results":[]}]}`, "a SARIF log of CodeQL, not of Trivy"},
+		{"sarif results not array", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Trivy"}},"results":{}}]}`, "runs[].results must be an array"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +133,10 @@ func TestSniff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sarif, err := os.ReadFile("testdata/trivy.sarif")
+	if err != nil {
+		t.Fatal(err)
+	}
 	stmt := `{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"` + PredicateType + `","predicate":{}}`
 	tests := []struct {
 		name string
@@ -136,6 +144,9 @@ func TestSniff(t *testing.T) {
 		want bool
 	}{
 		{"report", string(full), true},
+		{"trivy sarif", string(sarif), true},
+		{"codeql sarif", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"CodeQL"}}}]}`, false},
+		{"dwf-policy sarif", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"dwf-policy","rules":[{"id":"DWF401","name":"Trivy"}]}}}]}`, false},
 		{"statement", stmt, true},
 		{"dsse", `{"payloadType":"application/vnd.in-toto+json","payload":"` + base64.StdEncoding.EncodeToString([]byte(stmt)) + `"}`, true},
 		{"dsse of other", `{"payloadType":"application/vnd.in-toto+json","payload":"` + base64.StdEncoding.EncodeToString([]byte(`{"predicateType":"x"}`)) + `"}`, false},
@@ -155,28 +166,34 @@ func TestSniff(t *testing.T) {
 // TestPositionsAreTheObjects: each vulnerability's location spans its
 // object, from its opening brace to its closing one.
 func TestPositionsAreTheObjects(t *testing.T) {
-	data, err := os.ReadFile("testdata/alpine.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := Parse("r.json", data, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(string(data), "\n")
-	for _, v := range doc.Input["vulnerabilities"].([]any) {
-		loc := document.LocationOf(v.(map[string]any)["location"])
-		if c := []rune(lines[loc.Line-1])[loc.Column-1]; c != '{' {
-			t.Errorf("%v starts at %q, not {", loc, c)
+	for _, file := range []string{"testdata/alpine.json", "testdata/trivy.sarif"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if c := []rune(lines[loc.EndLine-1])[loc.EndColumn-1]; c != '}' {
-			t.Errorf("%v ends at %q, not }", loc, c)
+		doc, err := Parse("r.json", data, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(data), "\n")
+		vulns := doc.Input["vulnerabilities"].([]any)
+		if len(vulns) == 0 {
+			t.Fatalf("%s: no vulnerabilities", file)
+		}
+		for _, v := range vulns {
+			loc := document.LocationOf(v.(map[string]any)["location"])
+			if c := []rune(lines[loc.Line-1])[loc.Column-1]; c != '{' {
+				t.Errorf("%s: %v starts at %q, not {", file, loc, c)
+			}
+			if c := []rune(lines[loc.EndLine-1])[loc.EndColumn-1]; c != '}' {
+				t.Errorf("%s: %v ends at %q, not }", file, loc, c)
+			}
 		}
 	}
 }
 
 func FuzzParse(f *testing.F) {
-	for _, file := range []string{"testdata/alpine.json"} {
+	for _, file := range []string{"testdata/alpine.json", "testdata/trivy.sarif"} {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)
