@@ -93,6 +93,9 @@ type Result struct {
 	// URIBase maps a finding's Path to its SARIF artifact URI; nil means
 	// the path as is.
 	URIBase func(string) string
+	// Image is the image Manifest loaded, for ImageReport; nil elsewhere
+	// and when it could not be loaded.
+	Image *LoadedImage
 }
 
 // Document evaluates one document that is already parsed (a webhook's

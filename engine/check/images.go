@@ -61,6 +61,8 @@ type imageResult struct {
 	// which report was used.
 	sources map[string][]byte
 	notes   []string
+	// docs are the image documents loaded.
+	docs []*document.Document
 }
 
 // Images checks images by reference: registry references, oci-layout:DIR
@@ -161,7 +163,7 @@ func (c *Checker) image1(ctx context.Context, ref string, load func(context.Cont
 		return imageResult{err: err}
 	}
 	var out []finding.Finding
-	res := imageResult{loaded: true}
+	res := imageResult{loaded: true, docs: docs}
 	for _, doc := range docs {
 		doc.Path = ref
 		var chosen []*chosenReport

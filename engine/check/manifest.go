@@ -34,6 +34,9 @@ func (c *Checker) Manifest(ctx context.Context, ref string, manifest []byte, opt
 		return image.LoadManifest(ctx, ref, manifest, imgOpts)
 	}, nil, nil)
 	res := &Result{Inputs: "image", Sources: map[string][]byte{}, Findings: r.findings}
+	if len(r.docs) == 1 {
+		res.Image = loadedImage(ref, r.docs[0])
+	}
 	if r.loaded {
 		res.Checked = 1
 	}

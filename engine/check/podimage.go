@@ -31,6 +31,9 @@ type PodImage struct {
 	// subject and, per linux platform, its user, entrypoint and cmd. Pass
 	// it to kubernetes.SetImageConfig; do not change it.
 	Config map[string]any
+	// Image is the image loaded, for ImageReport (nil when it could not
+	// be read: a DWF000 finding).
+	Image *LoadedImage
 }
 
 // PodImageOptions tune PodImage. The zero value is the default.
@@ -96,6 +99,7 @@ func (c *Checker) PodImage(ctx context.Context, ref string, opts PodImageOptions
 		Ref:      ref,
 		Findings: c.finish(kept, map[string][]byte{}, document.KindImage, nil),
 		Config:   podImageConfig(doc),
+		Image:    loadedImage(ref, doc),
 	}, nil
 }
 

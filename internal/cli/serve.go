@@ -36,6 +36,7 @@ type serveFlags struct {
 	allowedRegistries       []string
 	pullSecrets             bool
 	dockerConfig            string
+	noAttachedReports       bool
 	policyReload            time.Duration
 	ruleModes               []string
 	failOn                  string
@@ -77,6 +78,13 @@ CronJobs and ReplicationControllers on CREATE and UPDATE.
     image that cannot be judged in time is denied ("could not verify
     IMAGE: CAUSE") or, with --on-error allow, admitted with a warning, an
     audit annotation and a metric.
+  - When the policy set has a vulnerability report rule (DWF401-DWF404),
+    each image is also judged with the Trivy report attached to its digest
+    in its repository (or to its platform manifests' digests: OCI
+    referrers or their fallback tag, cosign's .att tag), one referrers
+    lookup per digest; the judgement is cached for 5 minutes, "no report"
+    for 30s (CI attaches reports right after the push).
+    --no-attached-reports turns the lookup off.
   - An UPDATE that changes no image, securityContext, command or args is
     admitted without asking the registry again. Tags are cached for 45s,
     image verdicts by (digest, policy set).
@@ -110,7 +118,9 @@ Clients push to and pull from --gate-listen instead of the registry.
     attestations, Helm charts and other artifacts pass unjudged.
   - A manifest pull (GET or HEAD) of a digest judged non-compliant is
     refused with DENIED; a GET of an image not judged yet is judged first.
-    Blobs always pass.
+    A pull is also judged with the Trivy report attached to the digest
+    (DWF401-DWF404, cached as at admission; not a push: nothing can be
+    attached before it). Blobs always pass.
   - Verdicts are cached by (digest, policy set); concurrent pushes of one
     digest are judged once.
   - --mode warn lets non-compliant images through with a Warning header
@@ -177,6 +187,7 @@ Logs go to standard error.`,
 	f.BoolVar(&fl.admission, "admission", true, "serve the Kubernetes admission webhook at POST /validate")
 	f.StringArrayVar(&fl.exemptNamespaces, "exempt-namespace", admission.DefaultExemptNamespaces(), "never judge objects in `NAMESPACE` (repeatable; add the webhook's own)")
 	f.StringArrayVar(&fl.allowedRegistries, "allowed-registry", nil, "admit only images from registry `HOST` or glob (repeatable, e.g. registry.internal:5000 or '*.example.com'); a host named exactly may be at a private address")
+	f.BoolVar(&fl.noAttachedReports, "no-attached-reports", false, "do not judge images at admission and on pulls through the gate with the vulnerability reports attached to them in the registry (DWF401-DWF404)")
 	f.BoolVar(&fl.pullSecrets, "pull-secrets", false, "pull images with each pod's imagePullSecrets and its service account's, read through the Kubernetes API with the webhook's own service account (in a cluster)")
 	f.StringVar(&fl.dockerConfig, "docker-config", "", "pull with the static credentials (auths) of the Docker config.json `FILE`, after the pods' pull secrets; read again when it changes, credential helpers never run (default: none, ~/.docker/config.json is not read)")
 	f.DurationVar(&fl.policyReload, "policy-reload", 30*time.Second, "read the configuration and policies again this often; a changed set that compiles judges admission reviews and registry gate requests from then on, a broken one keeps the old (0: never)")
@@ -296,6 +307,9 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 			AllowedRegistries: fl.allowedRegistries,
 			LookupTimeout:     fl.timeout,
 		}
+		if fl.noAttachedReports {
+			opts.Admission.ReportRules = []string{}
+		}
 	}
 	if fl.gateUpstream != "" {
 		gateMode := mode
@@ -319,6 +333,7 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 					Catalog:      fl.reconcileCatalog,
 					Rate:         fl.reconcileRate,
 				},
+				NoReports: fl.noAttachedReports,
 			},
 		}
 	}

@@ -74,6 +74,16 @@ const (
 	DefaultCacheSize    = 4096
 	DefaultMaxLookups   = 32
 	DefaultLookupTimout = 30 * time.Second
+	// DefaultReportTTL is how long the judgement of an image's attached
+	// vulnerability report is reused: a newer report attached meanwhile,
+	// or a report turning stale (DWF402, days), shows within minutes,
+	// while a rollout of many pods of one image looks it up once.
+	DefaultReportTTL = 5 * time.Minute
+	// DefaultNoReportTTL is how long "nothing attached" is reused: CI
+	// usually attaches the report right after the push, and a pod denied
+	// for want of it (require_report) is retried by its controller, so
+	// the answer must not outlive the attachment by much.
+	DefaultNoReportTTL = 30 * time.Second
 )
 
 // DefaultImageRules are the image rules judged at admission: those about
@@ -128,6 +138,14 @@ type Options struct {
 	// ImageRules are the image rule IDs judged; nil means
 	// DefaultImageRules.
 	ImageRules []string
+	// ReportRules are the vulnerability report rule IDs judged on the
+	// report attached to each image (DWF401-DWF404); nil means every one
+	// the policy set has, an empty list none: no report lookup at all.
+	// Reports are looked up only when the policy set has such a rule.
+	ReportRules []string
+	// ReportTTL is how long an image's report judgement is reused, and
+	// NoReportTTL how long "no report attached" is; 0 means the defaults.
+	ReportTTL, NoReportTTL time.Duration
 	// DefaultTimeout is the review's time when the request has no
 	// ?timeout=; 0 means DefaultTimeout.
 	DefaultTimeout time.Duration
@@ -161,6 +179,7 @@ type Webhook struct {
 	metrics   *metrics
 	tags      *lru[*tagEntry]
 	decisions *lru[*check.PodImage]
+	reports   *lru[*check.ImageReport]
 	flight    singleflight.Group
 	policies  atomic.Pointer[policyState]
 	lookups   chan struct{} // a slot per registry lookup in flight
@@ -216,6 +235,8 @@ func New(opts Options) (*Webhook, error) {
 	def(&o.LookupTimeout, DefaultLookupTimout)
 	def(&o.TagTTL, DefaultTagTTL)
 	def(&o.NotFoundTTL, DefaultNotFoundTTL)
+	def(&o.ReportTTL, DefaultReportTTL)
+	def(&o.NoReportTTL, DefaultNoReportTTL)
 	if o.CacheSize <= 0 {
 		o.CacheSize = DefaultCacheSize
 	}
@@ -236,6 +257,7 @@ func New(opts Options) (*Webhook, error) {
 	w := &Webhook{o: o, log: log, metrics: m,
 		tags:      newLRU[*tagEntry](o.CacheSize, o.Now),
 		decisions: newLRU[*check.PodImage](o.CacheSize, o.Now),
+		reports:   newLRU[*check.ImageReport](o.CacheSize, o.Now),
 		lookups:   make(chan struct{}, o.MaxLookups),
 	}
 	w.SetPolicies(o.Checker, o.PolicyHash)
@@ -253,6 +275,8 @@ type policyState struct {
 	checker *check.Checker
 	hash    string
 	rules   map[string]finding.Rule
+	// reports: the set has a rule that reads an image's attached report.
+	reports bool
 }
 
 // SetPolicies makes reviews from now on judged by checker, whose policy
@@ -260,7 +284,7 @@ type policyState struct {
 // with the set they started with; image verdicts cached under the old
 // hash are not used again.
 func (w *Webhook) SetPolicies(checker *check.Checker, hash string) {
-	ps := &policyState{checker: checker, hash: hash, rules: map[string]finding.Rule{}}
+	ps := &policyState{checker: checker, hash: hash, rules: map[string]finding.Rule{}, reports: checker.NeedsReports()}
 	for _, r := range checker.Rules() {
 		ps.rules[r.ID] = r
 	}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,10 +35,12 @@ type fixture struct {
 	goodDigest   v1.Hash
 	stall        atomic.Bool  // the registry stops answering manifests
 	fault        atomic.Int32 // the status every manifest request gets, 0 for none
+	reportFault  atomic.Int32 // the status every referrers or .att tag request gets, 0 for none
 	basicAuth    atomic.Value // string: the Authorization header every request needs, "" for none
 	stalled      atomic.Int64 // requests stalled now
 	maxStalled   atomic.Int64 // the most stalled at once
 	manifestGets atomic.Int64
+	reportGets   atomic.Int64 // GETs of referrers fallback and .att tags (sha256-<hex>...)
 	wh           *Webhook
 	metrics      *prometheus.Registry
 	srv          *httptest.Server
@@ -44,15 +48,28 @@ type fixture struct {
 
 func newFixture(t testing.TB, o Options) *fixture {
 	t.Helper()
+	return newFixtureConfig(t, o, "")
+}
+
+// newFixtureConfig is newFixture with cfg as the policy set's
+// .dwf-policy.yaml.
+func newFixtureConfig(t testing.TB, o Options, cfg string) *fixture {
+	t.Helper()
 	f := &fixture{}
 	f.reg = imagetest.NewRegistry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodGet {
+			if strings.Contains(r.URL.Path, "/manifests/sha256-") && r.Method == http.MethodGet {
+				f.reportGets.Add(1)
+			} else if strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodGet {
 				f.manifestGets.Add(1)
 			}
 			if want, _ := f.basicAuth.Load().(string); want != "" && r.Header.Get("Authorization") != want {
 				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
 				http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"credentials required"}]}`, http.StatusUnauthorized)
+				return
+			}
+			if code := f.reportFault.Load(); code != 0 && strings.Contains(r.URL.Path, "/manifests/sha256-") {
+				http.Error(w, `{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}`, int(code))
 				return
 			}
 			if code := f.fault.Load(); code != 0 && strings.Contains(r.URL.Path, "/manifests/") {
@@ -82,7 +99,14 @@ func newFixture(t testing.TB, o Options) *fixture {
 	f.root = f.reg.Ref("team/root:1")
 	f.reg.PushIndex(t, f.root, imagetest.Index(t, imagetest.Spec{PlatformSpec: imagetest.PlatformSpec{User: &root}}.Images(t)...))
 
-	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true})
+	popts := policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true}
+	if cfg != "" {
+		popts.ConfigFile = filepath.Join(popts.WorkDir, ".dwf-policy.yaml")
+		if err := os.WriteFile(popts.ConfigFile, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set, err := policyset.Open(context.Background(), popts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -603,6 +627,11 @@ func TestConcurrentReviewsFetchOnce(t *testing.T) {
 	// One GET of the tag, one of each platform's manifest.
 	if n := f.manifestGets.Load(); n > 3 {
 		t.Errorf("16 concurrent reviews of one image made %d manifest GETs, want at most 3", n)
+	}
+	// Its reports: the referrers fallback tag and the .att tag of the
+	// index and of each platform manifest.
+	if n := f.reportGets.Load(); n > 6 {
+		t.Errorf("16 concurrent reviews of one image made %d report lookups, want at most 6", n)
 	}
 }
 

@@ -31,6 +31,10 @@ type judgedImage struct {
 	pinned string // repository@digest
 	image  *check.PodImage
 	err    error
+	// report is the judgement of the vulnerability report attached to
+	// the image; reportErr says why it could not be looked up.
+	report    *check.ImageReport
+	reportErr error
 }
 
 // judgeImage resolves ref to a digest (tag cache, then the registry) and
@@ -67,6 +71,7 @@ func (w *Webhook) judgeImage(ctx context.Context, ps *policyState, ref string, k
 	if pi, ok := w.decisions.get(key); ok {
 		w.metrics.cache.WithLabelValues("decision", "hit").Inc()
 		out.image = pi
+		out.report, out.reportErr = w.judgeReport(ctx, ps, out.pinned, parsed.Context().RegistryStr(), pi, kc)
 		return out
 	}
 	w.metrics.cache.WithLabelValues("decision", "miss").Inc()
@@ -94,7 +99,44 @@ func (w *Webhook) judgeImage(ctx context.Context, ps *policyState, ref string, k
 		return out
 	}
 	out.image = v.(*check.PodImage)
+	out.report, out.reportErr = w.judgeReport(ctx, ps, out.pinned, parsed.Context().RegistryStr(), out.image, kc)
 	return out
+}
+
+// judgeReport returns the judgement of the vulnerability report attached
+// to an image (report cache, then one referrers lookup per digest), or nil
+// when the policy set has no rule that reads one. It is cached by
+// (repository@digest, policy set), for ReportTTL, or NoReportTTL when
+// nothing is attached: unlike the image, what is attached to its digest
+// changes, and it is attached in one repository, not to the content
+// wherever it is. Failures are not cached.
+func (w *Webhook) judgeReport(ctx context.Context, ps *policyState, pinned, registry string, pi *check.PodImage, kc *pullKeychain) (*check.ImageReport, error) {
+	key := pinned + " " + ps.hash
+	if !ps.reports || (w.o.ReportRules != nil && len(w.o.ReportRules) == 0) || pi.Image == nil {
+		return nil, nil
+	}
+	if r, ok := w.reports.get(key); ok {
+		w.metrics.cache.WithLabelValues("report", "hit").Inc()
+		return r, nil
+	}
+	w.metrics.cache.WithLabelValues("report", "miss").Inc()
+	v, err := w.wait(ctx, "report "+key+" "+kc.id(), func(fctx context.Context) (any, error) {
+		r, err := ps.checker.ImageReport(fctx, pi.Image, check.ImageReportOptions{Keychain: kc, Rules: w.o.ReportRules, Ref: pinned})
+		w.countLookup(registry, err)
+		if err != nil {
+			return nil, err
+		}
+		ttl := w.o.ReportTTL
+		if !r.Found {
+			ttl = w.o.NoReportTTL
+		}
+		w.reports.put(key, r, ttl)
+		return r, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*check.ImageReport), nil
 }
 
 // resolveTag returns the digest a tag names, from the cache or the

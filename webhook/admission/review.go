@@ -188,12 +188,28 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 		if j.image == nil {
 			continue
 		}
-		for _, f := range j.image.Findings {
+		findings := j.image.Findings
+		var more moreFindings
+		if j.report != nil {
+			var rfs []finding.Finding
+			rfs, more = capReportFindings(j.report.Findings)
+			findings = append(slices.Clip(findings), rfs...)
+		}
+		if j.reportErr != nil {
+			// The image was judged; its report could not be: that
+			// lookup gets the --on-error outcome.
+			unverified = append(unverified, judgedImage{ref: j.ref, err: fmt.Errorf("looking up its vulnerability report: %w", j.reportErr)})
+		}
+		for _, f := range findings {
 			if f.Suppressed() {
 				continue
 			}
 			lines = append(lines, line{severity: f.Severity, rule: f.RuleID,
 				text: fmt.Sprintf("%s: %s %s %s (%s): %s", containersOf(j.ref), f.RuleID, f.Severity, ps.ruleName(f.RuleID), f.Subject, f.Message)})
+		}
+		if more.n > 0 {
+			lines = append(lines, line{severity: more.severity, rule: more.rule,
+				text: fmt.Sprintf("%s: and %d more findings of its vulnerability report (%s)", containersOf(j.ref), more.n, j.pinned)})
 		}
 	}
 	// The pod spec rules are compute only: the review's deadline does not
@@ -365,4 +381,41 @@ func (st *reviewState) annotate(key, value string) {
 		value = value[:4096]
 	}
 	st.resp.AuditAnnotations[key] = value
+}
+
+// maxReportLines bounds the lines one image's vulnerability report adds to
+// a review's answer: a report may hold thousands of findings, the
+// apiserver shows a message, not a report.
+const maxReportLines = 10
+
+// moreFindings stands for the report findings left out of an answer: how
+// many, the highest severity among them and its rule (so that they still
+// decide as they would have).
+type moreFindings struct {
+	n        int
+	severity finding.Severity
+	rule     string
+}
+
+// capReportFindings keeps the maxReportLines most severe of a report's
+// findings that are not suppressed.
+func capReportFindings(fs []finding.Finding) ([]finding.Finding, moreFindings) {
+	var open []finding.Finding
+	for _, f := range fs {
+		if !f.Suppressed() {
+			open = append(open, f)
+		}
+	}
+	var more moreFindings
+	if len(open) > maxReportLines {
+		slices.SortStableFunc(open, func(a, b finding.Finding) int { return int(b.Severity) - int(a.Severity) })
+		for _, f := range open[maxReportLines:] {
+			if more.n == 0 || f.Severity > more.severity {
+				more.severity, more.rule = f.Severity, f.RuleID
+			}
+			more.n++
+		}
+		open = open[:maxReportLines]
+	}
+	return open, more
 }

@@ -123,11 +123,21 @@ type Options struct {
 	// Reconcile configures the periodic reconciliation of listed
 	// repositories; its zero value is off.
 	Reconcile Reconcile
-	// CacheSize bounds the verdicts kept; 0 means DefaultCacheSize.
-	CacheSize int
 	// Tool names the program in verdicts served as SARIF; its zero value
 	// is dwf-policy without a version.
 	Tool report.Tool
+	// CacheSize bounds the verdicts kept (and the report judgements); 0
+	// means DefaultCacheSize.
+	CacheSize int
+	// NoReports leaves the vulnerability reports attached to pulled images
+	// alone. Otherwise, when the policy set has a report rule
+	// (DWF401-DWF404), a pull is judged with the report attached to the
+	// image's digest (or its platform manifests'), looked up once per
+	// ReportTTL, or NoReportTTL while none is attached; 0 means the
+	// Default values. Pushes are judged without: nothing can be attached
+	// to a manifest before it is pushed.
+	NoReports              bool
+	ReportTTL, NoReportTTL time.Duration
 	// Registerer receives the gate's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	// Logger gets verdicts and failures; nil discards.
@@ -142,6 +152,7 @@ type Gate struct {
 	host    string // the upstream's host:port, as references name it
 	proxy   *httputil.ReverseProxy
 	cache   *verdictCache
+	reports *reportCache
 	flight  singleflight.Group
 	events  *eventQueue
 	metrics *metrics
@@ -212,6 +223,8 @@ func New(opts Options) (*Gate, error) {
 	def(&o.JudgeTimeout, DefaultJudgeTimeout)
 	def(&o.ManifestTimeout, DefaultManifestTimeout)
 	def(&o.BlobTimeout, DefaultBlobTimeout)
+	def(&o.ReportTTL, DefaultReportTTL)
+	def(&o.NoReportTTL, DefaultNoReportTTL)
 	if o.MaxManifestBytes <= 0 {
 		o.MaxManifestBytes = DefaultMaxManifestBytes
 	}
@@ -248,7 +261,7 @@ func New(opts Options) (*Gate, error) {
 			ForceAttemptHTTP2:     true,
 		}
 	}
-	g := &Gate{o: o, host: o.Upstream.Host, cache: newVerdictCache(o.CacheSize), log: o.Logger}
+	g := &Gate{o: o, host: o.Upstream.Host, cache: newVerdictCache(o.CacheSize), reports: newReportCache(o.CacheSize), log: o.Logger}
 	g.SetPolicies(o.Checker, o.PolicyHash)
 	m, err := newMetrics(o.Registerer)
 	if err != nil {
@@ -485,6 +498,7 @@ func (g *Gate) judge(ctx context.Context, pol *policies, by, repo, ref, digest s
 		f.Message = strings.ReplaceAll(f.Message, g.host+"/", "")
 	}
 	v := newVerdict(repo, digest, pol.hash, by, g.o.FailOn, res.Findings, g.o.Now())
+	v.image = res.Image
 	g.cache.put(v)
 	g.metrics.verdicts.WithLabelValues(strconv.FormatBool(v.Compliant)).Inc()
 	g.log.Info("image judged", "image", repo+"@"+digest, "compliant", v.Compliant, "by", by, "findings", len(v.Findings), "took", time.Since(start))
@@ -505,7 +519,8 @@ func (g *Gate) pull(w http.ResponseWriter, r *http.Request, repo, ref string) {
 	if digestRef.MatchString(ref) {
 		if v, ok := g.cache.get(ref, g.policyHash()); ok {
 			g.metrics.cache.WithLabelValues("hit").Inc()
-			if !g.apply(w, r, "pull", repo, ref, v, nil) {
+			v, err := g.withReport(r.Context(), repo, ref, v, keychainFor(g.host, r.Header.Get("Authorization")))
+			if !g.apply(w, r, "pull", repo, ref, v, err) {
 				return
 			}
 			g.proxy.ServeHTTP(w, r)
@@ -532,7 +547,8 @@ func (g *Gate) modifyResponse(resp *http.Response) error {
 	if digest != "" {
 		if v, ok := g.cache.get(digest, g.policyHash()); ok {
 			g.metrics.cache.WithLabelValues("hit").Inc()
-			return g.answer(resp, st, digest, v, nil)
+			v, err := g.withReport(resp.Request.Context(), st.repo, digest, v, keychainFor(g.host, st.auth))
+			return g.answer(resp, st, digest, v, err)
 		}
 	}
 	if resp.Request.Method == http.MethodHead {
@@ -554,6 +570,9 @@ func (g *Gate) modifyResponse(resp *http.Response) error {
 	var v *Verdict
 	if err == nil {
 		v, err = g.verdict(resp.Request.Context(), "pull", st.repo, st.ref, digest, raw, st.auth)
+	}
+	if err == nil {
+		v, err = g.withReport(resp.Request.Context(), st.repo, digest, v, keychainFor(g.host, st.auth))
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(raw))
 	resp.ContentLength = int64(len(raw))

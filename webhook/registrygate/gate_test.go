@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,10 +74,24 @@ func TestParseManifestPath(t *testing.T) {
 // loopback and a gate with o in front of it; it returns the gate's address.
 func inProcess(t *testing.T, o Options) (gateAddr string) {
 	t.Helper()
+	return inProcessConfig(t, o, "")
+}
+
+// inProcessConfig is inProcess with cfg as the policy set's
+// .dwf-policy.yaml.
+func inProcessConfig(t *testing.T, o Options, cfg string) (gateAddr string) {
+	t.Helper()
 	up := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(up.Close)
 	u, _ := url.Parse(up.URL)
-	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true})
+	popts := policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true}
+	if cfg != "" {
+		popts.ConfigFile = filepath.Join(popts.WorkDir, ".dwf-policy.yaml")
+		if err := os.WriteFile(popts.ConfigFile, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set, err := policyset.Open(context.Background(), popts)
 	if err != nil {
 		t.Fatal(err)
 	}

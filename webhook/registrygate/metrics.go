@@ -11,6 +11,7 @@ type metrics struct {
 	decisions       *prometheus.CounterVec
 	verdicts        *prometheus.CounterVec
 	cache           *prometheus.CounterVec
+	reportCache     *prometheus.CounterVec
 	events          *prometheus.CounterVec
 	judgements      prometheus.Counter
 	judgeSeconds    prometheus.Histogram
@@ -35,6 +36,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dwf_gate_verdict_cache_total",
 			Help: "Verdict cache lookups, by result (hit, miss).",
+		}, []string{"result"}),
+		reportCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dwf_gate_report_cache_total",
+			Help: "Lookups of the judgement of a pulled image's attached vulnerability report, by result (hit, miss).",
 		}, []string{"result"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dwf_gate_events_total",
@@ -75,7 +80,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.decisions, m.verdicts, m.cache, m.events, m.judgements, m.judgeSeconds, m.failOpen, m.upstreamErrors, m.queueDepth, m.reconcileRuns, m.reconcileImages, m.reconcileLast} {
+		for _, c := range []prometheus.Collector{m.decisions, m.verdicts, m.cache, m.reportCache, m.events, m.judgements, m.judgeSeconds, m.failOpen, m.upstreamErrors, m.queueDepth, m.reconcileRuns, m.reconcileImages, m.reconcileLast} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("registering gate metrics: %w", err)
 			}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/finding"
 )
 
@@ -33,6 +34,9 @@ type Verdict struct {
 	// By says which front door judged it: push, pull, event or
 	// reconcile.
 	By string `json:"judged_by"`
+	// image is the image judged, for its attached reports (withReport);
+	// nil for an artifact.
+	image *check.LoadedImage
 }
 
 // newVerdict decides from the findings of a check.

@@ -1,0 +1,92 @@
+package registrygate
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/devflow/dwf-policy/engine/input/image"
+	"github.com/devflow/dwf-policy/internal/imagetest"
+)
+
+// report is a Trivy JSON report of digest, created now, with one
+// vulnerability of severity.
+func trivyReport(digest, id, severity string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"SchemaVersion": 2,
+		"CreatedAt":     time.Now().UTC().Format(time.RFC3339),
+		"ArtifactName":  "registry.test/app",
+		"Metadata":      map[string]any{"RepoDigests": []string{"registry.test/app@" + digest}},
+		"Results": []any{map[string]any{
+			"Target": "app (debian 12.5)", "Class": "os-pkgs",
+			"Vulnerabilities": []any{map[string]any{
+				"VulnerabilityID": id, "PkgName": "openssl", "InstalledVersion": "3.0.1", "FixedVersion": "3.0.14", "Severity": severity,
+			}},
+		}},
+	})
+	return b
+}
+
+// TestPullJudgedWithReport: a pull through the gate is judged with the
+// report attached to the image's digest: a CRITICAL vulnerability is
+// refused with DENIED naming it, and with require_report an image without
+// a report is refused with DWF404. Pushes are judged without reports.
+func TestPullJudgedWithReport(t *testing.T) {
+	addr := inProcessConfig(t, Options{}, "vulnerabilities:\n  require_report: true\n")
+	img := imagetest.Spec{Platforms: []string{"linux/amd64"}}.Images(t)[0]
+	vuln, _ := name.ParseReference(addr+"/team/vuln:1", name.Insecure)
+	plain, _ := name.ParseReference(addr+"/team/plain:1", name.Insecure)
+	for _, r := range []name.Reference{vuln, plain} {
+		if err := remote.Write(r, img, remote.WithTransport(http.DefaultTransport)); err != nil {
+			t.Fatalf("push of a compliant image without a report refused: %v", err)
+		}
+	}
+	digest, _ := img.Digest()
+	raw, _ := img.RawManifest()
+	// Attached through the gate: a referrer is an artifact, not judged.
+	imagetest.Attach(t, vuln.String(), v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: digest, Size: int64(len(raw))},
+		imagetest.Referrer{ArtifactType: image.ArtifactTypeTrivyJSON, Data: trivyReport(digest.String(), "CVE-2026-4242", "CRITICAL")}, http.DefaultTransport)
+
+	pull := func(r name.Reference) string {
+		t.Helper()
+		_, err := remote.Get(r, remote.WithTransport(http.DefaultTransport))
+		var terr *transport.Error
+		if !errors.As(err, &terr) || terr.StatusCode != http.StatusForbidden {
+			t.Fatalf("pull of %s: %v, want 403", r, err)
+		}
+		return err.Error()
+	}
+	if msg := pull(vuln); !strings.Contains(msg, "DWF401") || !strings.Contains(msg, "CVE-2026-4242 (CRITICAL) in openssl 3.0.1") {
+		t.Errorf("pull of an image with a CRITICAL vulnerability: %s", msg)
+	}
+	// The same digest in another repository has no report attached.
+	if msg := pull(plain); !strings.Contains(msg, "DWF404") || !strings.Contains(msg, "No Trivy report for team/plain@"+digest.String()) {
+		t.Errorf("pull of an image without a report: %s", msg)
+	}
+	// Cached verdict, cached report: refused again by digest.
+	if msg := pull(vuln.Context().Digest(digest.String())); !strings.Contains(msg, "CVE-2026-4242") {
+		t.Errorf("pull by digest: %s", msg)
+	}
+}
+
+// TestNoReportsOption: NoReports judges pulls on the image alone.
+func TestNoReportsOption(t *testing.T) {
+	addr := inProcessConfig(t, Options{NoReports: true}, "vulnerabilities:\n  require_report: true\n")
+	img := imagetest.Spec{Platforms: []string{"linux/amd64"}}.Images(t)[0]
+	r, _ := name.ParseReference(addr+"/team/plain:1", name.Insecure)
+	if err := remote.Write(r, img, remote.WithTransport(http.DefaultTransport)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.Get(r, remote.WithTransport(http.DefaultTransport)); err != nil {
+		t.Errorf("pull with reports off: %v", err)
+	}
+}
