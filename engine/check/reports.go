@@ -113,6 +113,10 @@ func chooseReports(ref string, img *document.Document, found []image.Attached) [
 	count := map[string]int{}
 	var skipped []string
 	for _, a := range found {
+		if a.Unread != "" {
+			skipped = append(skipped, fmt.Sprintf("%s (%s)", a.Ref, a.Unread))
+			continue
+		}
 		doc, err := trivyreport.Parse(a.Ref, a.Data, trivyreport.Options{})
 		if err != nil {
 			// An attestation of another predicate type, a broken

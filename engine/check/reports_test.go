@@ -278,3 +278,39 @@ func TestAttachedReportCached(t *testing.T) {
 		}
 	}
 }
+
+// TestAttachedReportTooLarge: a report larger than image.MaxReportBytes
+// (100 MiB by its descriptor) is not fetched; it is no report (a note
+// says why, DWF404 under require_report) and the check goes on.
+func TestAttachedReportTooLarge(t *testing.T) {
+	reg := imagetest.NewRegistry(t, nil)
+	tr := imagetest.Transport()
+	ref := reg.Ref("team/huge:1")
+	img := imagetest.Image(t, "linux/amd64", v1.Config{User: "1001"}, imagetest.Layer(t, compression.ZStd, imagetest.File{Name: "etc/passwd", Body: "root:x:0:0::/root:/bin/sh\n"}))
+	digest := reg.Push(t, ref, img)
+	data := trivyJSON(digest.String(), "2026-05-31T08:00:00Z", "CVE-2026-0009")
+	art := imagetest.Attach(t, ref, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: digest, Size: imgSize(t, img)},
+		imagetest.Referrer{ArtifactType: image.ArtifactTypeTrivyJSON, Data: data, LayerSize: 100 << 20}, tr)
+	layer, _, _ := v1.SHA256(strings.NewReader(string(data)))
+
+	dir := repo(t, map[string]string{".dwf-policy.yaml": "vulnerabilities:\n  require_report: true\n"})
+	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := check.New(set, check.Options{Image: image.Options{Transport: tr, Retries: -1}})
+	res, err := c.Images(context.Background(), []string{ref}, check.ImagesOptions{})
+	if err != nil || res.Err != nil {
+		t.Fatal(err, res.Err, res.Problems)
+	}
+	if !slices.ContainsFunc(res.Findings, func(f finding.Finding) bool { return f.RuleID == "DWF404" }) {
+		t.Errorf("no DWF404 for an image whose only report is too large: %v", res.Findings)
+	}
+	want := "no usable Trivy report among those attached: " + strings.TrimSuffix(ref, ":1") + "@" + art.String() + " (the report is too large to read: 104857600 bytes, more than the 67108864-byte limit)"
+	if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, want) }) {
+		t.Errorf("notes %q lack %q", res.Notes, want)
+	}
+	if n := reg.Count("GET /v2/team/huge/blobs/" + layer.String()); n != 0 {
+		t.Errorf("the report blob was fetched %d times", n)
+	}
+}

@@ -45,6 +45,9 @@ type Referrer struct {
 	LayerMediaType string // default: ArtifactType
 	Data           []byte
 	Annotations    map[string]string // the manifest's
+	// LayerSize, when not 0, is the size the layer's descriptor claims
+	// (a report too large to read, without pushing that many bytes).
+	LayerSize int64
 }
 
 // Attach pushes r to the repository of ref with subject as its subject and
@@ -65,12 +68,16 @@ func Attach(t testing.TB, repoRef string, subject v1.Descriptor, r Referrer, tr 
 			t.Fatalf("pushing a blob to %s: %v", repo, err)
 		}
 	}
+	layerDesc := descriptorOf(t, r.Data, types.MediaType(lmt))
+	if r.LayerSize != 0 {
+		layerDesc.Size = r.LayerSize
+	}
 	m := map[string]any{
 		"schemaVersion": 2,
 		"mediaType":     types.OCIManifestSchema1,
 		"artifactType":  r.ArtifactType,
 		"config":        descriptorOf(t, []byte("{}"), "application/vnd.oci.empty.v1+json"),
-		"layers":        []v1.Descriptor{descriptorOf(t, r.Data, types.MediaType(lmt))},
+		"layers":        []v1.Descriptor{layerDesc},
 		"subject":       v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
 	}
 	if len(r.Annotations) > 0 {

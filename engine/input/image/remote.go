@@ -319,10 +319,15 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
+		return nil, &capError{limit: limit}
 	}
 	return b, nil
 }
+
+// capError: a blob is larger than the limit it is read with.
+type capError struct{ limit int64 }
+
+func (e *capError) Error() string { return fmt.Sprintf("larger than %d bytes", e.limit) }
 
 // sniffMediaType reads the mediaType field of a manifest, or guesses it
 // from the fields present when it is absent (older Docker indexes omit it).

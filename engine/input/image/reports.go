@@ -73,6 +73,9 @@ type Attached struct {
 	// Created is the org.opencontainers.image.created annotation, or "".
 	Created string
 	Data    []byte
+	// Unread says why Data is nil: the report is larger than
+	// MaxReportBytes. It was not fetched; it is no report to judge.
+	Unread string
 }
 
 // Reports finds the vulnerability reports attached to digests (an image's
@@ -205,7 +208,16 @@ func (s *registrySource) referrer(ctx context.Context, subject string, desc v1.D
 		if !reportLayer(l.MediaType) {
 			continue
 		}
+		a := Attached{
+			Subject: subject, Ref: s.ref.Context().Digest(desc.Digest.String()).String(),
+			Digest: desc.Digest.String(), Layer: l.Digest.String(), Via: "referrers",
+			ArtifactType: artifactType, Created: created,
+		}
 		data, err := s.reportBlob(ctx, l)
+		if errors.Is(err, errReportTooLarge) {
+			a.Unread = err.Error()
+			return a, true, nil
+		}
 		if err != nil {
 			return Attached{}, false, err
 		}
@@ -214,11 +226,8 @@ func (s *registrySource) referrer(ctx context.Context, subject string, desc v1.D
 				return Attached{}, false, nil
 			}
 		}
-		return Attached{
-			Subject: subject, Ref: s.ref.Context().Digest(desc.Digest.String()).String(),
-			Digest: desc.Digest.String(), Layer: l.Digest.String(), Via: "referrers",
-			ArtifactType: artifactType, Created: created, Data: data,
-		}, true, nil
+		a.Data = data
+		return a, true, nil
 	}
 	return Attached{}, false, nil
 }
@@ -277,15 +286,19 @@ func (s *registrySource) attTag(ctx context.Context, digest string) ([]Attached,
 		if p, ok := l.Annotations[annotationPredicateType]; ok && p != VulnPredicateType {
 			continue
 		}
-		data, err := s.reportBlob(ctx, l)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Attached{
+		a := Attached{
 			Subject: digest, Ref: s.ref.Context().Digest(desc.Digest.String()).String(),
 			Digest: desc.Digest.String(), Layer: l.Digest.String(), Via: "att-tag",
-			ArtifactType: string(l.MediaType), Created: l.Annotations[annotationCreated], Data: data,
-		})
+			ArtifactType: string(l.MediaType), Created: l.Annotations[annotationCreated],
+		}
+		data, err := s.reportBlob(ctx, l)
+		if errors.Is(err, errReportTooLarge) {
+			a.Unread = err.Error()
+		} else if err != nil {
+			return nil, err
+		}
+		a.Data = data
+		out = append(out, a)
 	}
 	return out, nil
 }
@@ -296,7 +309,7 @@ func (s *registrySource) reportBlob(ctx context.Context, d v1.Descriptor) ([]byt
 		return b, nil
 	}
 	if d.Size > MaxReportBytes {
-		return nil, fmt.Errorf("report %s is %d bytes, more than the %d-byte limit", d.Digest, d.Size, MaxReportBytes)
+		return nil, fmt.Errorf("%w: %d bytes, more than the %d-byte limit", errReportTooLarge, d.Size, MaxReportBytes)
 	}
 	l, err := s.puller.Layer(ctx, s.ref.Context().Digest(d.Digest.String()))
 	if err != nil {
@@ -308,6 +321,10 @@ func (s *registrySource) reportBlob(ctx context.Context, d v1.Descriptor) ([]byt
 	}
 	defer rc.Close()
 	b, err := readCapped(mismatchReader{rc, "report " + d.Digest.String()}, MaxReportBytes)
+	if _, ok := errors.AsType[*capError](err); ok {
+		// The descriptor said less than the blob holds.
+		return nil, fmt.Errorf("%w: more than the %d-byte limit", errReportTooLarge, MaxReportBytes)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("fetching report %s: %w", d.Digest, err)
 	}
@@ -317,6 +334,9 @@ func (s *registrySource) reportBlob(ctx context.Context, d v1.Descriptor) ([]byt
 	s.cache.putBlob("reports", d.Digest, b)
 	return b, nil
 }
+
+// errReportTooLarge: an attached report is larger than MaxReportBytes.
+var errReportTooLarge = errors.New("the report is too large to read")
 
 // NoReportLookup is the image document's vulnerability_report before any
 // report was looked for: the registry gate judges a manifest alone.
