@@ -13,7 +13,7 @@ TOOLS     := $(CURDIR)/.tools
 export SARIF_MULTITOOL := $(TOOLS)/npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 FUZZTIME  ?= 3000x
 
-.PHONY: build demo test unit lint tools fuzz bench bench-webhook docs deploy-manifests bundles clean self-check e2e-kube
+.PHONY: build demo test unit lint tools fuzz bench bench-trivy bench-webhook docs deploy-manifests bundles clean self-check e2e-kube
 
 build: ## Build bin/dwf-policy, static (no cgo) as the release image is; release images add -trimpath, see Dockerfile.devflow
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dwf-policy
@@ -49,6 +49,13 @@ test: lint unit fuzz self-check demo e2e-kube ## Everything CI runs (demo includ
 
 bench: ## Benchmarks: parse, evaluate, whole check over 2,000 Dockerfiles and over 2,000 manifests (CheckCorpus vs CheckManifests)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./engine/... ./internal/cli/
+
+bench-trivy: build ## A 5,000-vulnerability Trivy report: its stages (parse, convert, evaluate; Go benchmark) and `dwf-policy check` through hyperfine, process start included (median, user and system time; the load average is printed: the machine may be shared)
+	$(GO) test -run '^$$' -bench 'TrivyReport5000' -benchmem -benchtime 20x ./engine/check
+	@dir=$$(mktemp -d) && mkdir "$$dir/.git" && \
+	DWF_BENCH_REPORT_OUT="$$dir/trivy.json" $(GO) test -count=1 -run '^TestWriteBenchReport$$' ./engine/check && \
+	uptime && (cd "$$dir" && hyperfine -N -w 3 -r 30 -i '$(CURDIR)/$(BIN) check trivy.json'); \
+	status=$$?; rm -rf "$$dir"; exit $$status
 
 bench-webhook: ## Admission reviews over loopback, caches warm: saturated throughput and p50/p99, and latency at a steady 200 reviews/s
 	$(GO) test -run '^$$' -bench 'ReviewWarm' -benchtime 2000x ./webhook/admission

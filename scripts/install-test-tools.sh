@@ -2,8 +2,9 @@
 # Installs the tools the test suite runs for real:
 #   - Microsoft's SARIF multitool (validates our SARIF, including GitHub's
 #     ingestion rules), from npm into <repo>/.tools/npm;
-#   - Debian's docker-registry, pre-commit, etcd-server and libxml2-utils (xmllint) packages, with apt-get, when
-#     they are missing and we are root;
+#   - Debian's docker-registry, pre-commit, etcd-server, libxml2-utils (xmllint)
+#     and hyperfine (make bench-trivy) packages, with apt-get, when they are
+#     missing and we are root;
 #   - helm, pinned, built with `go install` into <repo>/.tools/bin (the chart
 #     tests render deploy/helm/dwf-policy with the real `helm template`).
 #   - crane (go-containerregistry's registry client, the registry gate's
@@ -15,7 +16,7 @@ set -euo pipefail
 
 sarif_pkg=@microsoft/sarif-multitool-linux
 sarif_version=5.7.0
-apt_packages=(docker-registry pre-commit etcd-server libxml2-utils)
+apt_packages=(docker-registry pre-commit etcd-server libxml2-utils hyperfine)
 helm_module=helm.sh/helm/v3
 helm_version=v3.22.0
 crane_module=github.com/google/go-containerregistry/cmd/crane

@@ -9,7 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/devflow/dwf-policy/engine"
 	"github.com/devflow/dwf-policy/engine/check"
+	"github.com/devflow/dwf-policy/engine/input/trivyreport"
 	"github.com/devflow/dwf-policy/engine/policyset"
 )
 
@@ -80,5 +84,57 @@ func BenchmarkTrivyReport5000(b *testing.B) {
 		if n := len(res.Findings); n < 2500 {
 			b.Fatalf("%d findings", n)
 		}
+	}
+}
+
+// BenchmarkTrivyReport5000Stages splits BenchmarkTrivyReport5000 into its
+// stages: parse (bytes to document), convert (document to the Rego value
+// OPA evaluates) and evaluate (convert, then the trivy-report rules).
+func BenchmarkTrivyReport5000Stages(b *testing.B) {
+	data := bigReport(5000)
+	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: b.TempDir(), NoConfigSearch: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc, err := trivyreport.Parse("trivy.json", data, trivyreport.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("parse", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, err := trivyreport.Parse("trivy.json", data, trivyreport.Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("convert", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := ast.InterfaceToValue(doc.Input); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	ctx := engine.WithNow(context.Background(), time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+	b.Run("evaluate", func(b *testing.B) {
+		for b.Loop() {
+			fs, err := set.Engine.EvaluateOne(ctx, doc)
+			if err != nil || len(fs) < 2500 {
+				b.Fatalf("%d findings, %v", len(fs), err)
+			}
+		}
+	})
+}
+
+// TestWriteBenchReport writes the report of BenchmarkTrivyReport5000 to
+// $DWF_BENCH_REPORT_OUT, for `make bench-trivy` to time the CLI on; it is
+// skipped otherwise.
+func TestWriteBenchReport(t *testing.T) {
+	out := os.Getenv("DWF_BENCH_REPORT_OUT")
+	if out == "" {
+		t.Skip("DWF_BENCH_REPORT_OUT names no file")
+	}
+	if err := os.WriteFile(out, bigReport(5000), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

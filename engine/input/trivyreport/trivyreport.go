@@ -613,23 +613,29 @@ func (v *vuln) value(loc document.Location) map[string]any {
 	default:
 		sev = "UNKNOWN"
 	}
-	return map[string]any{
-		"id":                v.VulnerabilityID,
-		"pkg_id":            v.PkgID,
-		"pkg_name":          v.PkgName,
-		"pkg_path":          v.PkgPath,
-		"purl":              v.PURL,
-		"installed_version": v.InstalledVersion,
-		"fixed_version":     v.FixedVersion,
-		"status":            v.Status,
-		"severity":          sev,
-		"title":             v.Title,
-		"primary_url":       v.PrimaryURL,
-		"cvss_score":        score,
-		"cvss_vector":       vector,
-		"location":          loc.Value(),
-	}
+	// Sized for every key it ends with (target, class and type from the
+	// result, duplicate, message and fingerprint in input): growing a map
+	// of twenty keys rehashes it, five thousand times.
+	m := make(map[string]any, vulnKeys)
+	m["id"] = v.VulnerabilityID
+	m["pkg_id"] = v.PkgID
+	m["pkg_name"] = v.PkgName
+	m["pkg_path"] = v.PkgPath
+	m["purl"] = v.PURL
+	m["installed_version"] = v.InstalledVersion
+	m["fixed_version"] = v.FixedVersion
+	m["status"] = v.Status
+	m["severity"] = sev
+	m["title"] = v.Title
+	m["primary_url"] = v.PrimaryURL
+	m["cvss_score"] = score
+	m["cvss_vector"] = vector
+	m["location"] = loc.Value()
+	return m
 }
+
+// vulnKeys is how many keys a vulnerability of the document has.
+const vulnKeys = 20
 
 // object reads an object at the current position, calling fn with each
 // key before its value; fn must consume the value.
@@ -868,7 +874,9 @@ func (r *report) digests() []any {
 func (r *report) input() map[string]any {
 	vulns := make([]any, len(r.vulns))
 	seen := make(map[string]bool, len(r.vulns))
+	counts := map[string]int{"CRITICAL": 0, "HIGH": 0, "MEDIUM": 0, "LOW": 0, "UNKNOWN": 0}
 	for i, v := range r.vulns {
+		counts[v["severity"].(string)]++
 		key := v["id"].(string) + "\x00" + v["pkg_name"].(string)
 		v["duplicate"] = seen[key]
 		seen[key] = true
@@ -898,6 +906,7 @@ func (r *report) input() map[string]any {
 		"location":            r.reportLoc.Value(),
 		"results":             results,
 		"vulnerabilities":     vulns,
+		"severity_counts":     map[string]any{"CRITICAL": counts["CRITICAL"], "HIGH": counts["HIGH"], "MEDIUM": counts["MEDIUM"], "LOW": counts["LOW"], "UNKNOWN": counts["UNKNOWN"]},
 		"image":               nil,
 	}
 }
