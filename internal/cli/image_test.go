@@ -433,10 +433,11 @@ func TestImageCache(t *testing.T) {
 	// Cold: ping, index, 2 manifests, 2 configs, 2 layers per platform to
 	// find dwfuser in /etc/passwd under the app layer. Warm: ping, index.
 	// Both then look for attached reports, which are not cached (a report
-	// may be attached at any time): ping, the referrers API, its fallback
-	// tag and cosign's .att tag.
-	if cold != 10+4 || warm != 2+4 {
-		t.Errorf("requests cold %d, warm %d; want 14 and 6", cold, warm)
+	// may be attached at any time): ping, then for the index and each
+	// platform manifest the referrers API, its fallback tag and cosign's
+	// .att tag.
+	if cold != 10+1+3*3 || warm != 2+1+3*3 {
+		t.Errorf("requests cold %d, warm %d; want 20 and 12", cold, warm)
 	}
 	t.Logf("dwf-policy image, 2-platform index, in-process registry (whole CLI, policy compile included): cold %s (%d requests), warm %s (%d requests)",
 		coldTime.Round(time.Millisecond), cold, warmTime.Round(time.Millisecond), warm)
