@@ -254,7 +254,7 @@ func (e *Engine) RunWith(ctx context.Context, n int, load func(i int) (*document
 				doc, err := load(i)
 				if opts.ContextOnly != nil && opts.ContextOnly(i) {
 					if err == nil && doc != nil && keep && (e.repoKinds == nil || e.repoKinds[doc.Kind]) {
-						input, err := ast.InterfaceToValue(doc.Input)
+						input, err := inputValue(doc.Input)
 						if err == nil {
 							kept[i] = keptDocument{path: doc.Path, kind: doc.Kind, input: input}
 						}
@@ -268,7 +268,7 @@ func (e *Engine) RunWith(ctx context.Context, n int, load func(i int) (*document
 				case err != nil:
 					errs[i] = err
 				case doc != nil:
-					input, err := ast.InterfaceToValue(doc.Input)
+					input, err := inputValue(doc.Input)
 					if err != nil {
 						errs[i] = fmt.Errorf("evaluating %s: converting input: %w", doc.Path, err)
 						continue
@@ -352,7 +352,7 @@ func (e *Engine) EvaluateOne(ctx context.Context, doc *document.Document) ([]fin
 	}
 	ctx, stop := memoryGuard(ctx, e.memoryBudget)
 	defer stop()
-	input, err := ast.InterfaceToValue(doc.Input)
+	input, err := inputValue(doc.Input)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating %s: converting input: %w", doc.Path, err)
 	}

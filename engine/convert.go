@@ -1,0 +1,79 @@
+package engine
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// parallelArrayMin is the length from which an array of the input is
+// converted in parallel chunks: a Trivy report's thousands of
+// vulnerabilities, twenty fields each, take tens of milliseconds to
+// convert on one core.
+const parallelArrayMin = 2048
+
+// inputValue converts a document's input to the value OPA evaluates, as
+// ast.InterfaceToValue does, but with each large array of the top level
+// (a report's vulnerabilities) converted on every core: conversion is a
+// pure function of the Go values, and the evaluation that follows is
+// single-threaded for one document.
+func inputValue(in map[string]any) (ast.Value, error) {
+	large := false
+	for _, v := range in {
+		if a, ok := v.([]any); ok && len(a) >= parallelArrayMin {
+			large = true
+			break
+		}
+	}
+	if !large {
+		return ast.InterfaceToValue(in)
+	}
+	kvs := make([][2]*ast.Term, 0, len(in))
+	for k, v := range in {
+		var val ast.Value
+		var err error
+		if a, ok := v.([]any); ok && len(a) >= parallelArrayMin {
+			val, err = parallelArray(a)
+		} else {
+			val, err = ast.InterfaceToValue(v)
+		}
+		if err != nil {
+			return nil, err
+		}
+		kvs = append(kvs, [2]*ast.Term{ast.StringTerm(k), ast.NewTerm(val)})
+	}
+	return ast.NewObject(kvs...), nil
+}
+
+// parallelArray converts a in as many chunks as there are cores.
+func parallelArray(a []any) (ast.Value, error) {
+	terms := make([]*ast.Term, len(a))
+	n := min(runtime.GOMAXPROCS(0), 8)
+	chunk := (len(a) + n - 1) / n
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for w := range n {
+		lo, hi := w*chunk, min((w+1)*chunk, len(a))
+		if lo >= hi {
+			break
+		}
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				v, err := ast.InterfaceToValue(a[i])
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				terms[i] = ast.NewTerm(v)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return ast.NewArray(terms...), nil
+}
