@@ -150,12 +150,14 @@ func chooseReports(ref string, img *document.Document, found []image.Attached) [
 		if cr == nil {
 			return
 		}
-		if _, ok := platformsOf[cr]; !ok {
+		ps, seen := platformsOf[cr]
+		if !seen {
 			chosen = append(chosen, cr)
 		}
 		if platform != "" {
-			platformsOf[cr] = append(platformsOf[cr], platform)
+			ps = append(ps, platform)
 		}
+		platformsOf[cr] = ps
 	}
 	platforms, _ := img.Input["platforms"].([]any)
 	perPlatform := false
