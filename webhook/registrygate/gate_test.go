@@ -81,7 +81,18 @@ func inProcess(t *testing.T, o Options) (gateAddr string) {
 // .dwf-policy.yaml.
 func inProcessConfig(t *testing.T, o Options, cfg string) (gateAddr string) {
 	t.Helper()
-	up := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	return inProcessWrapped(t, o, cfg, nil)
+}
+
+// inProcessWrapped is inProcessConfig with wrap, when not nil, in front of
+// the registry (to inject failures).
+func inProcessWrapped(t *testing.T, o Options, cfg string, wrap func(http.Handler) http.Handler) (gateAddr string) {
+	t.Helper()
+	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	if wrap != nil {
+		h = wrap(h)
+	}
+	up := httptest.NewServer(h)
 	t.Cleanup(up.Close)
 	u, _ := url.Parse(up.URL)
 	popts := policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,4 +90,59 @@ func TestNoReportsOption(t *testing.T) {
 	if _, err := remote.Get(r, remote.WithTransport(http.DefaultTransport)); err != nil {
 		t.Errorf("pull with reports off: %v", err)
 	}
+}
+
+// TestReportLookupFailure: a registry that fails the report lookup (its
+// referrers fallback and .att tags) gets --on-error: the pull is refused
+// ("could not verify") or let through with a warning.
+func TestReportLookupFailure(t *testing.T) {
+	var failing atomic.Bool
+	wrap := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if failing.Load() && strings.Contains(r.URL.Path, "/manifests/sha256-") {
+				http.Error(w, `{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}`, http.StatusInternalServerError)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	for _, onErr := range []OnError{Deny, Allow} {
+		t.Run(string(onErr), func(t *testing.T) {
+			failing.Store(false)
+			addr := inProcessWrapped(t, Options{OnError: onErr}, "", wrap)
+			img := imagetest.Spec{Platforms: []string{"linux/amd64"}}.Images(t)[0]
+			r, _ := name.ParseReference(addr+"/team/app:1", name.Insecure)
+			if err := remote.Write(r, img, remote.WithTransport(http.DefaultTransport)); err != nil {
+				t.Fatal(err)
+			}
+			failing.Store(true)
+			rec := &getWarnings{inner: http.DefaultTransport}
+			_, err := remote.Get(r, remote.WithTransport(rec))
+			switch onErr {
+			case Deny:
+				var terr *transport.Error
+				if !errors.As(err, &terr) || terr.StatusCode != http.StatusForbidden || !strings.Contains(err.Error(), "could not verify team/app@") || !strings.Contains(err.Error(), "looking up its vulnerability report") {
+					t.Errorf("pull: %v; want 403 could not verify ... looking up its vulnerability report", err)
+				}
+			case Allow:
+				if err != nil || !strings.Contains(strings.Join(rec.warnings, "\n"), "looking up its vulnerability report") {
+					t.Errorf("pull: %v, warnings %q; want it let through with a warning", err, rec.warnings)
+				}
+			}
+		})
+	}
+}
+
+// getWarnings keeps the Warning headers of manifest GET responses.
+type getWarnings struct {
+	inner    http.RoundTripper
+	warnings []string
+}
+
+func (g *getWarnings) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := g.inner.RoundTrip(r)
+	if err == nil && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/") {
+		g.warnings = append(g.warnings, resp.Header.Values("Warning")...)
+	}
+	return resp, err
 }
