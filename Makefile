@@ -13,7 +13,7 @@ TOOLS     := $(CURDIR)/.tools
 export SARIF_MULTITOOL := $(TOOLS)/npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 FUZZTIME  ?= 3000x
 
-.PHONY: build demo test unit lint tools fuzz bench bench-trivy bench-webhook docs deploy-manifests bundles clean self-check e2e-kube
+.PHONY: build demo test unit lint tools fuzz bench bench-trivy bench-webhook bench-webhook-inprocess bench-gate soak-webhook docs deploy-manifests bundles clean self-check e2e-kube
 
 build: ## Build bin/dwf-policy, static (no cgo) as the release image is; release images add -trimpath, see Dockerfile.devflow
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dwf-policy
@@ -57,7 +57,16 @@ bench-trivy: build ## A 5,000-vulnerability Trivy report: its stages (parse, con
 	uptime && (cd "$$dir" && hyperfine -N -w 3 -r 30 -i '$(CURDIR)/$(BIN) check trivy.json'); \
 	status=$$?; rm -rf "$$dir"; exit $$status
 
-bench-webhook: ## Admission reviews over loopback, caches warm: saturated throughput and p50/p99, and latency at a steady 200 reviews/s
+bench-webhook: build ## bin/dwf-policy serve under load from another process (internal/tools/loadgen), real registry on loopback: cold reviews, 1,000 warm reviews/s, cache hits (issue 11)
+	GO=$(GO) bash scripts/bench-webhook.sh bench
+
+bench-gate: build ## Manifest pulls of a judged digest through the registry gate and directly, side by side (issue 12)
+	GO=$(GO) bash scripts/bench-webhook.sh gate
+
+soak-webhook: build ## 10 minutes of reviews while sampling the server's RSS: is memory bounded? (not part of make test)
+	GO=$(GO) bash scripts/bench-webhook.sh soak
+
+bench-webhook-inprocess: ## Admission reviews in-process over loopback, caches warm: saturated throughput and p50/p99, and latency at a steady 200 reviews/s
 	$(GO) test -run '^$$' -bench 'ReviewWarm' -benchtime 2000x ./webhook/admission
 
 docs: build ## Regenerate docs/rules.md, docs/inputs.md and docs/dwf-policy.schema.json from rule metadata and schemas
