@@ -67,6 +67,11 @@ func setupCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	refs := make([][3]string, len(sets))
 	digests := make([]string, len(sets))
 	errs := make([]error, len(sets))
+	// The warm set goes first, alone: it uploads the blobs every set
+	// shares, which docker-registry refuses to take twice at once.
+	if refs[0], digests[0], errs[0] = pushSet(ctx, *registry, sets[0], base); errs[0] != nil {
+		return errs[0]
+	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range 4 {
@@ -76,7 +81,7 @@ func setupCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			}
 		})
 	}
-	for i := range sets {
+	for i := 1; i < len(sets); i++ {
 		jobs <- i
 	}
 	close(jobs)
