@@ -2,12 +2,15 @@ package admission
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/devflow/dwf-policy/internal/imagetest"
 )
@@ -90,4 +93,37 @@ func warmSender(b *testing.B) func() time.Duration {
 	}
 	send() // warm the caches
 	return send
+}
+
+// BenchmarkReviewCompute is one warm review without HTTP: decode the
+// AdmissionReview, judge it (caches warm, DWF601-DWF603 in Rego), encode
+// the answer. Its CPU profile (-cpuprofile) shows where a review's time
+// goes without the client's share that BenchmarkReviewWarm includes.
+func BenchmarkReviewCompute(b *testing.B) {
+	f := newFixture(b, Options{})
+	refs := []string{f.good}
+	for _, name := range []string{"team/sidecar:1", "team/init:1"} {
+		ref := f.reg.Ref(name)
+		f.reg.PushIndex(b, ref, imagetest.Index(b, imagetest.Spec{}.Images(b)...))
+		refs = append(refs, ref)
+	}
+	body := reviewJSON(b, deployment("web", podOpts{image: refs[0]}, podOpts{image: refs[1]}, podOpts{image: refs[2]}), reviewOpts{})
+	review := func() {
+		rv, err := decodeReview(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp, err := f.wh.Review(b.Context(), rv.Request)
+		if err != nil || !resp.Allowed {
+			b.Fatalf("%v: %+v", err, resp)
+		}
+		if _, err := json.Marshal(admissionv1.AdmissionReview{TypeMeta: rv.TypeMeta, Response: resp}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	review() // warm the caches
+	b.ReportAllocs()
+	for b.Loop() {
+		review()
+	}
 }
