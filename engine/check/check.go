@@ -99,10 +99,15 @@ type Result struct {
 }
 
 // Document evaluates one document that is already parsed (a webhook's
-// object, a test's fixture) and applies exceptions and suppressions.
+// object, a test's fixture) and applies exceptions and suppressions. The
+// rules of doc's kind judge it; repository rules, which summarise a whole
+// repository, do not run over a lone document (an admission webhook
+// calls this for every review, so a pass over an empty repository would
+// be paid each time).
 func (c *Checker) Document(ctx context.Context, doc *document.Document) *Result {
 	ctx = engine.WithNow(ctx, c.now())
-	findings, err := c.set.Engine.Evaluate(ctx, []*document.Document{doc})
+	findings, err := c.set.Engine.EvaluateOne(ctx, doc)
+	finding.Sort(findings)
 	res := &Result{Checked: 1, Sources: map[string][]byte{}, Err: err}
 	if doc.Source != nil {
 		res.Sources[doc.Path] = doc.Source
