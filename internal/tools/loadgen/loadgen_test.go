@@ -111,6 +111,20 @@ func TestParseStatus(t *testing.T) {
 	}
 }
 
+func TestParseStat(t *testing.T) {
+	// utime 150 and stime 50 ticks: 2s; the command name has spaces and a ')'.
+	stat := "4242 (dwf policy) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 150 50 0 0 20 0 9 0 1234 1000000 12000 18446744073709551615"
+	got, err := parseStat([]byte(stat))
+	if err != nil || got != 2*time.Second {
+		t.Errorf("parseStat = %v, %v; want 2s", got, err)
+	}
+	for _, bad := range []string{"4242 dwf S 1", "4242 (dwf) S 1 2 3", "4242 (dwf) S 1 4242 4242 0 -1 4194560 900 0 0 0 x 50 0"} {
+		if _, err := parseStat([]byte(bad)); err == nil {
+			t.Errorf("parseStat(%q) succeeded", bad)
+		}
+	}
+}
+
 func TestSummarizeRSS(t *testing.T) {
 	mib := func(v ...int64) []memory {
 		var out []memory
@@ -277,7 +291,7 @@ func TestTableGolden(t *testing.T) {
 	rs := []result{
 		{Label: "cold", Target: "errors<=0 p99<300ms", Pass: ptr(false), Rate: 10, Achieved: 9.9, Sent: 100, P50: 120, P90: 250, P99: 320.5, Max: 330, Load: "1.00 2.00 3.00"},
 		{Label: "warm", Target: "errors<=0 p99<5ms hits>=99%", Pass: ptr(true), Rate: 1000, Achieved: 999.6, Sent: 30000, Errors: 1, FirstError: "503 Service Unavailable",
-			P50: 0.61, P90: 1.2, P99: 3.3, Max: 9, HitRatio: &hit, Load: "1.50 1.20 1.10",
+			P50: 0.61, P90: 1.2, P99: 3.3, Max: 9, HitRatio: &hit, ServerCPU: 0.42, LoadgenCPU: 0.15, Load: "1.50 1.20 1.10",
 			RSS: summarizeRSS([]memory{{RSS: 50 << 10, HWM: 60 << 10}, {RSS: 51 << 10, HWM: 60 << 10}}, 5*time.Second)},
 	}
 	var buf bytes.Buffer

@@ -32,6 +32,11 @@ type result struct {
 	Hits     float64  `json:"hits,omitempty"`
 	Misses   float64  `json:"misses,omitempty"`
 	RSS      *rssRun  `json:"rss,omitempty"`
+	// ServerCPU and LoadgenCPU are the CPU time the server (with -pid)
+	// and the load generator used per request sent, in ms: what a request
+	// costs, whatever else the machine runs.
+	ServerCPU  float64 `json:"server_cpu_ms,omitempty"`
+	LoadgenCPU float64 `json:"loadgen_cpu_ms,omitempty"`
 	// Load is /proc/loadavg (1, 5, 15 minutes) at the end of the run.
 	Load string `json:"load"`
 }
@@ -96,7 +101,7 @@ func tableCommand(args []string, stdout, stderr io.Writer) error {
 // memory of the runs that have them.
 func writeTable(w io.Writer, rs []result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\trate/s\tgot/s\tsent\terrors\tp50 ms\tp90 ms\tp99 ms\tmax ms\thits\tRSS MiB\tload avg\ttarget\t")
+	fmt.Fprintln(tw, "run\trate/s\tgot/s\tsent\terrors\tp50 ms\tp90 ms\tp99 ms\tmax ms\thits\tRSS MiB\tCPU ms/req\tload avg\ttarget\t")
 	for _, r := range rs {
 		hits := "-"
 		if r.HitRatio != nil {
@@ -110,12 +115,16 @@ func writeTable(w io.Writer, rs []result) error {
 		if r.Pass != nil {
 			verdict = map[bool]string{true: "  ok", false: "  MISSED"}[*r.Pass]
 		}
+		cpu := "-"
+		if r.ServerCPU > 0 {
+			cpu = fmt.Sprintf("%.2f+%.2f", r.ServerCPU, r.LoadgenCPU)
+		}
 		rate := "-"
 		if r.Rate > 0 {
 			rate = fmt.Sprintf("%.0f", r.Rate)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\n",
-			r.Label, rate, r.Achieved, r.Sent, r.Errors, r.P50, r.P90, r.P99, r.Max, hits, rss, r.Load, r.Target, verdict)
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			r.Label, rate, r.Achieved, r.Sent, r.Errors, r.P50, r.P90, r.P99, r.Max, hits, rss, cpu, r.Load, r.Target, verdict)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

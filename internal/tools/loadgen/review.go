@@ -96,8 +96,8 @@ func reviewCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	timeout := fs.String("timeout", "3s", "the apiserver's ?timeout= of each review (the webhook's timeoutSeconds)")
 	expect := fs.String("expect", `"allowed":true`, "count an answer without this text as an error")
 	minHit := fs.Float64("min-hit", -1, "target: the server's cache hit ratio during the run at least this (0..1; -1: not a target)")
-	pid := fs.Int("pid", 0, "sample the server process `PID`'s memory (VmRSS, VmHWM) during the run")
-	rssEvery := fs.Duration("rss-every", 5*time.Second, "sample memory this often")
+	pid := fs.Int("pid", 0, "measure the server process `PID`: its CPU time per request, and its memory (VmRSS, VmHWM) every -rss-every")
+	rssEvery := fs.Duration("rss-every", 5*time.Second, "with -pid, sample memory this often (0: not at all), and make it bounded a target")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -155,7 +155,7 @@ func reviewCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var mem *rssRun
 	var memErr error
 	stopMem := func() {}
-	if *pid > 0 {
+	if *pid > 0 && *rssEvery > 0 {
 		mctx, cancel := context.WithCancel(ctx)
 		memDone = make(chan struct{})
 		go func() {
@@ -164,6 +164,7 @@ func reviewCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}()
 		stopMem = func() { cancel(); <-memDone }
 	}
+	cpu := startCPU(*pid)
 	samples, elapsed := openLoop(ctx, rf.rate, rf.count, rf.maxInFlight, send)
 	stopMem()
 	if memErr != nil {
@@ -178,6 +179,7 @@ func reviewCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	r.setLatencies(lat)
 	r.Achieved = float64(lat.N) / elapsed.Seconds()
 	r.Errors, r.FirstError = errorCounts(samples)
+	r.ServerCPU, r.LoadgenCPU = cpu.perRequest(len(samples))
 	if hits, misses, ok := hitRatio(before, after); ok {
 		ratio := hits / (hits + misses)
 		r.HitRatio, r.Hits, r.Misses = &ratio, hits, misses

@@ -135,3 +135,70 @@ func loadAverage() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// cpuTime is the CPU time (user and system) a process has used so far,
+// from /proc/PID/stat ("self" for this one), in clock ticks of 10ms (Linux's
+// USER_HZ is 100 on every architecture Go supports).
+func cpuTime(pid string) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseStat(b)
+}
+
+func parseStat(b []byte) (time.Duration, error) {
+	// The command name (field 2) may hold spaces: count from its ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc stat: no command name")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc stat: %d fields", len(f)+2)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc stat: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// cpuMeter reads the CPU time of the server and of this process at the
+// start of a run.
+type cpuMeter struct {
+	pid            string
+	server, itself time.Duration
+	ok             bool
+}
+
+func startCPU(pid int) cpuMeter {
+	if pid <= 0 {
+		return cpuMeter{}
+	}
+	m := cpuMeter{pid: strconv.Itoa(pid)}
+	var err1, err2 error
+	m.server, err1 = cpuTime(m.pid)
+	m.itself, err2 = cpuTime("self")
+	m.ok = err1 == nil && err2 == nil
+	return m
+}
+
+// perRequest is the CPU time each process used since the start, per
+// request, in ms; zero when unknown.
+func (m cpuMeter) perRequest(n int) (server, loadgen float64) {
+	if !m.ok || n == 0 {
+		return 0, 0
+	}
+	s, err1 := cpuTime(m.pid)
+	l, err2 := cpuTime("self")
+	if err1 != nil || err2 != nil {
+		return 0, 0
+	}
+	return ms(s-m.server) / float64(n), ms(l-m.itself) / float64(n)
+}
