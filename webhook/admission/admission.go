@@ -178,7 +178,7 @@ type Webhook struct {
 	log       *slog.Logger
 	metrics   *metrics
 	tags      *lru[*tagEntry]
-	decisions *lru[*check.PodImage]
+	decisions *lru[*verdict]
 	reports   *lru[*check.ImageReport]
 	flight    singleflight.Group
 	policies  atomic.Pointer[policyState]
@@ -256,7 +256,7 @@ func New(opts Options) (*Webhook, error) {
 	}
 	w := &Webhook{o: o, log: log, metrics: m,
 		tags:      newLRU[*tagEntry](o.CacheSize, o.Now),
-		decisions: newLRU[*check.PodImage](o.CacheSize, o.Now),
+		decisions: newLRU[*verdict](o.CacheSize, o.Now),
 		reports:   newLRU[*check.ImageReport](o.CacheSize, o.Now),
 		lookups:   make(chan struct{}, o.MaxLookups),
 	}

@@ -182,7 +182,7 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 			kubernetes.SetImageConfig(doc, j.ref, map[string]any{"subject": j.ref, "platforms": []any{}})
 			continue
 		}
-		kubernetes.SetImageConfig(doc, j.ref, j.image.Config)
+		kubernetes.SetImageConfig(doc, j.ref, j.config)
 	}
 	for _, j := range judged {
 		if j.image == nil {

@@ -20,9 +20,12 @@ func ImageRefs(doc *document.Document) []string {
 // SetImageConfig records the resolved config of image ref in every
 // container of doc that runs it. config is the container's image_config
 // (schema kubernetes.json): the image's subject and, per platform, its
-// user, entrypoint and cmd as the image document has them. It is shared
-// between containers and documents, and must not be changed afterwards.
-func SetImageConfig(doc *document.Document, ref string, config map[string]any) {
+// user, entrypoint and cmd as the image document has them: a
+// map[string]any, or a value the engine takes as it is (the OPA value of
+// that map, converted once by a caller that sees the same image again and
+// again, as the admission webhook does). It is shared between containers
+// and documents, and must not be changed afterwards.
+func SetImageConfig(doc *document.Document, ref string, config any) {
 	eachContainer(doc, func(c map[string]any) {
 		img, _ := c["image"].(map[string]any)
 		if v, _ := img["value"].(string); v == ref {
