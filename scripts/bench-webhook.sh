@@ -110,7 +110,7 @@ gate)
 	serve gate --admission=false --registry-gate "http://$registry" --gate-listen 127.0.0.1:0
 	ref=$(<"$work/pull-ref")
 	log "pulls of $ref alternately through the gate and directly, ${GATE_RATE:-200}/s for ${GATE_DURATION:-20s} (after 3s of warm-up)"
-	lg pull -label pull -gate "http://$gate_addr" -direct "http://$registry" -ref "$ref" \
+	lg pull -label pull -gate "http://$gate_addr" -direct "http://$registry" -ref "$ref" -metrics "http://$main_addr/metrics" -pid "$server_pid" \
 		-rate "${GATE_RATE:-200}" -duration "${GATE_DURATION:-20s}" -warmup 3s -max-overhead 1ms
 	;;
 soak)

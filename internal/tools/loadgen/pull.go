@@ -26,6 +26,8 @@ func pullCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	gate := fs.String("gate", "", "the registry gate's base `URL`, http://127.0.0.1:5001 (required)")
 	direct := fs.String("direct", "", "the registry's own base `URL`, http://127.0.0.1:5000 (required)")
 	ref := fs.String("ref", "", "pull the manifest of `REPO@DIGEST` (required)")
+	pid := fs.Int("pid", 0, "measure the gate's process `PID`: its CPU time per pull through it")
+	metricsURL := fs.String("metrics", "", "read the gate's verdict cache hits during the run from the server's /metrics at `URL`")
 	maxOverhead := fs.Duration("max-overhead", 0, "target: the gate's p99 exceeds the direct p99 by less than this (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -71,7 +73,23 @@ func pullCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if rf.warmup > 0 {
 		openLoop(ctx, rf.rate, int(rf.rate*rf.warmup.Seconds()), rf.maxInFlight, send)
 	}
+	const cacheMetric = "dwf_gate_verdict_cache_total"
+	var before map[string]float64
+	if *metricsURL != "" {
+		if before, err = counters(ctx, c, *metricsURL, cacheMetric); err != nil {
+			return err
+		}
+	}
+	cpu := startCPU(*pid)
 	samples, elapsed := openLoop(ctx, rf.rate, rf.count, rf.maxInFlight, send)
+	gateCPU, _ := cpu.perRequest((len(samples) + 1) / 2)
+	_, loadgenCPU := cpu.perRequest(len(samples))
+	var after map[string]float64
+	if *metricsURL != "" {
+		if after, err = counters(ctx, c, *metricsURL, cacheMetric); err != nil {
+			return err
+		}
+	}
 	var parts [2][]sample
 	for i, s := range samples {
 		parts[i%2] = append(parts[i%2], s)
@@ -85,6 +103,15 @@ func pullCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		r.setLatencies(lats[k])
 		r.Achieved = float64(lats[k].N) / elapsed.Seconds()
 		r.Errors, r.FirstError = errorCounts(parts[k])
+		if name == "gate" {
+			r.ServerCPU, r.LoadgenCPU = gateCPU, loadgenCPU
+		}
+		if hits, misses, ok := hitRatio(before, after); ok && name == "gate" {
+			// Every pull through the gate looks its verdict up: all
+			// hits means every one was a pull of a judged digest.
+			ratio := hits / (hits + misses)
+			r.HitRatio, r.Hits, r.Misses = &ratio, hits, misses
+		}
 		rs = append(rs, r)
 	}
 	diff := result{Label: rf.label + " gate-direct", Sent: len(samples), Errors: rs[0].Errors + rs[1].Errors, Load: load}
