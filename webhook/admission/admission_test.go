@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -265,6 +266,15 @@ func TestRootImageDeniedWithRuleAndFix(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(f.wh.metrics.reviews.WithLabelValues("deny", "CREATE", "Deployment", "false")); got != 1 {
 		t.Errorf("deny metric %v, want 1", got)
+	}
+	// From the decision cache (the image config as kept there), the pod
+	// spec rules judge alike.
+	again := f.post(t, reviewJSON(t, deployment("web", podOpts{image: f.root}), reviewOpts{}), "?timeout=10s")
+	if d := cmp.Diff(msg, message(again)); again.Allowed || d != "" {
+		t.Errorf("the cached verdict judges differently (allowed %v; -first +again):\n%s", again.Allowed, d)
+	}
+	if hits := testutil.ToFloat64(f.wh.metrics.cache.WithLabelValues("decision", "hit")); hits != 1 {
+		t.Errorf("decision cache hits %v, want 1", hits)
 	}
 }
 
