@@ -14,8 +14,13 @@
 # private directory), pushes the test images with internal/tools/loadgen,
 # writes a self-signed certificate, starts bin/dwf-policy serve (one
 # replica, TLS, an empty image cache), drives it with loadgen and prints a
-# table. Everything it starts it stops; everything it writes is under one
-# temporary directory, removed at the end (KEEP=1 keeps it).
+# table with each run's target and whether it was met (reported, not
+# enforced: on a shared machine a missed target may be the neighbours'; the
+# load average and the CPU time per request beside each figure tell). The
+# latency of a request counts from the time it was due, not from when the
+# generator got round to sending it. Everything it starts it stops;
+# everything it writes is under one temporary directory, removed at the end
+# (KEEP=1 keeps it).
 #
 # Knobs (environment): WARM_RATE (1000), WARM_DURATION (30s), COLD (100
 # pods of 3 new images), COLD_RATE (10/s), GATE_RATE (200/s, half each
