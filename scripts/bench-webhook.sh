@@ -13,7 +13,8 @@
 # Each run starts Debian's docker-registry (scripts/registry.sh, state in a
 # private directory), pushes the test images with internal/tools/loadgen,
 # writes a self-signed certificate, starts bin/dwf-policy serve (one
-# replica, TLS, an empty image cache), drives it with loadgen and prints a
+# replica, TLS, an empty image cache), drives it with loadgen (reviews over
+# HTTP/2, as the apiserver sends them; HTTP2=0 for HTTP/1.1) and prints a
 # table with each run's target and whether it was met (reported, not
 # enforced: on a shared machine a missed target may be the neighbours'; the
 # load average and the CPU time per request beside each figure tell). The
@@ -95,18 +96,20 @@ log "building the load generator"
 registry=$("$root/scripts/registry.sh" start)
 "$loadgen" setup -registry "$registry" -dir "$work" -cold "${COLD:-100}" >&2
 lg() { "$loadgen" "$1" -results "$results" "${@:2}" >/dev/null; }
+h2=true
+[[ ${HTTP2:-1} == 0 ]] && h2=false
 
 case $mode in
 bench)
 	serve admission --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --insecure-registry "$registry"
 	url=https://$main_addr
 	log "cold: ${COLD:-100} reviews, each of a pod of 3 images the server has not seen, at ${COLD_RATE:-10}/s"
-	lg review -label cold -url "$url" -ca "$work/tls.crt" -body "$work/cold" -rate "${COLD_RATE:-10}" -count "${COLD:-100}" -max-p99 300ms -pid "$server_pid" -rss-every 0
+	lg review -http2=$h2 -label cold -url "$url" -ca "$work/tls.crt" -body "$work/cold" -rate "${COLD_RATE:-10}" -count "${COLD:-100}" -max-p99 300ms -pid "$server_pid" -rss-every 0
 	log "warm, unhurried: 200/s for 10s of one pod of 3 images (latency without queueing, for a noisy machine)"
-	lg review -label warm-200 -url "$url" -ca "$work/tls.crt" -body "$work/warm.json" -rate 200 -duration 10s -warmup 2s \
+	lg review -http2=$h2 -label warm-200 -url "$url" -ca "$work/tls.crt" -body "$work/warm.json" -rate 200 -duration 10s -warmup 2s \
 		-pid "$server_pid" -rss-every 0
 	log "warm: ${WARM_RATE:-1000}/s for ${WARM_DURATION:-30s} (after 3s of warm-up) of one pod of 3 images"
-	lg review -label "warm-${WARM_RATE:-1000}" -url "$url" -ca "$work/tls.crt" -body "$work/warm.json" -rate "${WARM_RATE:-1000}" \
+	lg review -http2=$h2 -label "warm-${WARM_RATE:-1000}" -url "$url" -ca "$work/tls.crt" -body "$work/warm.json" -rate "${WARM_RATE:-1000}" \
 		-duration "${WARM_DURATION:-30s}" -warmup 3s -max-p99 5ms -min-hit 0.99 -pid "$server_pid"
 	;;
 gate)
@@ -122,7 +125,7 @@ soak)
 	serve admission --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --insecure-registry "$registry"
 	url=https://$main_addr
 	log "soak: ${SOAK_RATE:-300}/s for ${SOAK_DURATION:-10m} over all $((${COLD:-100} + 1)) pods, sampling RSS every ${SOAK_RSS_EVERY:-5s}"
-	lg review -label soak -url "$url" -ca "$work/tls.crt" -body "$work/cold" -body "$work/warm.json" \
+	lg review -http2=$h2 -label soak -url "$url" -ca "$work/tls.crt" -body "$work/cold" -body "$work/warm.json" \
 		-rate "${SOAK_RATE:-300}" -duration "${SOAK_DURATION:-10m}" -warmup 5s -pid "$server_pid" -rss-every "${SOAK_RSS_EVERY:-5s}"
 	;;
 esac

@@ -39,7 +39,7 @@ func pullCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *gate == "" || *direct == "" || !ok || fs.NArg() > 0 {
 		return errors.New("want -gate, -direct and -ref REPO@DIGEST, and no arguments")
 	}
-	c, err := client(rf.ca)
+	c, err := client(rf.ca, false)
 	if err != nil {
 		return err
 	}

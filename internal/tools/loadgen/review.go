@@ -67,10 +67,11 @@ func (f *runFlags) check() error {
 	return nil
 }
 
-// client is an HTTP/1.1 keep-alive client trusting ca ("": the system's),
-// with enough idle connections for an open loop at a high rate.
-func client(ca string) (*http.Client, error) {
-	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 90 * time.Second, DisableCompression: true}
+// client is a keep-alive client trusting ca ("": the system's), with
+// enough idle connections for an open loop at a high rate; with h2 it
+// speaks HTTP/2 over TLS, as the apiserver does to webhooks.
+func client(ca string, h2 bool) (*http.Client, error) {
+	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 90 * time.Second, DisableCompression: true, ForceAttemptHTTP2: h2}
 	if ca != "" {
 		pem, err := os.ReadFile(ca)
 		if err != nil {
@@ -93,6 +94,7 @@ func reviewCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	base := fs.String("url", "", "the server's base `URL`, https://127.0.0.1:8443 (required)")
 	var bodies stringList
 	fs.Var(&bodies, "body", "send the AdmissionReviews in `FILE`, or in every *.json of a directory, in turn (repeatable; required)")
+	h2 := fs.Bool("http2", true, "speak HTTP/2, as the apiserver does (false: HTTP/1.1 over a pool of connections)")
 	timeout := fs.String("timeout", "3s", "the apiserver's ?timeout= of each review (the webhook's timeoutSeconds)")
 	expect := fs.String("expect", `"allowed":true`, "count an answer without this text as an error")
 	minHit := fs.Float64("min-hit", -1, "target: the server's cache hit ratio during the run at least this (0..1; -1: not a target)")
@@ -111,7 +113,7 @@ func reviewCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	c, err := client(rf.ca)
+	c, err := client(rf.ca, *h2)
 	if err != nil {
 		return err
 	}
@@ -137,6 +139,9 @@ func reviewCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("%s: %.200s", resp.Status, out)
+		}
+		if *h2 && resp.ProtoMajor != 2 {
+			return fmt.Errorf("answered over %s, not HTTP/2", resp.Proto)
 		}
 		at := uidAt(body)
 		if !bytes.Contains(out, want) || !bytes.Contains(out, body[at:at+len(uidPlaceholder)]) {
