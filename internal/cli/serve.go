@@ -86,8 +86,9 @@ CronJobs and ReplicationControllers on CREATE and UPDATE.
     for 30s (CI attaches reports right after the push).
     --no-attached-reports turns the lookup off.
   - An UPDATE that changes no image, securityContext, command or args is
-    admitted without asking the registry again. Tags are cached for 45s,
-    image verdicts by (digest, policy set).
+    admitted without asking the registry again. Tags are cached for 45s
+    (a tag in use is resolved again in the background before then), image
+    verdicts by (digest, policy set).
   - Namespaces named by --exempt-namespace are never judged (the
     ValidatingWebhookConfiguration in deploy/ excludes them too).
   - A pod's author picks the registry the webhook connects to, so image

@@ -712,3 +712,60 @@ func TestRuleModes(t *testing.T) {
 		t.Error("a bad rule mode was accepted")
 	}
 }
+
+// TestTagResolvedAgainAheadOfExpiry: a tag in steady use is resolved again
+// in the background in the last third of its TTL, so its reviews never
+// wait for the registry when the TTL ends, and a moved tag is still seen
+// within the TTL.
+func TestTagResolvedAgainAheadOfExpiry(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	const ttl = 45 * time.Second
+	f := newFixture(t, Options{TagTTL: ttl, Now: func() time.Time { return time.Unix(0, now.Load()) }})
+	body := reviewJSON(t, deployment("web", podOpts{image: f.good}), reviewOpts{})
+	review := func(when string) {
+		t.Helper()
+		if r := f.post(t, body, ""); !r.Allowed {
+			t.Fatalf("%s: denied: %s", when, message(r))
+		}
+	}
+	digest := func() string {
+		te, ok := f.wh.tags.get(f.good)
+		if !ok {
+			return "(not cached)"
+		}
+		return te.digest
+	}
+	misses := func() float64 { return testutil.ToFloat64(f.wh.metrics.cache.WithLabelValues("tag", "miss")) }
+	review("first")
+	gets := f.manifestGets.Load()
+	now.Add(int64(ttl / 2))
+	review("halfway")
+	if f.manifestGets.Load() != gets {
+		t.Errorf("a tag halfway through its TTL was resolved again")
+	}
+
+	// The tag moves; in the last third of the TTL a review still gets the
+	// cached digest, and starts resolving the tag again.
+	moved := imagetest.Index(t, imagetest.Spec{PlatformSpec: imagetest.PlatformSpec{Cmd: &[]string{"/app/server", "--moved"}}}.Images(t)...)
+	newDigest := f.reg.PushIndex(t, f.good, moved)
+	now.Add(int64(ttl / 3))
+	review("in the last third")
+	for deadline := time.Now().Add(20 * time.Second); digest() != newDigest.String(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the tag was not resolved again ahead of its expiry: cached %s, pushed %s", digest(), newDigest)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	review("once resolved again")
+	// Past the first entry's expiry: the refreshed one answers, no review
+	// missed the cache.
+	now.Add(int64(ttl / 3))
+	review("past the first expiry")
+	if m := misses(); m != 1 {
+		t.Errorf("tag cache misses %v, want only the first review's", m)
+	}
+	if d := digest(); d != newDigest.String() {
+		t.Errorf("cached digest %s, want the moved tag's %s", d, newDigest)
+	}
+}

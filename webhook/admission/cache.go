@@ -27,21 +27,27 @@ func newLRU[V any](max int, now func() time.Time) *lru[V] {
 }
 
 func (c *lru[V]) get(key string) (V, bool) {
+	v, _, ok := c.getExpiring(key)
+	return v, ok
+}
+
+// getExpiring is get that also says when the entry expires (zero: never).
+func (c *lru[V]) getExpiring(key string) (V, time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var zero V
 	e, ok := c.byKey[key]
 	if !ok {
-		return zero, false
+		return zero, time.Time{}, false
 	}
 	ent := e.Value.(*lruEntry[V])
 	if !ent.expires.IsZero() && !c.now().Before(ent.expires) {
 		c.order.Remove(e)
 		delete(c.byKey, key)
-		return zero, false
+		return zero, time.Time{}, false
 	}
 	c.order.MoveToFront(e)
-	return ent.val, true
+	return ent.val, ent.expires, true
 }
 
 // put stores val under key for ttl (0: until evicted).

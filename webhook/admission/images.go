@@ -8,11 +8,13 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/open-policy-agent/opa/v1/ast"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/input/image"
@@ -24,6 +26,10 @@ type tagEntry struct {
 	digest   string // sha256:...
 	manifest []byte // the root manifest as fetched, for a decision cache miss
 	err      error
+	// refreshing is set once a review started resolving the tag again
+	// ahead of its expiry: one try per entry, so a failing registry is
+	// not asked again and again until the entry expires.
+	refreshing atomic.Bool
 }
 
 // judgedImage is the verdict of one reference within a review.
@@ -159,13 +165,33 @@ func (w *Webhook) judgeReport(ctx context.Context, ps *policyState, pinned, regi
 // resolveTag returns the digest a tag names, from the cache or the
 // registry with the pod's credentials (HEAD is not enough on a miss: the manifest is needed to judge
 // the image, so one GET does both).
+//
+// A tag in the last third of its TTL is resolved again in the background
+// while the cached digest still answers, so that an image in steady use
+// never expires: otherwise, once every TTL, every review of it would wait
+// for the registry at once, and on a busy registry past its deadline. A
+// tag is still never trusted for longer than its TTL.
 func (w *Webhook) resolveTag(ctx context.Context, ps *policyState, ref, registry string, kc *pullKeychain) (*tagEntry, error) {
-	if te, ok := w.tags.get(ref); ok {
+	key := "tag " + ref + " " + kc.id()
+	if te, expires, ok := w.tags.getExpiring(ref); ok {
 		w.metrics.cache.WithLabelValues("tag", "hit").Inc()
+		if te.err == nil && !expires.IsZero() && !w.o.Now().Before(expires.Add(-w.o.TagTTL/3)) && te.refreshing.CompareAndSwap(false, true) {
+			w.start(ctx, key, w.fetchTag(ps, ref, registry, kc))
+		}
 		return te, te.err
 	}
 	w.metrics.cache.WithLabelValues("tag", "miss").Inc()
-	v, err := w.wait(ctx, "tag "+ref+" "+kc.id(), func(fctx context.Context) (any, error) {
+	v, err := w.wait(ctx, key, w.fetchTag(ps, ref, registry, kc))
+	if err != nil {
+		return nil, err
+	}
+	return v.(*tagEntry), nil
+}
+
+// fetchTag returns the lookup of ref's digest in the registry, which
+// caches what it finds.
+func (w *Webhook) fetchTag(ps *policyState, ref, registry string, kc *pullKeychain) func(context.Context) (any, error) {
+	return func(fctx context.Context) (any, error) {
 		opts := ps.checker.ImageOptions()
 		opts.Keychain = kc
 		desc, raw, err := image.FetchManifest(fctx, ref, opts)
@@ -186,11 +212,7 @@ func (w *Webhook) resolveTag(ctx context.Context, ps *policyState, ref, registry
 		}
 		w.tags.put(ref, te, w.o.TagTTL)
 		return te, nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return v.(*tagEntry), nil
 }
 
 // errNotAllowed: the image's registry is not an allowed one.
@@ -219,7 +241,19 @@ var errBudget = errors.New("the registry did not answer within the review's dead
 // wait runs fetch once per key for all concurrent callers, detached from
 // ctx but bounded by the image timeout, and waits for it until ctx ends.
 func (w *Webhook) wait(ctx context.Context, key string, fetch func(context.Context) (any, error)) (any, error) {
-	ch := w.flight.DoChan(key, func() (any, error) {
+	select {
+	case r := <-w.start(ctx, key, fetch):
+		return r.Val, r.Err
+	case <-ctx.Done():
+		return nil, errBudget
+	}
+}
+
+// start runs fetch once per key for all concurrent callers, detached from
+// ctx (whose values it keeps) but bounded by the image timeout, and
+// returns where its result arrives.
+func (w *Webhook) start(ctx context.Context, key string, fetch func(context.Context) (any, error)) <-chan singleflight.Result {
+	return w.flight.DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.o.LookupTimeout)
 		defer cancel()
 		// Lookups go on after their review gave up: bounded in number,
@@ -233,12 +267,6 @@ func (w *Webhook) wait(ctx context.Context, key string, fetch func(context.Conte
 		}
 		return fetch(fctx)
 	})
-	select {
-	case r := <-ch:
-		return r.Val, r.Err
-	case <-ctx.Done():
-		return nil, errBudget
-	}
 }
 
 // countLookup records one registry lookup's outcome.
