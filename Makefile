@@ -66,8 +66,9 @@ bench-gate: build ## Manifest pulls of a judged digest through the registry gate
 soak-webhook: build ## 10 minutes of reviews while sampling the server's RSS: is memory bounded? (not part of make test)
 	GO=$(GO) bash scripts/bench-webhook.sh soak
 
-bench-webhook-inprocess: ## Admission reviews in-process over loopback, caches warm: saturated throughput and p50/p99, latency at a steady 200 reviews/s, and one review's compute without HTTP
+bench-webhook-inprocess: ## Admission reviews in-process over loopback: warm (saturated, and at a steady 200/s), one warm review's compute without HTTP, and cold reviews of 3 new images
 	$(GO) test -run '^$$' -bench 'ReviewWarm|ReviewCompute' -benchmem -benchtime 2000x ./webhook/admission
+	$(GO) test -run '^$$' -bench 'ReviewCold' -benchtime 200x ./webhook/admission
 
 docs: build ## Regenerate docs/rules.md, docs/inputs.md and docs/dwf-policy.schema.json from rule metadata and schemas
 	$(BIN) rules --format markdown > docs/rules.md
