@@ -16,6 +16,14 @@ event(name, line) := {
 	"tags_ignore": null, "paths": null, "paths_ignore": null, "workflows": null,
 }
 
+# pattern(value, regex, line) is a filter pattern as written (with its `!`)
+# and the regular expression engine/analysis/ghfilter makes of it.
+pattern(value, regex, line) := {"value": value, "location": loc(line, 9), "negated": startswith(value, "!"), "regex": regex}
+
+# filtered(name, line, filters) is an event with filters, such as
+# {"paths": [pattern("src/**", "^src/.*$", 3)]}.
+filtered(name, line, filters) := merge(event(name, line), filters)
+
 schedule(cron, daily, line) := {"cron": cron, "timezone": "", "daily": daily, "location": loc(line, 13)}
 
 permissions(all, scopes, line) := {"all": all, "scopes": scopes, "location": loc(line, 14), "key_location": loc(line, 1)}
@@ -37,7 +45,7 @@ job(id, line, fields) := merge(
 	{
 		"id": id, "location": loc(line, 3), "name": null, "runs_on": [], "if": null,
 		"permissions": null, "continue_on_error": null, "env": {}, "env_expression": null,
-		"defaults": null, "uses": null, "with": {}, "matrix": false, "steps": [],
+		"defaults": null, "uses": null, "with": {}, "matrix": false, "matrix_values": null, "steps": [],
 	},
 	fields,
 )
@@ -105,7 +113,15 @@ run(line) := {
 	"working_directory": null, "parse_error": "", "commands": [],
 }
 
-repository(docs) := {"kind": "repository", "documents": [{"path": d.path, "kind": "workflow", "input": d} | some d in docs]}
+repository(docs) := repository_files(docs, [])
+
+# repository_files(docs, files) also lists the repository's Dockerfiles and
+# lockfiles, as [{"path": ..., "kind": "dockerfile" | "lockfile"}].
+repository_files(docs, files) := {
+	"kind": "repository",
+	"documents": [{"path": d.path, "kind": "workflow", "input": d} | some d in docs],
+	"files": files,
+}
 
 # Samples the Go tests validate against the schemas.
 samples := [
@@ -132,4 +148,10 @@ samples := [
 	})]}),
 ]
 
-repository_samples := [repository(samples)]
+repository_samples := [
+	repository(samples),
+	repository_files([workflow({
+		"on": {"location": loc(1, 1), "events": [filtered("push", 2, {"paths": [pattern("!docs/**", "^docs/.*$", 4)]})], "schedules": []},
+		"jobs": [job("scan", 5, {"matrix": true, "matrix_values": {"mode": ["fs", "config"]}})],
+	})], [{"path": "Dockerfile", "kind": "dockerfile"}, {"path": "go.sum", "kind": "lockfile"}]),
+]

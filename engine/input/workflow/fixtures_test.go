@@ -62,7 +62,7 @@ func repositoryDocument(docs []map[string]any, paths []string) map[string]any {
 	for i, d := range docs {
 		items[i] = map[string]any{"path": paths[i], "kind": "workflow", "input": d}
 	}
-	return map[string]any{"kind": "repository", "documents": items}
+	return map[string]any{"kind": "repository", "documents": items, "files": []any{}}
 }
 
 // workflowFixtures lists the workflow files of the DWF2xx fixtures: single

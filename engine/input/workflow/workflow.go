@@ -26,6 +26,7 @@ import (
 	"go.yaml.in/yaml/v4"
 	"mvdan.cc/sh/v3/syntax"
 
+	"github.com/devflow/dwf-policy/engine/analysis/ghfilter"
 	"github.com/devflow/dwf-policy/engine/analysis/shell"
 	"github.com/devflow/dwf-policy/engine/analysis/trivycli"
 	"github.com/devflow/dwf-policy/engine/analysis/yamlpos"
@@ -302,6 +303,29 @@ var filterKeys = map[string]string{
 	"workflows": "workflows",
 }
 
+// patternKeys are the filters whose entries are GitHub filter patterns
+// (branches, tags and paths, with `!` negation and `**`).
+var patternKeys = map[string]bool{
+	"branches": true, "branches_ignore": true, "tags": true, "tags_ignore": true, "paths": true, "paths_ignore": true,
+}
+
+// patternList is stringList with each pattern compiled (ghfilter): whether
+// it is a negation and the regular expression its glob stands for, so that
+// policies match names with GitHub's semantics. A pattern GitHub cannot
+// read (an unclosed `[`) has a null regex.
+func (b *builder) patternList(v *yaml.Node) []any {
+	out := b.stringList(v)
+	for _, e := range out {
+		m := e.(map[string]any)
+		raw, _ := m["value"].(string)
+		m["negated"], m["regex"] = strings.HasPrefix(raw, "!"), nil
+		if p, err := ghfilter.Compile(raw); err == nil {
+			m["regex"] = p.Regex
+		}
+	}
+	return out
+}
+
 func (b *builder) on(k, v *yaml.Node) map[string]any {
 	events, schedules := []any{}, []any{}
 	event := func(name string, loc document.Location, cfg *yaml.Node) {
@@ -314,7 +338,11 @@ func (b *builder) on(k, v *yaml.Node) map[string]any {
 			if !ok {
 				continue
 			}
-			e[f] = b.stringList(kv[1])
+			if patternKeys[f] {
+				e[f] = b.patternList(kv[1])
+			} else {
+				e[f] = b.stringList(kv[1])
+			}
 		}
 		events = append(events, e)
 	}
@@ -545,6 +573,7 @@ func (b *builder) job(k, v *yaml.Node, wfEnv map[string]envVal, wfDefaults runDe
 		"uses":              nil,
 		"with":              map[string]any{},
 		"matrix":            false,
+		"matrix_values":     nil,
 		"steps":             []any{},
 	}
 	jobEnv := map[string]envVal{}
@@ -582,6 +611,9 @@ func (b *builder) job(k, v *yaml.Node, wfEnv map[string]envVal, wfDefaults runDe
 			for _, s := range pairs(val) {
 				if s[0].Value == "matrix" {
 					out["matrix"] = true
+					if mv := matrixValues(s[1]); mv != nil {
+						out["matrix_values"] = mv
+					}
 				}
 			}
 		case "steps":
@@ -807,5 +839,59 @@ func (b *builder) run(k, v, shellVal, wdVal *yaml.Node, jd runDefaults, windows 
 		}
 	}
 	out["commands"] = cmds
+	return out
+}
+
+// matrixValues is every value a `strategy.matrix` gives each of its
+// variables, as text: the scalars of a variable's list and the scalar
+// values of `include` entries, in source order without repeats. Policies
+// resolve `${{ matrix.NAME }}` with it (a Trivy scan-type set by the
+// matrix). `exclude` is ignored: a value it removes from every
+// combination is rare, and listing it only widens what a scan may do. Nil
+// when the matrix is not written as a mapping (a `${{ fromJSON(...) }}`
+// expression), since its values are then not known statically; a
+// variable with a value that is not a scalar keeps its scalar values.
+func matrixValues(v *yaml.Node) map[string]any {
+	d := deref(v)
+	if d == nil || d.Kind != yaml.MappingNode {
+		return nil
+	}
+	vals := map[string][]string{}
+	add := func(name string, n *yaml.Node) {
+		n = deref(n)
+		if n == nil || n.Kind != yaml.ScalarNode || slices.Contains(vals[name], n.Value) {
+			return
+		}
+		vals[name] = append(vals[name], n.Value)
+	}
+	for _, kv := range pairs(d) {
+		switch name := kv[0].Value; name {
+		case "exclude":
+		case "include":
+			if inc := deref(kv[1]); inc != nil && inc.Kind == yaml.SequenceNode {
+				for _, entry := range inc.Content {
+					for _, ekv := range pairs(entry) {
+						add(ekv[0].Value, ekv[1])
+					}
+				}
+			}
+		default:
+			if list := deref(kv[1]); list != nil && list.Kind == yaml.SequenceNode {
+				for _, item := range list.Content {
+					add(name, item)
+				}
+			} else {
+				add(name, kv[1])
+			}
+		}
+	}
+	out := make(map[string]any, len(vals))
+	for k, list := range vals {
+		items := make([]any, len(list))
+		for i, s := range list {
+			items[i] = s
+		}
+		out[k] = items
+	}
 	return out
 }

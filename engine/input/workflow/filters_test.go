@@ -1,0 +1,96 @@
+package workflow
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Filter patterns carry their negation and regular expression; a matrix
+// carries its values, for `${{ matrix.NAME }}` in a step.
+func TestFiltersAndMatrixValues(t *testing.T) {
+	src := []byte(`on:
+  push:
+    branches: [main]
+    paths:
+      - '**/Dockerfile'
+      - '!docs/**'
+      - 'bad['
+  pull_request:
+    paths-ignore: ['*.md']
+permissions: {}
+jobs:
+  scan:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        mode: [fs, config, fs]
+        os: [ubuntu-latest]
+        include:
+          - mode: image
+            extra: [1, 2]
+        exclude:
+          - mode: rootfs
+    steps:
+      - run: echo
+  expr:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix: ${{ fromJSON(needs.x.outputs.m) }}
+    steps:
+      - run: echo
+  plain:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo
+`)
+	doc, err := Parse(".github/workflows/ci.yml", src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := doc.Input
+	events := in["on"].(map[string]any)["events"].([]any)
+	type pat struct {
+		Value   string
+		Negated bool
+		Regex   any
+	}
+	read := func(list any) []pat {
+		var out []pat
+		for _, e := range list.([]any) {
+			m := e.(map[string]any)
+			out = append(out, pat{m["value"].(string), m["negated"].(bool), m["regex"]})
+		}
+		return out
+	}
+	push := events[0].(map[string]any)
+	if diff := cmp.Diff([]pat{
+		{"**/Dockerfile", false, `^(?:.*/)?Dockerfile$`},
+		{"!docs/**", true, `^docs/.*$`},
+		{"bad[", false, nil},
+	}, read(push["paths"])); diff != "" {
+		t.Errorf("paths (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]pat{{"main", false, `^main$`}}, read(push["branches"])); diff != "" {
+		t.Errorf("branches (-want +got):\n%s", diff)
+	}
+	pr := events[1].(map[string]any)
+	if diff := cmp.Diff([]pat{{"*.md", false, `^[^/]*\.md$`}}, read(pr["paths_ignore"])); diff != "" {
+		t.Errorf("paths_ignore (-want +got):\n%s", diff)
+	}
+	jobs := in["jobs"].([]any)
+	want := map[string]any{
+		"mode": []any{"fs", "config", "image"},
+		"os":   []any{"ubuntu-latest"},
+	}
+	got := jobs[0].(map[string]any)["matrix_values"]
+	// extra's value is a list, not a scalar: the variable has none.
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("matrix_values (-want +got):\n%s", diff)
+	}
+	for i, name := range []string{"expr", "plain"} {
+		if v := jobs[i+1].(map[string]any)["matrix_values"]; v != nil {
+			t.Errorf("%s: matrix_values = %v, want null", name, v)
+		}
+	}
+}
