@@ -213,6 +213,9 @@ type RunOptions struct {
 	// hook passes a few files): their own rules are not evaluated, and
 	// they give no findings, not even DWF000; repository rules see them.
 	ContextOnly func(i int) bool
+	// RepositoryFiles are the repository's Dockerfiles and lockfiles, the
+	// repository document's `files` (nil: none known).
+	RepositoryFiles []document.RepositoryFile
 }
 
 // RepositoryInputs reports whether repository rules run and the kinds of
@@ -299,7 +302,7 @@ func (e *Engine) RunWith(ctx context.Context, n int, load func(i int) (*document
 		out = append(out, fs...)
 	}
 	if keep {
-		if repo, value := repositoryDocument(kept); repo != nil {
+		if repo, value := repositoryDocument(kept, opts.RepositoryFiles); repo != nil {
 			fs, err := e.evaluate(ctx, repo, value)
 			out = append(out, fs...)
 			errs = append(errs, err)
@@ -320,8 +323,9 @@ type keptDocument struct {
 // repositoryDocument summarises every loaded document for cross-file rules:
 // {"kind": "repository", "documents": [{"path", "kind", "input"}]} (see
 // schemas/repository.json), with the documents of the kinds repository rules
-// read. It returns nil when no file loaded at all.
-func repositoryDocument(kept []keptDocument) (*document.Document, ast.Value) {
+// read and the repository's files. It returns nil when no file loaded at
+// all.
+func repositoryDocument(kept []keptDocument, files []document.RepositoryFile) (*document.Document, ast.Value) {
 	items := make([]*ast.Term, 0, len(kept))
 	loaded := false
 	for _, d := range kept {
@@ -338,9 +342,17 @@ func repositoryDocument(kept []keptDocument) (*document.Document, ast.Value) {
 	if !loaded {
 		return nil, nil
 	}
+	fileTerms := make([]*ast.Term, len(files))
+	for i, f := range files {
+		fileTerms[i] = ast.ObjectTerm(
+			ast.Item(ast.InternedTerm("path"), ast.StringTerm(f.Path)),
+			ast.Item(ast.InternedTerm("kind"), ast.StringTerm(f.Kind)),
+		)
+	}
 	value := ast.NewObject(
 		ast.Item(ast.InternedTerm("kind"), ast.StringTerm(string(document.KindRepository))),
 		ast.Item(ast.InternedTerm("documents"), ast.ArrayTerm(items...)),
+		ast.Item(ast.InternedTerm("files"), ast.ArrayTerm(fileTerms...)),
 	)
 	return &document.Document{Kind: document.KindRepository, Path: "."}, value
 }

@@ -87,6 +87,16 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	if repoRules && opts.Kind == "" && repopath.Root(wd) != "" && !coversRepository(paths, wd) {
 		repoContext = repositoryContext(sources, repoRoot, wd, repoKinds, exclude)
 	}
+	// Rules about what triggers an image scan need the repository's
+	// Dockerfiles and lockfiles, whatever files the run checks.
+	var repoFiles []document.RepositoryFile
+	if repoRules {
+		var truncated bool
+		repoFiles, truncated = input.RepositoryFiles(repoRoot, input.RepositoryFilesOptions{WorkDir: wd, Lockfiles: c.set.Config.Lockfiles(), Exclude: exclude})
+		if truncated {
+			res.Notes = append(res.Notes, fmt.Sprintf("%s: more than %d Dockerfiles and lockfiles; repository rules see the first %d", repopath.Display(wd, repoRoot), input.MaxRepositoryFiles, input.MaxRepositoryFiles))
+		}
+	}
 	contextContents := make([][]byte, len(repoContext))
 	findings, evalErr := c.set.Engine.RunWith(ctx, len(sources)+len(repoContext), func(i int) (*document.Document, error) {
 		if i >= len(sources) {
@@ -135,7 +145,7 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		bases.resolve(ctx, doc)
 		podImages.resolve(ctx, doc)
 		return doc, nil
-	}, engine.RunOptions{ContextOnly: func(i int) bool { return i >= len(sources) }})
+	}, engine.RunOptions{ContextOnly: func(i int) bool { return i >= len(sources) }, RepositoryFiles: repoFiles})
 	var targetErrs []error
 	for _, n := range notes {
 		switch {

@@ -43,6 +43,8 @@ type Config struct {
 	bakePlatforms   []string // nil: default
 	bakeCompression *string
 	bakeCacheMode   *string
+	lockfiles       []string // nil: default
+	defaultBranches []string // nil: default
 
 	// Rules overrides rule severities by ID; SeverityNone turns a rule off.
 	Rules map[string]finding.Severity
@@ -183,6 +185,15 @@ func (cfg *Config) fill(c *checker, root *yaml.Node) {
 					cfg.bakeCacheMode = &v2.Value
 				}
 			}
+		case "scans":
+			for k2, v2 := range pairs(c, v) {
+				switch k2.Value {
+				case "lockfiles":
+					cfg.lockfiles = stringList(c, v2)
+				case "default_branches":
+					cfg.defaultBranches = stringList(c, v2)
+				}
+			}
 		case "rules":
 			cfg.Rules = map[string]finding.Severity{}
 			for id, sev := range pairs(c, v) {
@@ -292,7 +303,23 @@ func (cfg *Config) Data() map[string]any {
 	if cfg.bakeCacheMode != nil {
 		d["bake_cache_mode"] = *cfg.bakeCacheMode
 	}
+	if cfg.lockfiles != nil {
+		d["scan_lockfiles"] = anySlice(cfg.lockfiles)
+	}
+	if cfg.defaultBranches != nil {
+		d["default_branches"] = anySlice(cfg.defaultBranches)
+	}
 	return d
+}
+
+// Lockfiles returns the lockfile names (globs over a file's base name)
+// whose change must trigger an image scan: `scans.lockfiles`, or
+// DefaultLockfiles.
+func (cfg *Config) Lockfiles() []string {
+	if cfg == nil || cfg.lockfiles == nil {
+		return slices.Clone(DefaultLockfiles)
+	}
+	return slices.Clone(cfg.lockfiles)
 }
 
 func anySlice(ss []string) []any {

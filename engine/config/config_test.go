@@ -22,7 +22,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"unknown key with suggestion", "uid: 1001\nexlude: [a]\n",
 			[]string{`c.yaml:2:1: unknown key "exlude" (did you mean "exclude"?)`}},
 		{"unknown key far from any lists them", "colour: red\n",
-			[]string{`c.yaml:1:1: unknown key "colour"; valid keys: uid, user, init, trivy, vulnerabilities, bake, rules, exclude, policies, exceptions, webhook`}},
+			[]string{`c.yaml:1:1: unknown key "colour"; valid keys: uid, user, init, trivy, vulnerabilities, bake, scans, rules, exclude, policies, exceptions, webhook`}},
 		{"unknown nested key", "trivy:\n  severity: [HIGH]\n",
 			[]string{`c.yaml:2:3: unknown key "severity" in trivy (did you mean "severities"?)`}},
 		{"unknown exception key", "exceptions:\n  - rule: DWF104\n    path: [a]\n    reason: r\n",
@@ -63,7 +63,7 @@ func TestDecodeErrors(t *testing.T) {
 			[]string{`c.yaml:1:11: exclude[0]: "a**/b": ** must be a whole path segment, as in a/**/b`}},
 		{"duplicate key", "uid: 1\nuid: 2\n", []string{`c.yaml:2:1: duplicate key "uid"`}},
 		{"top level not a mapping", "- uid\n",
-			[]string{`c.yaml:1:1: the configuration must be a mapping of uid, user, init, trivy, vulnerabilities, bake, rules, exclude, policies, exceptions, webhook, not a list`}},
+			[]string{`c.yaml:1:1: the configuration must be a mapping of uid, user, init, trivy, vulnerabilities, bake, scans, rules, exclude, policies, exceptions, webhook, not a list`}},
 		{"several problems are all reported", "uid: x\nuser: [a]\n",
 			[]string{`c.yaml:1:6: uid must be an integer, not the string "x"`, `c.yaml:2:7: user must be a string, not a list`}},
 		{"yaml syntax error", "uid: 1\n  user: x\n", []string{`c.yaml:2: mapping values are not allowed in this context`}},
@@ -127,6 +127,9 @@ bake:
   platforms: [linux/amd64, linux/arm64, linux/riscv64]
   compression: zstd
   cache_mode: max
+scans:
+  lockfiles: [go.sum, "requirements*.txt"]
+  default_branches: [trunk]
 `
 	// `defaults` is not a key: the anchor must live under a real one.
 	src = strings.Replace(src, "defaults: &paths [\"old/**\"]\n", "", 1)
@@ -139,12 +142,19 @@ bake:
 		"uid": 2000, "user": "app", "init": []any{"tini", "dumb-init"}, "trivy_severities": []any{"CRITICAL"},
 		"vulnerabilities": Default()["vulnerabilities"],
 		"bake_platforms":  []any{"linux/amd64", "linux/arm64", "linux/riscv64"}, "bake_compression": "zstd", "bake_cache_mode": "max",
+		"scan_lockfiles": []any{"go.sum", "requirements*.txt"}, "default_branches": []any{"trunk"},
 	}
 	if diff := cmp.Diff(wantData, cfg.Data()); diff != "" {
 		t.Errorf("Data (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(map[string]finding.Severity{"DWF104": finding.SeverityNone, "DWF105": finding.SeverityError}, cfg.Rules); diff != "" {
 		t.Errorf("Rules (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"go.sum", "requirements*.txt"}, cfg.Lockfiles()); diff != "" {
+		t.Errorf("Lockfiles (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(DefaultLockfiles, (*Config)(nil).Lockfiles()); diff != "" {
+		t.Errorf("default Lockfiles (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"legacy/**", "vendor"}, cfg.Exclude); diff != "" {
 		t.Errorf("Exclude (-want +got):\n%s", diff)

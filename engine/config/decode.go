@@ -79,6 +79,10 @@ func (c *checker) check(n *yaml.Node, s *spec, where string) {
 			c.errorf(n, "%s must not be empty", where)
 			return
 		}
+		if s.pattern != nil && !s.pattern.MatchString(n.Value) {
+			c.errorf(n, "%s: %q is not %s", where, excerpt(n.Value), s.patternWhat)
+			return
+		}
 		if s.typ == typeGlob {
 			if err := validGlob(n.Value); err != nil {
 				c.errorf(n, "%s: %v", where, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -28,11 +29,14 @@ var contractKeys = []string{
 	"webhook", "webhook.allowed_registries", "webhook.docker_config", "webhook.exempt_namespaces", "webhook.fail_on",
 	"webhook.gate", "webhook.gate.exempt", "webhook.gate.mode", "webhook.gate.only", "webhook.insecure_registries",
 	"webhook.mode", "webhook.on_error", "webhook.pull_secrets", "webhook.rule_modes",
+	// issue 19
+	"scans", "scans.default_branches", "scans.lockfiles",
 }
 
 // TestSchemaListsTheDecoderKeys: the published schema names exactly the
 // keys the decoder accepts, which are the contract's.
 func TestSchemaListsTheDecoderKeys(t *testing.T) {
+	contractKeys := slices.Sorted(slices.Values(contractKeys))
 	var schema map[string]any
 	if err := json.Unmarshal(Schema(), &schema); err != nil {
 		t.Fatal(err)
@@ -104,6 +108,11 @@ func TestSchemaAgreesWithDecoder(t *testing.T) {
 		{"bad rule ID", "rules: {dwf104: off}\n", false},
 		{"bad trivy severity", "trivy: {severities: [SEVERE]}\n", false},
 		{"empty trivy severities", "trivy: {severities: []}\n", false},
+		{"scans", "scans: {lockfiles: [go.sum, 'requirements*.txt'], default_branches: [trunk]}\n", true},
+		{"lockfile with a directory", "scans: {lockfiles: [app/go.sum]}\n", false},
+		{"empty lockfiles", "scans: {lockfiles: []}\n", false},
+		{"unknown scans key", "scans: {lockfile: [go.sum]}\n", false},
+		{"default branch as list of numbers", "scans: {default_branches: [1]}\n", false},
 		{"bad date", "exceptions: [{rule: X1, paths: [a], reason: r, expires: 'next year'}]\n", false},
 		{"webhook section", "webhook: {mode: warn, rule_modes: {DWF603: audit}, fail_on: note, on_error: allow, exempt_namespaces: [a], allowed_registries: [r], insecure_registries: [r], pull_secrets: true, docker_config: c.json, gate: {mode: audit, exempt: [m/*], only: [t/*]}}\n", true},
 		{"bad webhook mode", "webhook: {mode: block}\n", false},

@@ -20,6 +20,10 @@ type spec struct {
 	keyWhat     string // typeMap: what a key is ("a rule ID"), for messages
 	items       *spec  // typeList
 	enum        []string
+	// pattern, when set, is what a string must match, and patternWhat
+	// says what it is in messages ("a file name without `/`").
+	pattern     *regexp.Regexp
+	patternWhat string
 	minimum     *int
 	nonEmpty    bool // strings and lists
 }
@@ -46,6 +50,8 @@ const (
 
 var (
 	zero = 0
+	// fileNamePattern is a file name: no directory separator.
+	fileNamePattern = regexp.MustCompile(`^[^/\\]+$`)
 )
 
 // fileSpec is the whole .dwf-policy.yaml.
@@ -78,6 +84,16 @@ var fileSpec = &spec{
 					description: "The layer compression image outputs must ask for (data.dwf.config.bake_compression). Default zstd."}},
 				{key: "cache_mode", spec: &spec{typ: typeString, enum: []string{"max", "min"},
 					description: "The mode a registry or gha cache-to must use (data.dwf.config.bake_cache_mode). Default max."}},
+			}}},
+		{key: "scans", spec: &spec{typ: typeObject,
+			description: "Settings of the scanning-layer rules (DWF207-DWF210).",
+			fields: []field{
+				{key: "lockfiles", spec: &spec{typ: typeList, nonEmpty: true,
+					description: "File names (globs over the base name: * and ? as in a shell, [] classes) of the lockfiles whose change must trigger an image scan when they sit at the repository root or next to a Dockerfile (DWF210; data.dwf.config.scan_lockfiles). Default " + defaultLockfilesText + ".",
+					items:       &spec{typ: typeGlob, nonEmpty: true, pattern: fileNamePattern, patternWhat: "a file name without `/`"}}},
+				{key: "default_branches", spec: &spec{typ: typeList, nonEmpty: true,
+					description: "Branch names any of which may be the repository's default branch, which CodeQL must scan on push (DWF207; data.dwf.config.default_branches). Default [main, master].",
+					items:       &spec{typ: typeString, nonEmpty: true}}},
 			}}},
 		{key: "rules", spec: &spec{typ: typeMap,
 			description: "Severity overrides by rule ID; off turns a rule off.",
@@ -181,6 +197,9 @@ func (s *spec) jsonSchema() map[string]any {
 		}
 		if len(s.enum) > 0 {
 			out["enum"] = s.enum
+		}
+		if s.pattern != nil {
+			out["pattern"] = s.pattern.String()
 		}
 	case typeBool:
 		out["type"] = "boolean"

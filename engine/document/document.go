@@ -25,6 +25,23 @@ const (
 	KindRepository Kind = "repository"
 )
 
+// RepositoryFile is a file of the repository that repository rules need
+// to know of without reading it: a Dockerfile or a lockfile (the
+// repository document's `files`).
+type RepositoryFile struct {
+	// Path is slash-separated and named as documents are (relative to
+	// the working directory).
+	Path string
+	// Kind is RepositoryDockerfile or RepositoryLockfile.
+	Kind string
+}
+
+// The kinds of RepositoryFile.
+const (
+	RepositoryDockerfile = "dockerfile"
+	RepositoryLockfile   = "lockfile"
+)
+
 // Location is a source range. Lines and columns are 1-based and both ends are
 // inclusive; columns count Unicode code points. The zero Location means "no
 // position known" and reporters place it at line 1 of the file.
