@@ -86,19 +86,22 @@ list_setting(value, source, list, line) := merge(setting(value, source, line), {
 default_severity(line) := list_setting("", "default", null, line)
 
 # scan(tool, line, fields) is a Trivy image scan that gates on CRITICAL,HIGH
-# unless fields say otherwise.
-scan(tool, line, fields) := merge(
-	{
-		"tool": tool, "subcommand": "image", "subcommand_raw": "image",
-		"command": "trivy image --exit-code 1 --severity CRITICAL,HIGH app", "target": "app",
-		"exit_code": exit_code("1", "flag", 1, line),
-		"severity": list_setting("CRITICAL,HIGH", "flag", ["CRITICAL", "HIGH"], line),
-		"scanners": list_setting("", "default", null, line),
-		"format": setting("table", "default", line), "config": null,
-		"propagation": "fails_step", "neutralised": null, "also_neutralised": [], "location": loc(line, 11),
-	},
-	fields,
-)
+# unless fields say otherwise; its subcommands follow its subcommand unless
+# fields give them.
+scan(tool, line, fields) := merge(base, {"subcommands": object.get(fields, "subcommands", [base.subcommand])}) if {
+	base := merge(
+		{
+			"tool": tool, "subcommand": "image", "subcommand_raw": "image",
+			"command": "trivy image --exit-code 1 --severity CRITICAL,HIGH app", "target": "app",
+			"exit_code": exit_code("1", "flag", 1, line),
+			"severity": list_setting("CRITICAL,HIGH", "flag", ["CRITICAL", "HIGH"], line),
+			"scanners": list_setting("", "default", null, line),
+			"format": setting("table", "default", line), "config": null,
+			"propagation": "fails_step", "neutralised": null, "also_neutralised": [], "location": loc(line, 11),
+		},
+		fields,
+	)
+}
 
 neutralised(kind, text, line) := {"kind": kind, "text": text, "location": loc(line, 40)}
 
@@ -150,8 +153,11 @@ samples := [
 
 repository_samples := [
 	repository(samples),
-	repository_files([workflow({
-		"on": {"location": loc(1, 1), "events": [filtered("push", 2, {"paths": [pattern("!docs/**", "^docs/.*$", 4)]})], "schedules": []},
-		"jobs": [job("scan", 5, {"matrix": true, "matrix_values": {"mode": ["fs", "config"]}})],
-	})], [{"path": "Dockerfile", "kind": "dockerfile"}, {"path": "go.sum", "kind": "lockfile"}]),
+	repository_files(
+		[workflow({
+			"on": {"location": loc(1, 1), "events": [filtered("push", 2, {"paths": [pattern("!docs/**", "^docs/.*$", 4)]})], "schedules": []},
+			"jobs": [job("scan", 5, {"matrix": true, "matrix_values": {"mode": ["fs", "config"]}})],
+		})],
+		[{"path": "Dockerfile", "kind": "dockerfile"}, {"path": "go.sum", "kind": "lockfile"}],
+	),
 ]

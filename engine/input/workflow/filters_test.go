@@ -94,3 +94,56 @@ jobs:
 		}
 	}
 }
+
+// A scan whose subcommand a matrix sets is a scan: the CLI's and the
+// action's, with the subcommands the matrix values make it (values that do
+// not scan left out).
+func TestMatrixDrivenScans(t *testing.T) {
+	src := []byte(`on: pull_request
+permissions: {}
+jobs:
+  scan:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        mode: [fs, config, version]
+        include:
+          - mode: repo
+    steps:
+      - run: trivy ${{ matrix.mode }} --exit-code 1 --severity CRITICAL,HIGH .
+      - run: docker run aquasec/trivy:0.58.1 ${{ matrix.mode }} --exit-code 1 .
+      - uses: aquasecurity/trivy-action@0123456789abcdef0123456789abcdef01234567
+        with:
+          scan-type: ${{ matrix.mode }}
+      - uses: aquasecurity/trivy-action@0123456789abcdef0123456789abcdef01234567
+        with:
+          scan-type: ${{ matrix.other }}
+      - run: trivy ${{ matrix.other }} .
+      - run: trivy image app
+`)
+	doc, err := Parse(".github/workflows/ci.yml", src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type scan struct {
+		Sub, Raw string
+		Subs     []any
+	}
+	var got []scan
+	for _, s := range doc.Input["jobs"].([]any)[0].(map[string]any)["steps"].([]any) {
+		for _, sc := range s.(map[string]any)["trivy_scans"].([]any) {
+			m := sc.(map[string]any)
+			got = append(got, scan{m["subcommand"].(string), m["subcommand_raw"].(string), m["subcommands"].([]any)})
+		}
+	}
+	want := []scan{
+		{"", "${{ matrix.mode }}", []any{"filesystem", "config", "repository"}},
+		{"", "${{ matrix.mode }}", []any{"filesystem", "config", "repository"}},
+		{"", "${{ matrix.mode }}", []any{"filesystem", "config", "repository"}},
+		{"", "${{ matrix.other }}", []any{}},
+		{"image", "image", []any{"image"}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("scans (-want +got):\n%s", diff)
+	}
+}

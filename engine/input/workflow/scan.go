@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/devflow/dwf-policy/engine/analysis/shell"
@@ -198,9 +199,45 @@ func subcommand(name string) string {
 
 // stepCtx is what a step's scans need from the step.
 type stepCtx struct {
-	loc document.Location // the step's uses:/run: entry
-	dir dirState          // the step's working directory
-	env map[string]envVal // effective GitHub env (workflow < job < step)
+	loc    document.Location   // the step's uses:/run: entry
+	dir    dirState            // the step's working directory
+	env    map[string]envVal   // effective GitHub env (workflow < job < step)
+	matrix map[string][]string // the job's matrix values (matrixValues)
+}
+
+// matrixRef matches a value that is one `${{ matrix.NAME }}` expression.
+var matrixRef = regexp.MustCompile(`^\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$`)
+
+// matrixSubcommands resolves a subcommand written as `${{ matrix.NAME }}`
+// to the canonical subcommands the job's matrix gives it, the values that
+// are not scans left out; nil when it is not such a reference or no value
+// scans.
+func matrixSubcommands(raw string, matrix map[string][]string) []string {
+	m := matrixRef.FindStringSubmatch(strings.TrimSpace(raw))
+	if m == nil {
+		return nil
+	}
+	var out []string
+	for _, v := range matrix[m[1]] {
+		if c := subcommand(v); c != "" && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// subcommandList is what the document's `subcommands` holds: the
+// subcommand when it is known statically, else what a matrix makes it.
+func subcommandList(sub, raw string, matrix map[string][]string) []any {
+	list := []string{sub}
+	if sub == "" {
+		list = matrixSubcommands(raw, matrix)
+	}
+	out := make([]any, 0, len(list))
+	for _, s := range list {
+		out = append(out, s)
+	}
+	return out
 }
 
 // input is an action input from `with:`.
@@ -259,6 +296,7 @@ func (b *builder) actionScan(sc stepCtx, with map[string]input, usesRaw string) 
 		"tool":             "trivy-action",
 		"subcommand":       sub,
 		"subcommand_raw":   rawSub,
+		"subcommands":      subcommandList(sub, rawSub, sc.matrix),
 		"command":          usesRaw,
 		"target":           target,
 		"exit_code":        first(in("exit-code", ""), env(trivycli.EnvExitCode), cfg.setting(cfg.exitCode), def(trivycli.DefaultExitCode)).exitCode(),
@@ -290,7 +328,7 @@ func (b *builder) dockerActionScan(sc stepCtx, with map[string]input, usesRaw st
 		expr := strings.Contains(f, "${{")
 		words = append(words, word{raw: f, value: f, resolved: !expr, expr: expr})
 	}
-	inv := parseTrivyArgs(words)
+	inv := parseTrivyArgs(words, sc.matrix)
 	if inv == nil {
 		return nil
 	}
@@ -353,6 +391,7 @@ func (b *builder) dockerActionScan(sc stepCtx, with map[string]input, usesRaw st
 		"tool":             "docker",
 		"subcommand":       inv.subcommand,
 		"subcommand_raw":   inv.rawSub,
+		"subcommands":      subcommandList(inv.subcommand, inv.rawSub, sc.matrix),
 		"command":          strings.TrimSpace(usesRaw) + " " + a.value,
 		"target":           target,
 		"exit_code":        first(single("exit-code"), env(trivycli.EnvExitCode), cfg.setting(cfg.exitCode), def(trivycli.DefaultExitCode)).exitCode(),
@@ -493,6 +532,7 @@ func (b *builder) cliScan(inv *invocation, sc *script, co *collector, st stepCtx
 		"tool":             inv.tool,
 		"subcommand":       inv.subcommand,
 		"subcommand_raw":   inv.rawSub,
+		"subcommands":      subcommandList(inv.subcommand, inv.rawSub, st.matrix),
 		"command":          sc.text(inv.call.Pos(), inv.call.End()),
 		"target":           target,
 		"exit_code":        first(single("exit-code"), env(trivycli.EnvExitCode), cfgExit, def(trivycli.DefaultExitCode)).exitCode(),

@@ -3,6 +3,7 @@ package workflow
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -73,6 +74,9 @@ type collector struct {
 	// dir follows literal `cd` commands from the step's working directory
 	dir    dirState
 	lastCd string // the text of the last cd, pushd or popd
+	// matrix is the job's matrix values, for a subcommand written as
+	// `${{ matrix.NAME }}`
+	matrix map[string][]string
 }
 
 func newCollector(sc *script, env map[string]envVal, fallback document.Location, dir dirState) *collector {
@@ -419,7 +423,7 @@ func (co *collector) detect(site callSite) *invocation {
 	args := words[c.Index+1:]
 	switch c.Name {
 	case "trivy":
-		inv := parseTrivyArgs(args)
+		inv := parseTrivyArgs(args, co.matrix)
 		if inv == nil {
 			return nil
 		}
@@ -528,7 +532,7 @@ func (co *collector) dockerRun(site callSite, args []word, hostEnv map[string]en
 	if image == nil || !trivycli.IsImage(image.value) || (entrypoint != "" && shell.Base(entrypoint) != "trivy") {
 		return nil
 	}
-	inv := parseTrivyArgs(args[j:])
+	inv := parseTrivyArgs(args[j:], co.matrix)
 	if inv == nil {
 		return nil
 	}
@@ -537,8 +541,36 @@ func (co *collector) dockerRun(site callSite, args []word, hostEnv map[string]en
 }
 
 // parseTrivyArgs reads a Trivy command line (after the program name) with
-// trivycli.Parse. It returns nil for calls that do not scan.
-func parseTrivyArgs(args []word) *invocation {
+// trivycli.Parse. It returns nil for calls that do not scan. A subcommand
+// written as `${{ matrix.NAME }}` (a matrix-driven scan) is read as the
+// matrix's first value that scans, and recorded with an empty canonical
+// subcommand: the scan's `subcommands` list what the matrix makes it.
+func parseTrivyArgs(args []word, matrix map[string][]string) *invocation {
+	if inv := parseTrivyCall(args); inv != nil {
+		return inv
+	}
+	for i, a := range args {
+		m := matrixRef.FindStringSubmatch(strings.TrimSpace(a.raw))
+		if m == nil {
+			continue
+		}
+		for _, v := range matrix[m[1]] {
+			if subcommand(v) == "" {
+				continue
+			}
+			sub := slices.Clone(args)
+			sub[i] = word{raw: a.raw, value: v, resolved: true, start: a.start, end: a.end}
+			if inv := parseTrivyCall(sub); inv != nil && inv.rawSub == v {
+				inv.subcommand, inv.rawSub = "", a.raw
+				return inv
+			}
+		}
+	}
+	return nil
+}
+
+// parseTrivyCall is parseTrivyArgs without matrix references.
+func parseTrivyCall(args []word) *invocation {
 	cli := make([]trivycli.Arg, len(args))
 	for i, a := range args {
 		cli[i] = trivycli.Arg{Text: a.value, Known: a.resolved}

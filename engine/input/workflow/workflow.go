@@ -579,6 +579,7 @@ func (b *builder) job(k, v *yaml.Node, wfEnv map[string]envVal, wfDefaults runDe
 	jobEnv := map[string]envVal{}
 	jd := runDefaults{}
 	var steps *yaml.Node
+	var matrix map[string][]string
 	windows := false
 	for _, kv := range pairs(v) {
 		key, val := kv[0], kv[1]
@@ -612,7 +613,8 @@ func (b *builder) job(k, v *yaml.Node, wfEnv map[string]envVal, wfDefaults runDe
 				if s[0].Value == "matrix" {
 					out["matrix"] = true
 					if mv := matrixValues(s[1]); mv != nil {
-						out["matrix_values"] = mv
+						matrix = mv
+						out["matrix_values"] = matrixValue(mv)
 					}
 				}
 			}
@@ -635,7 +637,7 @@ func (b *builder) job(k, v *yaml.Node, wfEnv map[string]envVal, wfDefaults runDe
 	list := []any{}
 	if d := deref(steps); d != nil && d.Kind == yaml.SequenceNode {
 		for i, s := range d.Content {
-			list = append(list, b.step(i, s, env, jd, windows))
+			list = append(list, b.step(i, s, env, jd, windows, matrix))
 		}
 	}
 	out["steps"] = list
@@ -672,7 +674,7 @@ func normWorkdir(raw string) (string, bool) {
 	return p, true
 }
 
-func (b *builder) step(i int, node *yaml.Node, jobEnv map[string]envVal, jd runDefaults, windows bool) map[string]any {
+func (b *builder) step(i int, node *yaml.Node, jobEnv map[string]envVal, jd runDefaults, windows bool, matrix map[string][]string) map[string]any {
 	out := map[string]any{
 		"index":             i,
 		"id":                nil,
@@ -727,7 +729,7 @@ func (b *builder) step(i int, node *yaml.Node, jobEnv map[string]envVal, jd runD
 	}
 	out["location"] = entry.Value()
 	env := mergeEnv(jobEnv, stepEnv)
-	sc := stepCtx{loc: entry, env: env, dir: rootDir}
+	sc := stepCtx{loc: entry, env: env, dir: rootDir, matrix: matrix}
 	scans := []any{}
 	if usesVal != nil {
 		if d := deref(usesVal); d != nil {
@@ -817,6 +819,7 @@ func (b *builder) run(k, v, shellVal, wdVal *yaml.Node, jd runDefaults, windows 
 		return out
 	}
 	co := newCollector(s, sc.env, sc.loc, sc.dir)
+	co.matrix = sc.matrix
 	co.stmts(s.file.Stmts)
 	cmds := []any{}
 	for _, site := range co.sites {
@@ -851,7 +854,7 @@ func (b *builder) run(k, v, shellVal, wdVal *yaml.Node, jd runDefaults, windows 
 // when the matrix is not written as a mapping (a `${{ fromJSON(...) }}`
 // expression), since its values are then not known statically; a
 // variable with a value that is not a scalar keeps its scalar values.
-func matrixValues(v *yaml.Node) map[string]any {
+func matrixValues(v *yaml.Node) map[string][]string {
 	d := deref(v)
 	if d == nil || d.Kind != yaml.MappingNode {
 		return nil
@@ -885,6 +888,11 @@ func matrixValues(v *yaml.Node) map[string]any {
 			}
 		}
 	}
+	return vals
+}
+
+// matrixValue is matrix values as the document holds them.
+func matrixValue(vals map[string][]string) map[string]any {
 	out := make(map[string]any, len(vals))
 	for k, list := range vals {
 		items := make([]any, len(list))
