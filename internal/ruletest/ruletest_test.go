@@ -417,10 +417,13 @@ func (f *fixture) validate() error {
 }
 
 // workspace is a temporary repository fixtures are checked in, with the
-// policy set opened there.
+// policy set opened there. A repository fixture's workspace serves one
+// fixture: its policy set is opened when it is checked and dropped after,
+// so that the compiled policies of a few hundred repositories are not all
+// alive at once (the engine's memory budget counts the whole process).
 type workspace struct {
 	dir     string
-	checker *check.Checker
+	checker *check.Checker // nil: open one per run
 }
 
 // suite is every fixture with the repositories they are checked in.
@@ -469,14 +472,10 @@ func prepare(t *testing.T) *suite {
 		}
 	}
 	for name, ws := range s.spaces {
-		set, err := policyset.Open(t.Context(), policyset.Options{WorkDir: ws.dir})
-		if err != nil {
-			t.Fatalf("opening the policies in %s: %v", name, err)
+		if strings.HasPrefix(name, "repository ") {
+			continue // opened by run
 		}
-		if set.Config != nil && !strings.HasPrefix(name, "root config-") {
-			t.Fatalf("%s: a configuration was found at %s", name, set.Config.Name)
-		}
-		ws.checker = check.New(set, check.Options{Now: fixtureNow})
+		ws.checker = openChecker(t, name, ws.dir)
 	}
 	return s
 }
@@ -532,8 +531,25 @@ func copyFile(src, dst string) error {
 
 // run checks fixtures of one repository, command and option set together,
 // as one invocation of the CLI would.
+// openChecker opens the policy set of the repository dir, the space name.
+func openChecker(t *testing.T, name, dir string) *check.Checker {
+	t.Helper()
+	set, err := policyset.Open(t.Context(), policyset.Options{WorkDir: dir})
+	if err != nil {
+		t.Fatalf("opening the policies in %s: %v", name, err)
+	}
+	if set.Config != nil && !strings.HasPrefix(name, "root config-") {
+		t.Fatalf("%s: a configuration was found at %s", name, set.Config.Name)
+	}
+	return check.New(set, check.Options{Now: fixtureNow})
+}
+
 func (ws *workspace) run(t *testing.T, fxs []fixture) *check.Result {
 	t.Helper()
+	checker := ws.checker
+	if checker == nil {
+		checker = openChecker(t, fxs[0].space(), ws.dir)
+	}
 	refs := make([]string, len(fxs))
 	for i, fx := range fxs {
 		refs[i] = fx.ref()
@@ -544,13 +560,13 @@ func (ws *workspace) run(t *testing.T, fxs []fixture) *check.Result {
 		if o.Platform != "" {
 			platforms = []string{o.Platform}
 		}
-		res, err := ws.checker.Images(t.Context(), refs, check.ImagesOptions{Platforms: platforms, TrivyReport: o.Report})
+		res, err := checker.Images(t.Context(), refs, check.ImagesOptions{Platforms: platforms, TrivyReport: o.Report})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return res
 	}
-	return ws.checker.Files(t.Context(), refs, check.FilesOptions{Target: o.Target})
+	return checker.Files(t.Context(), refs, check.FilesOptions{Target: o.Target})
 }
 
 // failed reports what could not be checked.

@@ -28,11 +28,13 @@ package dwf.repository.nightly_image_scan
 
 workflows := [d | some d in input.documents; d.kind == "workflow"]
 
+# scans_images(doc) holds when doc runs a Trivy image scan; a matrix may
+# give the scan its mode.
 scans_images(doc) if {
 	some job in doc.input.jobs
 	some step in job.steps
 	some scan in step.trivy_scans
-	scan.subcommand == "image"
+	"image" in scan.subcommands
 }
 
 runs_daily(doc) if {
