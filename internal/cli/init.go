@@ -49,6 +49,12 @@ const starterConfig = `# yaml-language-server: $schema=https://raw.githubusercon
 #   compression: zstd
 #   cache_mode: max
 
+# The scanning layers (DWF207-DWF210): lockfiles whose change must trigger
+# an image scan, and the names the default branch may have.
+# scans:
+#   lockfiles: [Cargo.lock, package-lock.json, pnpm-lock.yaml, yarn.lock, poetry.lock, uv.lock, requirements*.txt, go.sum, Gemfile.lock, composer.lock]
+#   default_branches: [main, master]
+
 # Rule severities by ID: error, warning, note or off ('dwf-policy rules').
 # rules:
 #   DWF104: warning

@@ -191,17 +191,6 @@ passes_paths(e, name) if {
 # exists.
 first_line := {"line": 1, "column": 1, "end_line": 1, "end_column": 1}
 
-# dockerfiles is the repository's Dockerfiles, sorted by path.
-dockerfiles := sort([f.path | some f in input.files; f.kind == "dockerfile"])
-
-# no_workflow_anchor is where a rule about a repository without workflows
-# reports: line 1 of its first Dockerfile (what the standard's layers
-# protect); a repository without Dockerfiles gets no such finding.
-no_workflow_anchor := {"path": dockerfiles[0], "location": first_line} if {
-	count(workflows) == 0
-	count(dockerfiles) > 0
-}
-
 # files_of(r) is the Dockerfiles and lockfiles of repository r, paths made
 # relative to it, leaving out those of repositories nested in it (a
 # workflow root below r).

@@ -11,8 +11,9 @@
 #   `on:` of the workflow that runs CodeQL with a trigger missing, else at
 #   the `on:` of the first workflow run by pushes or pull requests (where
 #   a CodeQL job fits), else at line 1 of the first workflow. A repository
-#   without any workflow gets the finding at line 1 of its first
-#   Dockerfile (and none when it has no Dockerfile either).
+#   without any workflow gets no finding: it does not use GitHub Actions
+#   (it may run its CI elsewhere), and nothing in it is a place for the
+#   finding.
 # schemas:
 #   - input: schema.repository
 # custom:
@@ -111,12 +112,6 @@ deny contains finding if {
 	[path, location] := anchor(r)
 	msg := sprintf("No workflow%s runs CodeQL (`github/codeql-action/init` and `analyze`) on pushes to the default branch and on pull requests, so code is never scanned for vulnerabilities; add a CodeQL job.", [lib.root_text(r)])
 	finding := {"msg": msg, "location": location, "path": path}
-}
-
-deny contains finding if {
-	a := lib.no_workflow_anchor
-	msg := "The repository has no GitHub Actions workflow, so nothing runs CodeQL on pushes to the default branch and on pull requests; add a CodeQL workflow under .github/workflows/."
-	finding := {"msg": msg, "location": a.location, "path": a.path}
 }
 
 # missing_text(r) names the triggers r's CodeQL lacks, push first.

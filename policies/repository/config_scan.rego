@@ -12,8 +12,9 @@
 #   is judged on its own. The finding points at the `on:` of the workflow
 #   that scans configuration on other triggers only, else at the `on:` of
 #   the first workflow run by pull requests, else at line 1 of the first
-#   workflow. A repository without any workflow gets the finding at line 1
-#   of its first Dockerfile (and none when it has no Dockerfile either).
+#   workflow. A repository without any workflow gets no finding: it does
+#   not use GitHub Actions (it may run its CI elsewhere), and nothing in it
+#   is a place for the finding.
 # schemas:
 #   - input: schema.repository
 # custom:
@@ -102,12 +103,6 @@ deny contains finding if {
 	[path, location] := anchor(r)
 	msg := sprintf("No workflow%s runs Trivy in config mode (or with the `misconfig` scanner) on pull requests or at release, so misconfigured Dockerfiles, manifests and IaC go unnoticed; add a `trivy config` scan to a workflow run by `pull_request`.", [lib.root_text(r)])
 	finding := {"msg": msg, "location": location, "path": path}
-}
-
-deny contains finding if {
-	a := lib.no_workflow_anchor
-	msg := "The repository has no GitHub Actions workflow, so nothing scans its configuration on pull requests or at release; add a workflow run by `pull_request` with a `trivy config` scan."
-	finding := {"msg": msg, "location": a.location, "path": a.path}
 }
 
 anchor(r) := [d.path, d.input.on.location] if {

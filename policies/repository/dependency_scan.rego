@@ -14,8 +14,9 @@
 #   gate, else at the `on:` of the workflow that scans dependencies but
 #   not on pull requests, else at the `on:` of the first workflow run by
 #   pull requests, else at line 1 of the first workflow. A repository
-#   without any workflow gets the finding at line 1 of its first
-#   Dockerfile (and none when it has no Dockerfile either).
+#   without any workflow gets no finding: it does not use GitHub Actions
+#   (it may run its CI elsewhere), and nothing in it is a place for the
+#   finding.
 # schemas:
 #   - input: schema.repository
 # custom:
@@ -119,12 +120,6 @@ deny contains finding if {
 	[path, location] := anchor(r)
 	msg := sprintf("No workflow%s runs Trivy in filesystem or repository mode on pull requests, so vulnerable dependencies are merged unnoticed; add a `trivy fs` scan that fails on %s to a workflow run by `pull_request`.", [lib.root_text(r), wlib.required_list])
 	finding := {"msg": msg, "location": location, "path": path}
-}
-
-deny contains finding if {
-	a := lib.no_workflow_anchor
-	msg := sprintf("The repository has no GitHub Actions workflow, so nothing scans its dependencies on pull requests; add a workflow run by `pull_request` with a `trivy fs` scan that fails on %s.", [wlib.required_list])
-	finding := {"msg": msg, "location": a.location, "path": a.path}
 }
 
 # first_callee(d) is the first workflow d reaches that scans dependencies,

@@ -70,3 +70,7 @@ test_severity_from_config if {
 	count(dependency_scan.deny) == 1 with input as fx.repository(docs)
 	count(dependency_scan.deny) == 0 with input as fx.repository(docs) with data.dwf.config.trivy_severities as ["CRITICAL"]
 }
+
+test_no_workflow_passes if {
+	count(dependency_scan.deny) == 0 with input as fx.repository_files([], [{"path": "Dockerfile", "kind": "dockerfile"}, {"path": "go.sum", "kind": "lockfile"}])
+}
