@@ -119,3 +119,21 @@ func TestNoPatternMatches(t *testing.T) {
 		t.Error("no patterns include something")
 	}
 }
+
+// FuzzCompile: any pattern is either refused or becomes a regular
+// expression Go compiles; matching never panics.
+func FuzzCompile(f *testing.F) {
+	for _, s := range []string{"**/README.md", "!docs/**", "*.jsx?", "v[12].[0-9]+", `\*`, "[", "a[]b", "é+?", "**/"} {
+		f.Add(s, "docs/README.md")
+	}
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		p, err := Compile(pattern)
+		if err != nil {
+			return
+		}
+		if _, err := regexp.Compile(p.Regex); err != nil {
+			t.Fatalf("Compile(%q) gave %q, which does not compile: %v", pattern, p.Regex, err)
+		}
+		_ = Match([]*Pattern{p}, name)
+	})
+}
