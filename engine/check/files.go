@@ -91,11 +91,15 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	// Dockerfiles and lockfiles, whatever files the run checks.
 	var repoFiles []document.RepositoryFile
 	if repoRules {
-		var truncated bool
-		repoFiles, truncated = input.RepositoryFiles(repoRoot, input.RepositoryFilesOptions{WorkDir: wd, Lockfiles: c.set.Config.Lockfiles(), Exclude: exclude})
-		if truncated {
-			res.Notes = append(res.Notes, fmt.Sprintf("%s: more than %d Dockerfiles and lockfiles; repository rules see the first %d", repopath.Display(wd, repoRoot), input.MaxRepositoryFiles, input.MaxRepositoryFiles))
+		for _, dir := range repositoryDirs(paths, wd) {
+			files, truncated := input.RepositoryFiles(dir, input.RepositoryFilesOptions{WorkDir: wd, Lockfiles: c.set.Config.Lockfiles(), Exclude: exclude})
+			repoFiles = append(repoFiles, files...)
+			if truncated {
+				res.Notes = append(res.Notes, fmt.Sprintf("%s: too many files to list every Dockerfile and lockfile (at most %d); repository rules see part of them", repopath.Display(wd, dir), input.MaxRepositoryFiles))
+			}
 		}
+		slices.SortFunc(repoFiles, func(a, b document.RepositoryFile) int { return strings.Compare(a.Path, b.Path) })
+		repoFiles = slices.Compact(repoFiles) // directories given inside one another
 	}
 	contextContents := make([][]byte, len(repoContext))
 	findings, evalErr := c.set.Engine.RunWith(ctx, len(sources)+len(repoContext), func(i int) (*document.Document, error) {
@@ -187,6 +191,24 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	res.Findings = c.finish(findings, res.Sources, "", wholeRepo)
 	res.Err = errors.Join(discoverErr, evalErr, basesErr, podImagesErr, targetErr)
 	return res
+}
+
+// repositoryDirs are the directories whose Dockerfiles and lockfiles the
+// repository document lists: the repository wd is in, whatever paths were
+// given; outside a repository, only the directories given (a walk of wd
+// when a file is named could cover a home directory).
+func repositoryDirs(paths []string, wd string) []string {
+	if root := repopath.Root(wd); root != "" {
+		return []string{root}
+	}
+	var dirs []string
+	for _, p := range paths {
+		p = repopath.Abs(wd, p)
+		if info, err := os.Stat(p); err == nil && info.IsDir() && !slices.Contains(dirs, p) {
+			dirs = append(dirs, p)
+		}
+	}
+	return dirs
 }
 
 // ErrTargetNotFound: a Dockerfile named explicitly has no stage of the

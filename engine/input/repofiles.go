@@ -16,6 +16,10 @@ import (
 // scan triggers can judge file by file.
 const MaxRepositoryFiles = 10000
 
+// maxRepositoryEntries caps the directory entries RepositoryFiles visits,
+// so that a check started in a huge tree stays bounded.
+const maxRepositoryEntries = 1 << 20
+
 // RepositoryFilesOptions tune RepositoryFiles.
 type RepositoryFilesOptions struct {
 	// WorkDir is the directory reported paths are relative to.
@@ -33,10 +37,15 @@ type RepositoryFilesOptions struct {
 // sorted by path. Directories that hold other people's code (.git, vendor,
 // node_modules) are not walked, and neither are excluded ones. Unreadable
 // directories are skipped: the list feeds rules, not the run's errors. At
-// most MaxRepositoryFiles are listed; truncated reports whether some were
-// left out.
+// most MaxRepositoryFiles are listed, after at most 2^20 entries visited;
+// truncated reports whether some were left out.
 func RepositoryFiles(root string, opts RepositoryFilesOptions) (files []document.RepositoryFile, truncated bool) {
+	visited := 0
 	_ = filepath.WalkDir(root, func(file string, d fs.DirEntry, err error) error {
+		if visited++; visited > maxRepositoryEntries {
+			truncated = true
+			return fs.SkipAll
+		}
 		if err != nil {
 			if d != nil && d.IsDir() {
 				return fs.SkipDir
