@@ -25,12 +25,15 @@ root(path) := "" if not contains(path, ".github/workflows/")
 # roots is every repository that has workflows.
 roots := {root(d.path) | some d in workflows}
 
+# by_path[path] is the workflow at path.
+by_path[d.path] := d if some d in workflows
+
+# by_root[r] is the workflows of repository r, sorted by path (a rule, so
+# that it is computed once per repository).
+by_root[r] := [by_path[p] | some p in sort([w.path | some w in workflows; root(w.path) == r])] if some r in roots
+
 # in_root(r) is the workflows of repository r, sorted by path.
-in_root(r) := [d |
-	some p in sort([w.path | some w in workflows; root(w.path) == r])
-	some d in workflows
-	d.path == p
-]
+in_root(r) := by_root[r]
 
 # calls[path] is the set of workflow paths that path calls as local
 # reusable workflows (`uses: ./.github/workflows/scan.yml`, or `$/...`).
@@ -194,11 +197,15 @@ first_line := {"line": 1, "column": 1, "end_line": 1, "end_column": 1}
 # files_of(r) is the Dockerfiles and lockfiles of repository r, paths made
 # relative to it, leaving out those of repositories nested in it (a
 # workflow root below r).
-files_of(r) := [{"path": trim_prefix(f.path, r), "kind": f.kind} |
+files_of(r) := files_by_root[r]
+
+files_by_root[r] := [{"path": trim_prefix(f.path, r), "kind": f.kind} |
 	some f in input.files
 	startswith(f.path, r)
 	not nested(f.path, r)
-]
+] if {
+	some r in roots
+}
 
 nested(path, r) if {
 	some r2 in roots
