@@ -96,10 +96,11 @@ deny contains finding if {
 	some r in lib.roots
 	count(pr_reaching(r, gating_paths)) == 0
 	count(pr_reaching(r, scanning_paths)) > 0
-	callee := first_callee(pr_reaching(r, scanning_paths)[0])
+	d := pr_reaching(r, scanning_paths)[0]
+	callee := first_callee(d)
 	s := dependency_scans(callee)[0]
 	p := problems(s)[0]
-	msg := sprintf("The dependency scan that pull requests run is not a gate: %s", [p[3]])
+	msg := sprintf("The dependency scan that pull requests run is not a gate: %s%s", [p[3], target_note(d)])
 	finding := {"msg": msg, "location": s.scan.location, "path": callee.path}
 }
 
@@ -120,6 +121,19 @@ deny contains finding if {
 	[path, location] := anchor(r)
 	msg := sprintf("No workflow%s runs Trivy in filesystem or repository mode on pull requests, so vulnerable dependencies are merged unnoticed; add a `trivy fs` scan that fails on %s to a workflow run by `pull_request`.", [lib.root_text(r), wlib.required_list])
 	finding := {"msg": msg, "location": location, "path": path}
+}
+
+# target_note(d) warns when pull requests run d only through
+# pull_request_target, which is riskier than pull_request.
+target_note(d) := " It runs on `pull_request_target`, which gives the job the repository's secrets and a write token: prefer `pull_request` for a scan of the pull request's code." if {
+	every e in lib.own_events(d) {
+		e.name != "pull_request"
+	}
+}
+
+target_note(d) := "" if {
+	some e in lib.own_events(d)
+	e.name == "pull_request"
 }
 
 # first_callee(d) is the first workflow d reaches that scans dependencies,

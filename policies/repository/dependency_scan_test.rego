@@ -74,3 +74,11 @@ test_severity_from_config if {
 test_no_workflow_passes if {
 	count(dependency_scan.deny) == 0 with input as fx.repository_files([], [{"path": "Dockerfile", "kind": "dockerfile"}, {"path": "go.sum", "kind": "lockfile"}])
 }
+
+test_scan_on_pull_request_target_that_does_not_gate_says_it_is_riskier if {
+	scan := fs_scan({"exit_code": fx.exit_code("0", "flag", 0, 10)})
+	findings := dependency_scan.deny with input as fx.repository([wf(".github/workflows/ci.yml", [fx.event("pull_request_target", 3)], [scan])])
+	count(findings) == 1
+	some f in findings
+	contains(f.msg, "It runs on `pull_request_target`")
+}
