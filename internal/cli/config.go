@@ -17,6 +17,8 @@ file given with --config. Its keys:
 
   uid, user, init        the standard's values, seen by policies as data.dwf.config
   trivy.severities       the severities a Trivy scan must fail on
+  scans.lockfiles        lockfiles whose change must trigger an image scan (DWF210)
+  scans.default_branches names the default branch may have (DWF207)
   rules                  severity overrides by rule ID: off, note, warning, error
   exclude                globs of paths never checked
   policies               custom policy directories and bundle files
