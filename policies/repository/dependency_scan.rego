@@ -110,7 +110,7 @@ deny contains finding if {
 	count(pr_reaching(r, scanning_paths)) == 0
 	count(reaching(r, scanning_paths)) > 0
 	d := reaching(r, scanning_paths)[0]
-	msg := sprintf("`%s` scans dependencies with Trivy, but not on pull requests, so a vulnerable dependency is found only after it is merged; add `pull_request:` under `on:` (`pull_request_target` also counts, but it runs with the repository's secrets and a write token, which is riskier).", [d.path])
+	msg := sprintf("`%s` scans dependencies with Trivy, but not on pull requests into the default branch, so a vulnerable dependency is found only after it is merged; add `pull_request:` under `on:` (`pull_request_target` also counts, but it runs with the repository's secrets and a write token, which is riskier).", [d.path])
 	finding := {"msg": msg, "location": d.input.on.location, "path": d.path}
 }
 

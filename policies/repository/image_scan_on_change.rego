@@ -50,18 +50,27 @@ scanning_paths := {d.path | some d in lib.workflows; lib.scans_images(d)}
 
 filtered_events := {"push", "pull_request", "pull_request_target"}
 
-# watched(r) is what a change to must trigger r's image scans, sorted:
-# every Dockerfile, and the lockfiles at the root or beside a Dockerfile.
-watched(r) := sort([f.path |
+# watched[r] is what a change to must trigger the image scans of
+# repository r, sorted: every Dockerfile, and the lockfiles at the root or
+# beside a Dockerfile.
+watched[r] := sort([f.path |
 	some f in lib.files_of(r)
 	watched_file(r, f)
-])
+]) if {
+	some r in lib.roots
+}
 
 watched_file(_, f) if f.kind == "dockerfile"
 
 watched_file(r, f) if {
 	f.kind == "lockfile"
-	lib.dir(f.path) in ({""} | {lib.dir(d.path) | some d in lib.files_of(r); d.kind == "dockerfile"})
+	lib.dir(f.path) in image_dirs[r]
+}
+
+# image_dirs[r] is the root of r and every directory of r with a
+# Dockerfile.
+image_dirs[r] := {""} | {lib.dir(f.path) | some f in lib.files_of(r); f.kind == "dockerfile"} if {
+	some r in lib.roots
 }
 
 deny contains finding if {
@@ -72,7 +81,7 @@ deny contains finding if {
 	some e in lib.own_events(d)
 	e.name in filtered_events
 	filter_key(e) != ""
-	blocked := [f | some f in watched(r); not lib.passes_paths(e, f)]
+	blocked := [f | some f in watched[r]; not lib.passes_paths(e, f)]
 	count(blocked) > 0
 	msg := sprintf("A change to `%s`%s does not trigger the image scan of `%s`: %s; let every Dockerfile and lockfile through the filter.", [blocked[0], more(blocked), d.path, why(e, blocked[0])])
 	finding := {"msg": msg, "location": where(e, blocked[0]), "path": d.path}
