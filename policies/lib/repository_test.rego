@@ -98,3 +98,9 @@ test_dir if {
 	lib.dir("Dockerfile") == ""
 	lib.dir("svc/api/Dockerfile") == "svc/api"
 }
+
+test_calls_follow_self_repository_references if {
+	caller := fx.workflow({"jobs": [fx.job("call", 5, {"uses": fx.uses("$/.github/workflows/scan.yml", "local", "", "", "$/.github/workflows/scan.yml", "", "none", 6)})]})
+	callee := fx.workflow({"path": ".github/workflows/scan.yml"})
+	lib.reach(caller) == {".github/workflows/ci.yml", ".github/workflows/scan.yml"} with input as fx.repository([caller, callee])
+}
