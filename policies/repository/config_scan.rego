@@ -12,9 +12,9 @@
 #   is judged on its own. The finding points at the `on:` of the workflow
 #   that scans configuration on other triggers only, else at the `on:` of
 #   the first workflow run by pull requests or at release, else at line 1
-#   of the first workflow. A repository without any workflow gets no finding: it does
-#   not use GitHub Actions (it may run its CI elsewhere), and nothing in it
-#   is a place for the finding.
+#   of the first workflow. A repository without any workflow gets no
+#   finding: it does not use GitHub Actions (it may run its CI elsewhere),
+#   and nothing in it is a place for the finding.
 # schemas:
 #   - input: schema.repository
 # custom:
