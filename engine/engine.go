@@ -12,11 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -62,35 +64,68 @@ type Options struct {
 	// MemoryBudget stops every evaluation when the live heap passes it, in
 	// bytes; 0 means DefaultMemoryBudget, a negative value no budget.
 	MemoryBudget int64
+	// Deferred compiles nothing in New: each kind's rules, and the
+	// library packages they refer to, are compiled when Prepare names the
+	// kind or its first document is evaluated, so a check of one
+	// Dockerfile compiles only the Dockerfile rules. The rule catalogue is
+	// complete either way. The zero value compiles every module in New,
+	// so that any compile error is reported at once (servers, `rules`).
+	Deferred bool
 }
 
 // Engine holds compiled policies and prepared queries. It is safe for
 // concurrent use.
 type Engine struct {
-	rules       []finding.Rule           // sorted by ID
-	byPackage   map[string]*finding.Rule // "dockerfile.non_root_user" -> rule
-	queries     map[document.Kind]rego.PreparedEvalQuery
-	parallelism int
-	// compiler and store stay for the slow-rule search after a deadline.
-	compiler     *ast.Compiler
+	rules        []finding.Rule           // sorted by ID
+	byPackage    map[string]*finding.Rule // "dockerfile.non_root_user" -> rule
+	parallelism  int
 	store        storage.Store
 	evalTimeout  time.Duration
 	memoryBudget int64
 	// repoKinds are the kinds the repository document carries; nil means
 	// every kind (some repository rule did not declare custom.inputs).
 	repoKinds map[document.Kind]bool
+	// kinds are the kinds some deny rule judges.
+	kinds map[document.Kind]bool
+
+	// What compiling needs: every policy file (built-in ones parsed only
+	// when a compile reaches them), the builtins allowed, whether to
+	// type-check against the input schemas.
+	files     []*policyFile
+	caps      *ast.Capabilities
+	typeCheck bool
+
+	mu       sync.Mutex // held while compiling
+	prepared atomic.Pointer[map[document.Kind]*kindQuery]
 }
 
-// New loads, compiles and prepares the policies.
+// kindQuery is the prepared query of one kind, or why it could not be
+// prepared.
+type kindQuery struct {
+	pq rego.PreparedEvalQuery
+	// compiler stays for the slow-rule search after a deadline.
+	compiler *ast.Compiler
+	err      error
+}
+
+// CompileError is a policy set that does not compile; the user's to fix.
+type CompileError struct{ Err error }
+
+func (e *CompileError) Error() string { return e.Err.Error() }
+func (e *CompileError) Unwrap() error { return e.Err }
+
+// New reads the policies and their rule catalogue, and compiles them: all
+// of them, or with Options.Deferred, only as Prepare or evaluation needs
+// each kind.
 func New(ctx context.Context, opts Options) (*Engine, error) {
-	modules, err := loadModules(opts.Policies, false)
+	files, err := readPolicyFiles(opts.Policies, false, !opts.Deferred)
 	if err != nil {
 		return nil, err
 	}
-	if len(modules) == 0 {
+	if len(files) == 0 {
 		return nil, errors.New("loading policies: no .rego files found")
 	}
-	rules, err := readRules(modules, opts.Policies)
+	rules, err := readRules(files, opts.Policies)
 	if err != nil {
 		return nil, err
 	}
@@ -98,21 +133,19 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	for _, src := range opts.Policies {
 		typeCheck = typeCheck || !src.Builtin
 	}
-	compiler, err := compile(modules, opts.Capabilities, typeCheck)
-	if err != nil {
-		return nil, err
-	}
-	store := NewStore(opts.Config)
 
 	e := &Engine{
 		byPackage:    make(map[string]*finding.Rule, len(rules)),
-		queries:      make(map[document.Kind]rego.PreparedEvalQuery),
 		parallelism:  opts.Parallelism,
-		compiler:     compiler,
-		store:        store,
+		store:        NewStore(opts.Config),
 		evalTimeout:  opts.EvalTimeout,
 		memoryBudget: opts.MemoryBudget,
+		kinds:        map[document.Kind]bool{},
+		files:        files,
+		caps:         opts.Capabilities,
+		typeCheck:    typeCheck,
 	}
+	e.prepared.Store(&map[document.Kind]*kindQuery{})
 	if e.evalTimeout <= 0 {
 		e.evalTimeout = DefaultEvalTimeout
 	}
@@ -122,7 +155,6 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if e.parallelism <= 0 {
 		e.parallelism = runtime.GOMAXPROCS(0)
 	}
-	kinds := map[document.Kind]bool{}
 	e.repoKinds = map[document.Kind]bool{}
 	for _, r := range rules {
 		if r.Kind == document.KindRepository && r.hasDeny && e.repoKinds != nil {
@@ -138,7 +170,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		}
 		e.rules = append(e.rules, r.Rule)
 		if r.hasDeny {
-			kinds[r.Kind] = true
+			e.kinds[r.Kind] = true
 		}
 	}
 	sort.Slice(e.rules, func(i, j int) bool { return e.rules[i].ID < e.rules[j].ID })
@@ -146,18 +178,131 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		r := &e.rules[i]
 		e.byPackage[strings.TrimPrefix(r.Package, "data.dwf.")] = r
 	}
-	for kind := range kinds {
-		pq, err := rego.New(
-			rego.Query(fmt.Sprintf("data.dwf.%s[pkg].deny[f]", kindSegment(kind))),
-			rego.Compiler(compiler),
-			rego.Store(store),
-		).PrepareForEval(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("preparing %s query: %w", kind, err)
+	if !opts.Deferred {
+		if err := e.compileAll(ctx); err != nil {
+			return nil, err
 		}
-		e.queries[kind] = pq
 	}
 	return e, nil
+}
+
+// compileAll compiles every module, whatever it is for, and prepares the
+// query of every kind: a compile error anywhere in the set is reported
+// (servers, `dwf-policy rules`).
+func (e *Engine) compileAll(ctx context.Context) error {
+	modules := make(map[string]*ast.Module, len(e.files))
+	for _, f := range e.files {
+		modules[f.name] = f.module
+	}
+	compiler, err := compile(modules, e.caps, e.typeCheck)
+	if err != nil {
+		return &CompileError{Err: err}
+	}
+	prepared := map[document.Kind]*kindQuery{}
+	for kind := range e.kinds {
+		q, err := e.prepareQuery(ctx, compiler, kind)
+		if err != nil {
+			return err
+		}
+		prepared[kind] = q
+	}
+	e.prepared.Store(&prepared)
+	return nil
+}
+
+func (e *Engine) prepareQuery(ctx context.Context, compiler *ast.Compiler, kind document.Kind) (*kindQuery, error) {
+	pq, err := rego.New(
+		rego.Query(fmt.Sprintf("data.dwf.%s[pkg].deny[f]", kindSegment(kind))),
+		rego.Compiler(compiler),
+		rego.Store(e.store),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("preparing %s query: %w", kind, err)
+	}
+	return &kindQuery{pq: pq, compiler: compiler}, nil
+}
+
+// Prepare compiles the rules of the kinds not compiled yet, in one
+// compile: the packages under data.dwf.<kind> and the packages they refer
+// to (data.dwf.lib.*), no others. A check calls it once it knows the kinds
+// of its inputs; a kind it did not name is compiled when its first document
+// is evaluated. Kinds without rules are ignored. A *CompileError means the
+// policies of those kinds do not compile.
+func (e *Engine) Prepare(ctx context.Context, kinds ...document.Kind) error {
+	if e.missing(kinds) == nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	missing := e.missing(kinds)
+	if missing == nil {
+		return nil
+	}
+	segs := make([]string, len(missing))
+	for i, k := range missing {
+		segs[i] = kindSegment(k)
+	}
+	prepared := maps.Clone(*e.prepared.Load())
+	err := func() error {
+		files, err := closure(e.files, segs)
+		if err != nil {
+			return err
+		}
+		modules := make(map[string]*ast.Module, len(files))
+		for _, f := range files {
+			modules[f.name] = f.module
+		}
+		compiler, err := compile(modules, e.caps, e.typeCheck)
+		if err != nil {
+			return &CompileError{Err: err}
+		}
+		for _, kind := range missing {
+			q, err := e.prepareQuery(ctx, compiler, kind)
+			if err != nil {
+				return err
+			}
+			prepared[kind] = q
+		}
+		return nil
+	}()
+	if err != nil {
+		for _, kind := range missing {
+			prepared[kind] = &kindQuery{err: err}
+		}
+	}
+	e.prepared.Store(&prepared)
+	return err
+}
+
+// missing returns the kinds with rules that are not prepared yet, sorted,
+// or nil.
+func (e *Engine) missing(kinds []document.Kind) []document.Kind {
+	prepared := *e.prepared.Load()
+	var out []document.Kind
+	for _, k := range kinds {
+		if _, ok := prepared[k]; !ok && e.kinds[k] && !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// query returns the prepared query of kind, compiling it first if need
+// be; nil and no error when no rule judges the kind.
+func (e *Engine) query(ctx context.Context, kind document.Kind) (*kindQuery, error) {
+	if !e.kinds[kind] {
+		return nil, nil
+	}
+	q, ok := (*e.prepared.Load())[kind]
+	if !ok {
+		e.Prepare(ctx, kind) //nolint:errcheck // the error is kept in the query
+		q = (*e.prepared.Load())[kind]
+	}
+	if q.err != nil {
+		return nil, q.err
+	}
+	return q, nil
 }
 
 // Rules returns the rule catalogue sorted by ID, with severity overrides
@@ -216,12 +361,16 @@ type RunOptions struct {
 	// RepositoryFiles are the repository's Dockerfiles and lockfiles, the
 	// repository document's `files` (nil: none known).
 	RepositoryFiles []document.RepositoryFile
+	// NoRepository builds no repository document: the run cannot concern
+	// the repository rules (a pre-commit run over Dockerfiles when they
+	// read workflows), so they are neither compiled nor evaluated.
+	NoRepository bool
 }
 
 // RepositoryInputs reports whether repository rules run and the kinds of
 // document they read; kinds is nil when some rule reads every kind.
 func (e *Engine) RepositoryInputs() (kinds []document.Kind, ok bool) {
-	if _, ok := e.queries[document.KindRepository]; !ok {
+	if !e.kinds[document.KindRepository] {
 		return nil, false
 	}
 	if e.repoKinds == nil {
@@ -242,7 +391,7 @@ func (e *Engine) RunWith(ctx context.Context, n int, load func(i int) (*document
 	errs := make([]error, n)
 	// Converted inputs are kept only when repository rules need to see
 	// every document; they are reused, not converted a second time.
-	_, keep := e.queries[document.KindRepository]
+	keep := e.kinds[document.KindRepository] && !opts.NoRepository
 	var kept []keptDocument
 	if keep {
 		kept = make([]keptDocument, n)
@@ -297,6 +446,17 @@ func (e *Engine) RunWith(ctx context.Context, n int, load func(i int) (*document
 	close(jobs)
 	wg.Wait()
 
+	// A kind whose policies do not compile fails each of its documents
+	// with the same error: it is reported once.
+	seen := map[*CompileError]bool{}
+	for i, err := range errs {
+		if ce, ok := errors.AsType[*CompileError](err); ok {
+			if seen[ce] {
+				errs[i] = nil
+			}
+			seen[ce] = true
+		}
+	}
 	var out []finding.Finding
 	for _, fs := range per {
 		out = append(out, fs...)
@@ -359,7 +519,7 @@ func repositoryDocument(kept []keptDocument, files []document.RepositoryFile) (*
 
 // EvaluateOne runs the rules of doc's kind over doc.
 func (e *Engine) EvaluateOne(ctx context.Context, doc *document.Document) ([]finding.Finding, error) {
-	if _, ok := e.queries[doc.Kind]; !ok {
+	if !e.kinds[doc.Kind] {
 		return nil, nil
 	}
 	ctx, stop := memoryGuard(ctx, e.memoryBudget)
@@ -373,11 +533,11 @@ func (e *Engine) EvaluateOne(ctx context.Context, doc *document.Document) ([]fin
 
 // evaluate runs the rules of doc's kind over its input, already converted.
 func (e *Engine) evaluate(ctx context.Context, doc *document.Document, input ast.Value) ([]finding.Finding, error) {
-	pq, ok := e.queries[doc.Kind]
-	if !ok {
-		return nil, nil
+	q, err := e.query(ctx, doc.Kind)
+	if q == nil || err != nil {
+		return nil, err
 	}
-	rs, err := e.evalLimited(ctx, pq, doc, input)
+	rs, err := e.evalLimited(ctx, q, doc, input)
 	if err != nil {
 		return nil, err
 	}

@@ -81,14 +81,14 @@ func memoryGuard(ctx context.Context, budget int64) (context.Context, func()) {
 
 // evalLimited runs the kind's query over one document within the
 // engine's deadline, and explains a deadline or a memory stop.
-func (e *Engine) evalLimited(ctx context.Context, pq rego.PreparedEvalQuery, doc *document.Document, input ast.Value) (rego.ResultSet, error) {
+func (e *Engine) evalLimited(ctx context.Context, q *kindQuery, doc *document.Document, input ast.Value) (rego.ResultSet, error) {
 	evalCtx, cancel := context.WithTimeoutCause(ctx, e.evalTimeout, errDeadline)
 	defer cancel()
 	evalOpts := []rego.EvalOption{rego.EvalParsedInput(input)}
 	if now, ok := ctx.Value(nowKey{}).(time.Time); ok {
 		evalOpts = append(evalOpts, rego.EvalTime(now))
 	}
-	rs, err := pq.Eval(evalCtx, evalOpts...)
+	rs, err := q.pq.Eval(evalCtx, evalOpts...)
 	if err == nil {
 		return rs, nil
 	}
@@ -98,7 +98,7 @@ func (e *Engine) evalLimited(ctx context.Context, pq rego.PreparedEvalQuery, doc
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("evaluating %s: %w", doc.Path, context.Cause(ctx))
 	case errors.Is(context.Cause(evalCtx), errDeadline):
-		return nil, fmt.Errorf("evaluating %s: %s did not finish within the %s evaluation deadline", doc.Path, e.slowRules(ctx, doc, input), e.evalTimeout)
+		return nil, fmt.Errorf("evaluating %s: %s did not finish within the %s evaluation deadline", doc.Path, e.slowRules(ctx, q.compiler, doc, input), e.evalTimeout)
 	}
 	return nil, fmt.Errorf("evaluating %s: %w", doc.Path, err)
 }
@@ -106,14 +106,14 @@ func (e *Engine) evalLimited(ctx context.Context, pq rego.PreparedEvalQuery, doc
 // slowRules names the rules of doc's kind that do not finish within the
 // deadline on their own: the rule packages are evaluated one at a time.
 // This runs only after a deadline was missed, so its cost is no concern.
-func (e *Engine) slowRules(ctx context.Context, doc *document.Document, input ast.Value) string {
+func (e *Engine) slowRules(ctx context.Context, compiler *ast.Compiler, doc *document.Document, input ast.Value) string {
 	seg := kindSegment(doc.Kind) + "."
 	var slow []string
 	for key, r := range e.byPackage {
 		if !strings.HasPrefix(key, seg) {
 			continue
 		}
-		pq, err := rego.New(rego.Query(r.Package+".deny"), rego.Compiler(e.compiler), rego.Store(e.store)).PrepareForEval(ctx)
+		pq, err := rego.New(rego.Query(r.Package+".deny"), rego.Compiler(compiler), rego.Store(e.store)).PrepareForEval(ctx)
 		if err != nil {
 			continue
 		}

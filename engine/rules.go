@@ -9,12 +9,10 @@ import (
 	"maps"
 	"net/url"
 	"path"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -26,76 +24,6 @@ import (
 // maxPolicyFileBytes caps one .rego file; policies are small, and a huge
 // file is more likely a mistake than a rule set.
 const maxPolicyFileBytes = 4 << 20
-
-// loadModules parses every .rego file in the sources. Test files
-// (*_test.rego) are included only when withTests is set.
-func loadModules(sources []PolicySource, withTests bool) (map[string]*ast.Module, error) {
-	type file struct {
-		name string
-		raw  []byte
-	}
-	var files []file
-	var errs []error
-	for _, src := range sources {
-		err := fs.WalkDir(src.FS, ".", func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() || path.Ext(p) != ".rego" {
-				return nil
-			}
-			if !withTests && strings.HasSuffix(p, "_test.rego") {
-				return nil
-			}
-			name := path.Join(src.Name, p)
-			raw, err := readPolicyFile(src.FS, p)
-			if err != nil {
-				// One unreadable file is reported; the others are still read.
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
-				return nil
-			}
-			files = append(files, file{name, raw})
-			return nil
-		})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("reading policies from %s: %w", src.Name, err))
-		}
-	}
-
-	// Parsing is a fifth of start-up: spread it over the cores.
-	parsed := make([]*ast.Module, len(files))
-	parseErrs := make([]error, len(files))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(runtime.GOMAXPROCS(0), len(files)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				parsed[i], parseErrs[i] = ast.ParseModuleWithOpts(files[i].name, string(files[i].raw),
-					ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
-			}
-		}()
-	}
-	for i := range files {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-
-	modules := make(map[string]*ast.Module, len(files))
-	for i, f := range files {
-		if parseErrs[i] != nil {
-			errs = append(errs, shortenExcerpts(parseErrs[i]))
-			continue
-		}
-		modules[f.name] = parsed[i]
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("parsing policies: %w", errors.Join(errs...))
-	}
-	return modules, nil
-}
 
 // readPolicyFile reads one policy file, capped on what is read: the file
 // system decides what may be opened (a policy directory opened through
@@ -146,15 +74,25 @@ func shortenExcerpts(err error) error {
 // LoadModules parses every .rego file of the sources, tests included, for
 // `dwf-policy test`.
 func LoadModules(sources []PolicySource) (map[string]*ast.Module, error) {
-	return loadModules(sources, true)
+	files, err := readPolicyFiles(sources, true, true)
+	if err != nil {
+		return nil, err
+	}
+	modules := make(map[string]*ast.Module, len(files))
+	for _, f := range files {
+		modules[f.name] = f.module
+	}
+	return modules, nil
 }
 
 // compile compiles the modules. Policies are type-checked against the
 // input schemas, so a misspelt input field fails here instead of silently
 // never matching — but only when some policy is not built in: the built-in
-// policies are type-checked by their own tests (policies/rego_test.go), and
-// skipping the schemas for them halves start-up, which every pre-commit run
-// pays.
+// policies are compiled with every check, schemas included, by their own
+// tests (policies/rego_test.go), so for them the compiler skips the stages
+// that only check (builtinCheckStages) and runs only those that rewrite
+// and index what evaluation uses. Every pre-commit run pays the
+// difference.
 func compile(modules map[string]*ast.Module, caps *ast.Capabilities, typeCheck bool) (*ast.Compiler, error) {
 	var c *ast.Compiler
 	if typeCheck {
@@ -163,12 +101,30 @@ func compile(modules map[string]*ast.Module, caps *ast.Capabilities, typeCheck b
 			return nil, err
 		}
 	} else {
-		c = newBaseCompiler(caps)
+		c = newBaseCompiler(caps).WithSkipStages(builtinCheckStages...)
 	}
 	if c.Compile(modules); c.Failed() {
 		return nil, fmt.Errorf("compiling policies: %w", c.Errors)
 	}
 	return c, nil
+}
+
+// builtinCheckStages are the compiler stages that only report errors (or
+// compute what is reported, like the required capabilities) and change
+// nothing evaluation reads: the built-in policies pass them in their tests.
+// CheckSafetyRuleBodies is not one: it reorders rule bodies.
+var builtinCheckStages = []ast.StageID{
+	ast.StageCheckUnusedImports,
+	ast.StageCheckKeywordOverrides,
+	ast.StageCheckDuplicateImports,
+	ast.StageCheckVoidCalls,
+	ast.StageCheckUndefinedFuncs,
+	ast.StageCheckSafetyRuleHeads,
+	ast.StageCheckRecursion,
+	ast.StageCheckTypes,
+	ast.StageCheckUnsafeBuiltins,
+	ast.StageCheckDeprecatedBuiltins,
+	ast.StageBuildRequiredCapabilities,
 }
 
 // NewCompiler returns a compiler set up the way the engine compiles
@@ -313,16 +269,18 @@ type ruleInfo struct {
 // readRules reads the package METADATA of every rule package. Packages
 // under dwf.lib are helpers; every other package under dwf must describe
 // itself, and IDs must be unique.
-func readRules(modules map[string]*ast.Module, sources []PolicySource) ([]ruleInfo, error) {
+func readRules(files []*policyFile, sources []PolicySource) ([]ruleInfo, error) {
 	builtinPrefix := map[string]bool{}
 	for _, s := range sources {
 		if s.Builtin {
 			builtinPrefix[s.Name+"/"] = true
 		}
 	}
-	names := make([]string, 0, len(modules))
-	for n := range modules {
-		names = append(names, n)
+	byName := make(map[string]moduleHeader, len(files))
+	names := make([]string, 0, len(files))
+	for _, f := range files {
+		byName[f.name] = f.header
+		names = append(names, f.name)
 	}
 	// Sources in the order given (built-ins first), then by file name, so
 	// an ID clash blames the later source: a custom rule reusing DWF101,
@@ -347,31 +305,21 @@ func readRules(modules map[string]*ast.Module, sources []PolicySource) ([]ruleIn
 	byID := map[string]string{} // id -> file
 	var out []ruleInfo
 	for _, name := range names {
-		m := modules[name]
-		pkgPath := m.Package.Path.String() // data.dwf.dockerfile.x
-		segs := strings.Split(strings.TrimPrefix(pkgPath, "data."), ".")
-		hasDeny := false
-		for _, r := range m.Rules {
-			if r.Head.Name.String() == "deny" || (len(r.Head.Reference) > 0 && r.Head.Reference[0].String() == "deny") {
-				hasDeny = true
-			}
-		}
+		h := byName[name]
+		pkgPath := h.pkg() // data.dwf.dockerfile.x
+		segs := h.path
+		hasDeny := h.hasDeny
 		if len(segs) < 2 || segs[0] != "dwf" {
 			if hasDeny {
-				errs = append(errs, fmt.Errorf("%s:%d: package %s defines deny but is not under dwf.<kind>: its rules would never run", name, m.Package.Location.Row, strings.TrimPrefix(pkgPath, "data.")))
+				errs = append(errs, fmt.Errorf("%s:%d: package %s defines deny but is not under dwf.<kind>: its rules would never run", name, h.row, strings.TrimPrefix(pkgPath, "data.")))
 			}
 			continue
 		}
 		if segs[1] == "lib" || segs[1] == "config" {
 			continue
 		}
-		var ann *ast.Annotations
-		for _, a := range m.Annotations {
-			if a.Scope == "package" {
-				ann = a
-			}
-		}
-		loc := fmt.Sprintf("%s:%d", name, m.Package.Location.Row)
+		ann := h.ann
+		loc := fmt.Sprintf("%s:%d", name, h.row)
 		if ann == nil {
 			if hasDeny {
 				errs = append(errs, fmt.Errorf("%s: package %s has no METADATA annotation with custom.id, custom.severity and custom.kind", loc, strings.TrimPrefix(pkgPath, "data.")))

@@ -8,8 +8,11 @@ package policies
 
 import "embed"
 
-// FS holds every .rego file of the built-in policy set, tests included; the
-// engine skips *_test.rego when compiling policies for a check.
+// FS holds every .rego file of the built-in policy set, tests included (the
+// engine skips *_test.rego when compiling policies for a check), and
+// catalogue.json, the package and METADATA of every module, generated from
+// them (see engine.CatalogueFile): the rule catalogue is read from it
+// without parsing the modules a run does not compile.
 //
-//go:embed */*.rego
+//go:embed */*.rego catalogue.json
 var FS embed.FS

@@ -84,13 +84,19 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	// are loaded too, for the repository document only.
 	var repoContext []input.Source
 	repoKinds, repoRules := c.set.Engine.RepositoryInputs()
-	if repoRules && opts.Kind == "" && repopath.Root(wd) != "" && !coversRepository(paths, wd) {
+	partial := opts.Kind == "" && repopath.Root(wd) != "" && !coversRepository(paths, wd)
+	// A partial run none of whose files is of a kind the repository rules
+	// read cannot change what they find, and their findings would not be
+	// its own: the repository is left out (involved would drop them all).
+	noRepository := repoRules && partial && !mayConcern(sources, repoKinds)
+	if repoRules && partial && !noRepository {
 		repoContext = repositoryContext(sources, repoRoot, wd, repoKinds, exclude)
 	}
 	// Rules about what triggers an image scan need the repository's
-	// Dockerfiles and lockfiles, whatever files the run checks.
+	// Dockerfiles and lockfiles, whatever files the run checks (unless the
+	// run builds no repository document).
 	var repoFiles []document.RepositoryFile
-	if repoRules {
+	if repoRules && !noRepository {
 		for _, dir := range repositoryDirs(paths, wd) {
 			files, truncated := input.RepositoryFiles(dir, input.RepositoryFilesOptions{WorkDir: wd, Lockfiles: c.set.Config.Lockfiles(), Exclude: exclude})
 			repoFiles = append(repoFiles, files...)
@@ -100,6 +106,14 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		}
 		slices.SortFunc(repoFiles, func(a, b document.RepositoryFile) int { return strings.Compare(a.Path, b.Path) })
 		repoFiles = slices.Compact(repoFiles) // directories given inside one another
+	}
+	// Compile the rules of the kinds the inputs are known to be now, in one
+	// go; a file whose content decides its kind compiles its kind's rules
+	// when it turns out to be one not compiled yet, and the repository
+	// rules are compiled when the repository document is built.
+	if err := c.set.Engine.Prepare(ctx, knownKinds(sources, repoContext)...); err != nil {
+		res.Err = err
+		return res
 	}
 	contextContents := make([][]byte, len(repoContext))
 	findings, evalErr := c.set.Engine.RunWith(ctx, len(sources)+len(repoContext), func(i int) (*document.Document, error) {
@@ -149,7 +163,7 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		bases.resolve(ctx, doc)
 		podImages.resolve(ctx, doc)
 		return doc, nil
-	}, engine.RunOptions{ContextOnly: func(i int) bool { return i >= len(sources) }, RepositoryFiles: repoFiles})
+	}, engine.RunOptions{ContextOnly: func(i int) bool { return i >= len(sources) }, RepositoryFiles: repoFiles, NoRepository: noRepository})
 	var targetErrs []error
 	for _, n := range notes {
 		switch {
@@ -209,6 +223,30 @@ func repositoryDirs(paths []string, wd string) []string {
 		}
 	}
 	return dirs
+}
+
+// knownKinds lists the kinds of the sources whose kind discovery decided.
+func knownKinds(lists ...[]input.Source) []document.Kind {
+	var out []document.Kind
+	for _, sources := range lists {
+		for _, s := range sources {
+			if s.Kind != "" && !slices.Contains(out, s.Kind) {
+				out = append(out, s.Kind)
+			}
+		}
+	}
+	return out
+}
+
+// mayConcern reports whether some source is, or may turn out to be, of a
+// kind the repository rules read (kinds nil: every kind).
+func mayConcern(sources []input.Source, kinds []document.Kind) bool {
+	for _, s := range sources {
+		if kinds == nil || s.Kind == "" || slices.Contains(kinds, s.Kind) {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrTargetNotFound: a Dockerfile named explicitly has no stage of the

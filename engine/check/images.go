@@ -70,7 +70,7 @@ type imageResult struct {
 // directory). Every platform of an index is checked unless opts names
 // some. An image that cannot be loaded is a Problem with a hint; the
 // others are still checked. The error is about opts (a Dockerfile that
-// cannot be read): nothing was checked.
+// cannot be read, policies that do not compile): nothing was checked.
 func (c *Checker) Images(ctx context.Context, refs []string, opts ImagesOptions) (*Result, error) {
 	ctx = engine.WithNow(ctx, c.now())
 	eng := c.set.Engine
@@ -78,6 +78,11 @@ func (c *Checker) Images(ctx context.Context, refs []string, opts ImagesOptions)
 	imgOpts := c.image
 	imgOpts.Platforms = opts.Platforms
 
+	// Images are judged with their Trivy reports: both kinds' rules, in
+	// one compile, before anything is fetched.
+	if err := eng.Prepare(ctx, document.KindImage, document.KindTrivyReport); err != nil {
+		return nil, err
+	}
 	res := &Result{Inputs: "image", Sources: map[string][]byte{}, URIBase: imageURIBase(wd, refs)}
 	var place *anchors
 	if opts.Dockerfile != "" {

@@ -68,6 +68,12 @@ type Options struct {
 	// zero values are the engine's defaults.
 	EvalTimeout  time.Duration
 	MemoryBudget int64
+	// Deferred compiles no policy in Open: each kind's rules are compiled
+	// when a check first needs them (engine.Options.Deferred), and a
+	// policy that does not compile is an *engine.CompileError from the
+	// check. One-shot checks set it; the zero value compiles everything
+	// in Open (servers, `dwf-policy rules`).
+	Deferred bool
 }
 
 // Source is one tree of policies and the file it came from.
@@ -342,6 +348,7 @@ func (s *Set) compile(ctx context.Context) error {
 		Capabilities: s.Capabilities,
 		EvalTimeout:  s.opts.EvalTimeout,
 		MemoryBudget: s.opts.MemoryBudget,
+		Deferred:     s.opts.Deferred,
 	}
 	if s.Config != nil {
 		opts.Severities = s.Config.Rules

@@ -164,6 +164,7 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 	if fl.stdinName != "" {
 		fl.searchFrom = append(fl.searchFrom, fl.stdinName)
 	}
+	fl.deferred = true
 	set, err := c.openPolicies(ctx, fl.policyFlags)
 	if err != nil {
 		return err
@@ -190,6 +191,9 @@ func (c Command) runCheck(ctx context.Context, fl checkFlags, paths []string) er
 		ResolveBaseImages: fl.resolveBases,
 		ResolveImages:     fl.resolveImgs,
 	})
+	if err := compileError(res.Err, set); err != nil {
+		return err
+	}
 	return c.report(dests, failOn, set, res, fl.outputFlags)
 }
 

@@ -176,6 +176,7 @@ func (c Command) runImage(ctx context.Context, fl imageFlags, refs []string) err
 	if err != nil {
 		return err
 	}
+	fl.deferred = true
 	set, err := c.openPolicies(ctx, fl.policyFlags)
 	if err != nil {
 		return err
@@ -189,6 +190,9 @@ func (c Command) runImage(ctx context.Context, fl imageFlags, refs []string) err
 	if oe, ok := errors.AsType[*check.OptionError](err); ok {
 		flag := map[string]string{"Dockerfile": "--dockerfile", "TrivyReport": "--trivy-report"}[oe.Option]
 		return usageError("%s: %v", flag, oe.Err)
+	}
+	if err := compileError(err, set); err != nil {
+		return err
 	}
 	if err != nil {
 		return &exitError{code: ExitError, err: err}

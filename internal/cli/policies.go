@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -30,6 +31,9 @@ type policyFlags struct {
 	// searchFrom are the paths checked, where the configuration is
 	// searched from (check); not a flag.
 	searchFrom []string
+	// deferred compiles each kind's policies when the check needs them
+	// (check, image); not a flag.
+	deferred bool
 }
 
 func (p *policyFlags) register(cmd *cobra.Command) {
@@ -66,6 +70,7 @@ func (p policyFlags) options(wd string) (policyset.Options, error) {
 		AllowNet:            p.allowNet,
 		EvalTimeout:         p.evalTimeout,
 		MemoryBudget:        p.memoryBudgetMiB << 20,
+		Deferred:            p.deferred,
 	}, nil
 }
 
@@ -116,4 +121,15 @@ func (c Command) openPolicies(ctx context.Context, fl policyFlags) (*policyset.S
 		return nil, usageError("%v", err)
 	}
 	return set, nil
+}
+
+// compileError is the usage error for policies a deferred compile found
+// broken (see policyFlags.deferred), as opening them would have reported
+// it; nil when err holds none.
+func compileError(err error, set *policyset.Set) error {
+	ce, ok := errors.AsType[*engine.CompileError](err)
+	if !ok {
+		return nil
+	}
+	return usageError("%v", policyset.WithSandboxHint(ce, set.Sandboxed()))
 }

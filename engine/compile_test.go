@@ -1,0 +1,183 @@
+package engine
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/devflow/dwf-policy/engine/document"
+	"github.com/devflow/dwf-policy/engine/input/dockerfile"
+	"github.com/devflow/dwf-policy/engine/input/kubernetes"
+	"github.com/devflow/dwf-policy/internal/corpus"
+	"github.com/devflow/dwf-policy/policies"
+)
+
+var builtins = []PolicySource{{Name: "policies", FS: policies.FS, Builtin: true}}
+
+// TestSkippedStagesChangeNoFinding: the built-ins compiled without the
+// check-only stages find exactly what they find compiled with every stage,
+// over Dockerfiles and Kubernetes manifests of the benchmark corpora.
+func TestSkippedStagesChangeNoFinding(t *testing.T) {
+	ctx := context.Background()
+	skipping, err := New(ctx, Options{Policies: builtins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := New(ctx, Options{Policies: builtins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	modules := map[string]*ast.Module{}
+	for _, f := range full.files {
+		modules[f.name] = f.module
+	}
+	c := newBaseCompiler(nil)
+	if c.Compile(modules); c.Failed() {
+		t.Fatal(c.Errors)
+	}
+	prepared := map[document.Kind]*kindQuery{}
+	for kind := range full.kinds {
+		if prepared[kind], err = full.prepareQuery(ctx, c, kind); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full.prepared.Store(&prepared)
+
+	var docs []*document.Document
+	for i := range 60 {
+		d, err := dockerfile.Parse("Dockerfile", []byte(corpus.Dockerfile(i)), dockerfile.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, d)
+		name, content := corpus.Manifest(i)
+		if kubernetes.Sniff([]byte(content)) {
+			if d, err = kubernetes.Parse(name, []byte(content), kubernetes.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			docs = append(docs, d)
+		}
+	}
+	want, err := full.Evaluate(ctx, docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := skipping.Evaluate(ctx, docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, f := range want {
+		kinds[f.RuleID[:4]] = true
+	}
+	if len(want) == 0 || !kinds["DWF1"] || !kinds["DWF6"] {
+		t.Fatalf("the corpora gave no Dockerfile or Kubernetes findings: %v", want)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings differ (-every stage +skipping):\n%s", diff)
+	}
+}
+
+// TestDeferredCompilesOnlyWhatIsNeeded: a deferred engine compiles the
+// kinds asked for and the library packages they import, nothing else,
+// and a kind first met during evaluation is compiled then.
+func TestDeferredCompilesOnlyWhatIsNeeded(t *testing.T) {
+	ctx := context.Background()
+	e, err := New(ctx, Options{Policies: builtins, Deferred: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Prepare(ctx, document.KindDockerfile); err != nil {
+		t.Fatal(err)
+	}
+	compiled := func() []string {
+		var out []string
+		for _, q := range *e.prepared.Load() {
+			for name := range q.compiler.Modules {
+				if !slices.Contains(out, name) {
+					out = append(out, name)
+				}
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := []string{
+		"policies/dockerfile/cache_mounts.rego",
+		"policies/dockerfile/non_root_user.rego",
+		"policies/dockerfile/pinned_base_image.rego",
+		"policies/dockerfile/tini_entrypoint.rego",
+		"policies/dockerfile/uid_1001.rego",
+		"policies/lib/dockerfile.rego",
+	}
+	if diff := cmp.Diff(want, compiled()); diff != "" {
+		t.Errorf("compiled for dockerfile (-want +got):\n%s", diff)
+	}
+	// Kubernetes rules import data.dwf.lib.kubernetes, which imports
+	// data.dwf.lib.image: the closure follows both.
+	name, content := corpus.Manifest(0)
+	doc, err := kubernetes.Parse(name, []byte(content), kubernetes.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.EvaluateOne(ctx, doc); err != nil {
+		t.Fatal(err)
+	}
+	got := compiled()
+	for _, f := range []string{"policies/kubernetes/runtime_tini.rego", "policies/lib/kubernetes.rego", "policies/lib/image.rego"} {
+		if !slices.Contains(got, f) {
+			t.Errorf("%s not compiled for kubernetes: %v", f, got)
+		}
+	}
+	for _, f := range got {
+		if slices.Contains([]string{"workflow", "bake", "trivy_report", "repository"}, kindOfFile(f)) {
+			t.Errorf("%s compiled, no document of its kind was evaluated", f)
+		}
+	}
+}
+
+func kindOfFile(name string) string { return strings.Split(name, "/")[1] }
+
+// TestDeferredFollowsCustomImports: a custom rule is compiled with the
+// custom library it imports and the built-in library that one imports;
+// a custom library nobody needed is not compiled, so its error does not
+// stop a check that does not need it (compiling everything reports it).
+func TestDeferredFollowsCustomImports(t *testing.T) {
+	ctx := context.Background()
+	custom := fstest.MapFS{
+		"r.rego": {Data: []byte(rule("dwf.dockerfile.custom_r", "ACME1", `import data.dwf.lib.acme
+
+deny contains {"msg": "bad"} if acme.bad`))},
+		"lib/acme.rego":   {Data: []byte("package dwf.lib.acme\n\nimport data.dwf.lib.dockerfile as lib\n\nbad if lib.config_user == \"nobody\"\n")},
+		"lib/unused.rego": {Data: []byte("package dwf.lib.unused\n\nx := no_such_function(1)\n")},
+	}
+	sources := append(slices.Clone(builtins), PolicySource{Name: "custom", FS: custom})
+	if _, err := New(ctx, Options{Policies: sources}); err == nil || !strings.Contains(err.Error(), "no_such_function") {
+		t.Fatalf("compiling everything: %v, want the unused library's error", err)
+	}
+	e, err := New(ctx, Options{Policies: sources, Deferred: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Prepare(ctx, document.KindDockerfile); err != nil {
+		t.Fatal(err)
+	}
+	q := (*e.prepared.Load())[document.KindDockerfile]
+	for _, f := range []string{"custom/r.rego", "custom/lib/acme.rego", "policies/lib/dockerfile.rego", "policies/dockerfile/uid_1001.rego"} {
+		if _, ok := q.compiler.Modules[f]; !ok {
+			t.Errorf("%s not compiled", f)
+		}
+	}
+	if _, ok := q.compiler.Modules["custom/lib/unused.rego"]; ok {
+		t.Error("custom/lib/unused.rego compiled, no rule refers to it")
+	}
+	err = e.Prepare(ctx, document.KindWorkflow, document.KindDockerfile)
+	if err != nil {
+		t.Fatalf("workflow rules: %v", err)
+	}
+}

@@ -1,0 +1,312 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"path"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// CatalogueFile is the file, at the root of the built-in policies' file
+// system, that holds the package and METADATA of every built-in module, so
+// that the rule catalogue is read without parsing the modules a run does
+// not compile. It is generated from the modules (go test ./engine -run
+// TestBuiltinCatalogue -update) and a test fails when it is stale; an entry
+// whose hash does not match its file is ignored and the file parsed.
+const CatalogueFile = "catalogue.json"
+
+// policyFile is one .rego file of the policy set.
+type policyFile struct {
+	name   string // the source's name joined with the path: policies/dockerfile/x.rego
+	raw    []byte
+	header moduleHeader
+	// module is the parsed file; nil until a compile needs it (built-in
+	// files described by the catalogue).
+	module *ast.Module
+}
+
+// moduleHeader is what the catalogue needs of a module: its package and
+// the package's METADATA.
+type moduleHeader struct {
+	path    []string // package path below data: ["dwf", "dockerfile", "x"]
+	row     int      // the package statement's line
+	hasDeny bool
+	ann     *ast.Annotations // package-scope METADATA; nil when there is none
+}
+
+// pkg is the package as Rego names it: data.dwf.dockerfile.x.
+func (h moduleHeader) pkg() string {
+	ref := ast.Ref{ast.DefaultRootDocument}
+	for _, s := range h.path {
+		ref = append(ref, ast.StringTerm(s))
+	}
+	return ref.String()
+}
+
+// headerOf reads the header of a parsed module.
+func headerOf(m *ast.Module) moduleHeader {
+	h := moduleHeader{row: m.Package.Location.Row}
+	for _, t := range m.Package.Path[1:] {
+		s, _ := t.Value.(ast.String)
+		h.path = append(h.path, string(s))
+	}
+	for _, r := range m.Rules {
+		if r.Head.Name.String() == "deny" || (len(r.Head.Reference) > 0 && r.Head.Reference[0].String() == "deny") {
+			h.hasDeny = true
+		}
+	}
+	for _, a := range m.Annotations {
+		if a.Scope == "package" {
+			h.ann = a
+		}
+	}
+	return h
+}
+
+// readPolicyFiles reads every .rego file of the sources (test files only
+// when withTests is set). Files of built-in sources described by their
+// catalogue are not parsed unless parseAll is set; every other file is.
+func readPolicyFiles(sources []PolicySource, withTests, parseAll bool) ([]*policyFile, error) {
+	var files []*policyFile
+	var errs []error
+	for _, src := range sources {
+		var cat map[string]catalogueEntry
+		if src.Builtin && !parseAll {
+			cat = readCatalogue(src.FS)
+		}
+		err := fs.WalkDir(src.FS, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() || path.Ext(p) != ".rego" {
+				return nil
+			}
+			if !withTests && strings.HasSuffix(p, "_test.rego") {
+				return nil
+			}
+			name := path.Join(src.Name, p)
+			raw, err := readPolicyFile(src.FS, p)
+			if err != nil {
+				// One unreadable file is reported; the others are still read.
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				return nil
+			}
+			f := &policyFile{name: name, raw: raw}
+			if e, ok := cat[p]; ok && e.Hash == contentHash(raw) {
+				f.header = e.header()
+			}
+			files = append(files, f)
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reading policies from %s: %w", src.Name, err))
+		}
+	}
+	var unparsed []*policyFile
+	for _, f := range files {
+		if f.header.path == nil {
+			unparsed = append(unparsed, f)
+		}
+	}
+	if err := parseFiles(unparsed); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("parsing policies: %w", errors.Join(errs...))
+	}
+	return files, nil
+}
+
+// parseFiles parses files, spread over the cores, and sets their module
+// and header.
+func parseFiles(files []*policyFile) error {
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f := files[i]
+				m, err := ast.ParseModuleWithOpts(f.name, string(f.raw),
+					ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
+				if err != nil {
+					errs[i] = shortenExcerpts(err)
+					continue
+				}
+				f.module, f.header = m, headerOf(m)
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// closure returns the files to compile for the kinds: every package under
+// data.dwf.<kind> and every package they refer to (imports and data
+// references, data.dwf.lib.* above all), transitively, parsing the files
+// it reaches. All the files of a package go together.
+func closure(files []*policyFile, kinds []string) ([]*policyFile, error) {
+	var pending [][]string
+	for _, k := range kinds {
+		pending = append(pending, []string{"dwf", k})
+	}
+	included := make([]bool, len(files))
+	var out []*policyFile
+	for len(pending) > 0 {
+		var reached []*policyFile
+		for _, ref := range pending {
+			for i, f := range files {
+				if !included[i] && (hasPrefix(f.header.path, ref) || hasPrefix(ref, f.header.path)) {
+					included[i] = true
+					reached = append(reached, f)
+				}
+			}
+		}
+		pending = nil
+		var unparsed []*policyFile
+		for _, f := range reached {
+			if f.module == nil {
+				unparsed = append(unparsed, f)
+			}
+		}
+		if err := parseFiles(unparsed); err != nil {
+			return nil, fmt.Errorf("parsing policies: %w", err)
+		}
+		for _, f := range reached {
+			pending = append(pending, dataRefs(f.module)...)
+		}
+		out = append(out, reached...)
+	}
+	return out, nil
+}
+
+// dataRefs returns the ground prefixes, below data, of every reference a
+// module makes to data (imports included): data.dwf.lib.dockerfile.x gives
+// [dwf lib dockerfile x]; data.dwf[k] gives [dwf]; data[k] gives [], which
+// reaches every package.
+func dataRefs(m *ast.Module) [][]string {
+	var out [][]string
+	add := func(ref ast.Ref) {
+		if len(ref) == 0 || !ref[0].Equal(ast.DefaultRootDocument) {
+			return
+		}
+		p := []string{}
+		for _, t := range ref[1:] {
+			s, ok := t.Value.(ast.String)
+			if !ok {
+				break
+			}
+			p = append(p, string(s))
+		}
+		out = append(out, p)
+	}
+	for _, imp := range m.Imports {
+		if ref, ok := imp.Path.Value.(ast.Ref); ok {
+			add(ref)
+		}
+	}
+	for _, r := range m.Rules {
+		ast.WalkRefs(r, func(ref ast.Ref) bool {
+			add(ref)
+			return false
+		})
+	}
+	return out
+}
+
+func hasPrefix(p, prefix []string) bool {
+	return len(prefix) <= len(p) && slices.Equal(p[:len(prefix)], prefix)
+}
+
+// catalogueEntry describes one built-in module in CatalogueFile.
+type catalogueEntry struct {
+	File       string               `json:"file"`
+	Hash       string               `json:"hash"`
+	Package    []string             `json:"package"`
+	Row        int                  `json:"row"`
+	Deny       bool                 `json:"deny,omitempty"`
+	Annotation *catalogueAnnotation `json:"annotation,omitempty"`
+}
+
+type catalogueAnnotation struct {
+	Title       string         `json:"title,omitempty"`
+	Description string         `json:"description,omitempty"`
+	Custom      map[string]any `json:"custom,omitempty"`
+}
+
+func (e catalogueEntry) header() moduleHeader {
+	h := moduleHeader{path: e.Package, row: e.Row, hasDeny: e.Deny}
+	if h.path == nil {
+		h.path = []string{}
+	}
+	if a := e.Annotation; a != nil {
+		h.ann = &ast.Annotations{Scope: "package", Title: a.Title, Description: a.Description, Custom: a.Custom}
+	}
+	return h
+}
+
+// readCatalogue reads CatalogueFile by module path; nil when there is none
+// or it cannot be read (every module is then parsed).
+func readCatalogue(fsys fs.FS) map[string]catalogueEntry {
+	raw, err := fs.ReadFile(fsys, CatalogueFile)
+	if err != nil {
+		return nil
+	}
+	var c struct {
+		Files []catalogueEntry `json:"files"`
+	}
+	if json.Unmarshal(raw, &c) != nil {
+		return nil
+	}
+	out := make(map[string]catalogueEntry, len(c.Files))
+	for _, e := range c.Files {
+		out[e.File] = e
+	}
+	return out
+}
+
+// BuildCatalogue parses every module of fsys (tests excluded) and returns
+// CatalogueFile's content for it.
+func BuildCatalogue(fsys fs.FS) ([]byte, error) {
+	files, err := readPolicyFiles([]PolicySource{{FS: fsys, Builtin: true}}, false, true)
+	if err != nil {
+		return nil, err
+	}
+	var c struct {
+		Files []catalogueEntry `json:"files"`
+	}
+	for _, f := range files {
+		e := catalogueEntry{File: f.name, Hash: contentHash(f.raw), Package: f.header.path, Row: f.header.row, Deny: f.header.hasDeny}
+		if a := f.header.ann; a != nil {
+			e.Annotation = &catalogueAnnotation{Title: a.Title, Description: a.Description, Custom: a.Custom}
+		}
+		c.Files = append(c.Files, e)
+	}
+	slices.SortFunc(c.Files, func(a, b catalogueEntry) int { return strings.Compare(a.File, b.File) })
+	out, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
+
+func contentHash(raw []byte) string {
+	h := fnv.New64a()
+	h.Write(raw)
+	return strconv.FormatUint(h.Sum64(), 16)
+}
