@@ -19,14 +19,7 @@ const parallelArrayMin = 2048
 // pure function of the Go values, and the evaluation that follows is
 // single-threaded for one document.
 func inputValue(in map[string]any) (ast.Value, error) {
-	large := false
-	for _, v := range in {
-		if a, ok := v.([]any); ok && len(a) >= parallelArrayMin {
-			large = true
-			break
-		}
-	}
-	if !large {
+	if !hasLargeArray(in) {
 		return ast.InterfaceToValue(in)
 	}
 	kvs := make([][2]*ast.Term, 0, len(in))
@@ -44,6 +37,17 @@ func inputValue(in map[string]any) (ast.Value, error) {
 		kvs = append(kvs, [2]*ast.Term{ast.StringTerm(k), ast.NewTerm(val)})
 	}
 	return ast.NewObject(kvs...), nil
+}
+
+// hasLargeArray reports whether a top-level value of in is an array worth
+// converting on every core.
+func hasLargeArray(in map[string]any) bool {
+	for _, v := range in {
+		if a, ok := v.([]any); ok && len(a) >= parallelArrayMin {
+			return true
+		}
+	}
+	return false
 }
 
 // parallelArray converts a in as many chunks as there are cores.

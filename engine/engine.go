@@ -420,7 +420,16 @@ func (e *Engine) RunWith(ctx context.Context, n int, load func(i int) (*document
 				case err != nil:
 					errs[i] = err
 				case doc != nil:
-					input, err := inputValue(doc.Input)
+					repo := keep && (e.repoKinds == nil || e.repoKinds[doc.Kind])
+					var input ast.Value
+					var err error
+					if repo {
+						// The repository document reads all of it: converted
+						// once, up front.
+						input, err = inputValue(doc.Input)
+					} else {
+						input, err = lazyInput(doc)
+					}
 					if err != nil {
 						errs[i] = fmt.Errorf("evaluating %s: converting input: %w", doc.Path, err)
 						continue
@@ -428,7 +437,7 @@ func (e *Engine) RunWith(ctx context.Context, n int, load func(i int) (*document
 					per[i], errs[i] = e.evaluate(ctx, doc, input)
 					if keep {
 						kept[i] = keptDocument{path: doc.Path, kind: doc.Kind}
-						if e.repoKinds == nil || e.repoKinds[doc.Kind] {
+						if repo {
 							kept[i].input = input
 						}
 					}
@@ -524,19 +533,43 @@ func (e *Engine) EvaluateOne(ctx context.Context, doc *document.Document) ([]fin
 	}
 	ctx, stop := memoryGuard(ctx, e.memoryBudget)
 	defer stop()
-	input, err := inputValue(doc.Input)
+	input, err := lazyInput(doc)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating %s: converting input: %w", doc.Path, err)
 	}
 	return e.evaluate(ctx, doc, input)
 }
 
+// lazyInput is a document's input as policies see it, converted to Rego
+// values lazily, key by key, as rules read it (ast.LazyObject): the
+// built-in Dockerfile rules read input.final and input.stages and never pay
+// for input.instructions, half of the document. A rule that iterates over
+// the whole input converts all of it, as before. The value is for one
+// evaluation at a time.
+// A document with a large top-level array (a report's vulnerabilities) is
+// converted up front instead, that array on every core (inputValue): its
+// rules read all of it anyway.
+func lazyInput(doc *document.Document) (ast.Value, error) {
+	if hasLargeArray(doc.Input) {
+		return inputValue(doc.Input)
+	}
+	return ast.LazyObject(doc.Input), nil
+}
+
 // evaluate runs the rules of doc's kind over its input, already converted.
-func (e *Engine) evaluate(ctx context.Context, doc *document.Document, input ast.Value) ([]finding.Finding, error) {
+func (e *Engine) evaluate(ctx context.Context, doc *document.Document, input ast.Value) (_ []finding.Finding, err error) {
 	q, err := e.query(ctx, doc.Kind)
 	if q == nil || err != nil {
 		return nil, err
 	}
+	// The lazy input converts a value when a rule reads it, and panics
+	// on one that is not JSON (documents are plain values, so this is a
+	// defect in a parser): an error naming the file, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("evaluating %s: converting input: %v", doc.Path, r)
+		}
+	}()
 	rs, err := e.evalLimited(ctx, q, doc, input)
 	if err != nil {
 		return nil, err

@@ -304,3 +304,20 @@ func TestRepositoryInputsDeclared(t *testing.T) {
 		t.Errorf("a scalar custom.inputs: err = %v", err)
 	}
 }
+
+// TestUnconvertibleInputIsAnError: a document value that is not JSON,
+// converted lazily when a rule reads it, is an error naming the file, not
+// a panic.
+func TestUnconvertibleInputIsAnError(t *testing.T) {
+	e, err := newEngine(t, map[string]string{
+		"a.rego": rule("dwf.dockerfile.a", "DWF901", `deny contains {"msg": "x"} if count(input.stages) > 0`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := &document.Document{Kind: document.KindDockerfile, Path: "Dockerfile", Input: map[string]any{"stages": []any{make(chan int)}}}
+	_, err = e.EvaluateOne(context.Background(), doc)
+	if err == nil || !strings.Contains(err.Error(), "evaluating Dockerfile: converting input") {
+		t.Errorf("got %v, want an error converting the input of Dockerfile", err)
+	}
+}

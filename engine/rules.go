@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unique"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -447,7 +448,9 @@ func decodeFinding(v any, rule *finding.Rule, doc *document.Document) (finding.F
 	if msg == "" {
 		return finding.Finding{}, errors.New(`deny produced a finding without a "msg" string`)
 	}
-	f := finding.Finding{RuleID: rule.ID, Severity: rule.Severity, Message: msg, Path: doc.Path}
+	// Messages repeat across files (the same rule, the same fix): one copy
+	// of each is kept however many files a check reads.
+	f := finding.Finding{RuleID: rule.ID, Severity: rule.Severity, Message: unique.Make(msg).Value(), Path: doc.Path}
 	if p, ok := obj["path"].(string); ok && p != "" {
 		f.Path = p
 	}
