@@ -466,9 +466,14 @@ func (e *Engine) RunWith(ctx context.Context, n int, load func(i int) (*document
 			seen[ce] = true
 		}
 	}
-	var out []finding.Finding
+	total := 0
 	for _, fs := range per {
+		total += len(fs)
+	}
+	out := make([]finding.Finding, 0, total)
+	for i, fs := range per {
 		out = append(out, fs...)
+		per[i] = nil // one copy of the findings at a time
 	}
 	if keep {
 		if repo, value := repositoryDocument(kept, opts.RepositoryFiles); repo != nil {

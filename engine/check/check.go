@@ -68,8 +68,11 @@ type Result struct {
 	// Findings are sorted; suppressed findings are kept, marked.
 	Findings []finding.Finding
 	// Sources maps a finding's Path to the file content, for fingerprints
-	// and code snippets.
+	// and code snippets; a nil content is read again with ReadSource.
 	Sources map[string][]byte
+	// ReadSource reads the content of a file Sources holds without it
+	// (see report.Report.ReadSource); nil when every content is kept.
+	ReadSource func(path string) ([]byte, bool)
 	// Checked counts the inputs checked (files, or images).
 	Checked int
 	// Inputs names what was checked ("image"); "" means files.
@@ -96,6 +99,16 @@ type Result struct {
 	// Image is the image Manifest loaded, for ImageReport; nil elsewhere
 	// and when it could not be loaded.
 	Image *LoadedImage
+}
+
+// Source returns the content of the file at p as a report reads it: kept,
+// or read again when Sources holds the path without content.
+func (r *Result) Source(p string) ([]byte, bool) {
+	src, ok := r.Sources[p]
+	if ok && src == nil && r.ReadSource != nil {
+		return r.ReadSource(p)
+	}
+	return src, ok
 }
 
 // Document evaluates one document that is already parsed (a webhook's

@@ -96,7 +96,8 @@ func TestDocumentAppliesExceptionsAndSuppressions(t *testing.T) {
 	if diff := cmp.Diff(want, summarise(res.Findings)); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
-	if string(res.Sources["svc/Dockerfile"]) != dockerfile || string(res.Sources[".dwf-policy.yaml"]) != configFile {
+	svc, _ := res.Source("svc/Dockerfile")
+	if cfg, _ := res.Source(".dwf-policy.yaml"); string(svc) != dockerfile || string(cfg) != configFile {
 		t.Errorf("sources: %v", res.Sources)
 	}
 
@@ -161,5 +162,37 @@ func TestFilesReportsMissingPathsAndChecksTheRest(t *testing.T) {
 	}
 	if res.URIBase == nil || res.URIBase("svc/Dockerfile") != "svc/Dockerfile" {
 		t.Errorf("URIBase does not map to repository-relative paths")
+	}
+}
+
+// TestFilesKeepsOnlyContentItCannotReadAgain: a check keeps the content of
+// files with suppression comments (and standard input), and leaves the
+// others to be read again when a report needs them, so that its memory
+// does not grow with the number of files.
+func TestFilesKeepsOnlyContentItCannotReadAgain(t *testing.T) {
+	plain := "FROM alpine\nUSER root\n"
+	dir := repo(t, map[string]string{"svc/Dockerfile": dockerfile, "plain/Dockerfile": plain})
+	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: dir, Deferred: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin := "FROM alpine\n"
+	res := check.New(set, check.Options{}).Files(context.Background(), []string{".", "-"}, check.FilesOptions{Stdin: []byte(stdin)})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	for p, want := range map[string]bool{"svc/Dockerfile": true, "stdin": true, "plain/Dockerfile": false} {
+		src, ok := res.Sources[p]
+		if !ok || (src != nil) != want {
+			t.Errorf("Sources[%s] = %q, %t; want it kept: %t", p, src, ok, want)
+		}
+	}
+	for p, want := range map[string]string{"svc/Dockerfile": dockerfile, "stdin": stdin, "plain/Dockerfile": plain} {
+		if got, ok := res.Source(p); !ok || string(got) != want {
+			t.Errorf("Source(%s) = %q, %t; want %q", p, got, ok, want)
+		}
+	}
+	if _, ok := res.Source("nothing/Dockerfile"); ok {
+		t.Error("Source of a path not checked")
 	}
 }

@@ -14,7 +14,9 @@ import (
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/input"
 	"github.com/devflow/dwf-policy/engine/input/dockerfile"
+	"github.com/devflow/dwf-policy/engine/repofile"
 	"github.com/devflow/dwf-policy/engine/repopath"
+	"github.com/devflow/dwf-policy/engine/suppress"
 )
 
 // FilesOptions tune Files. The zero value is the default.
@@ -76,6 +78,7 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	loadOpts := input.LoadOptions{Target: opts.Target, RepoRoot: repoRoot, Vars: opts.Vars}
 	sources, preloaded := expandBakeTargets(sources, loadOpts, wd, c.set.Config.Excluder(wd))
 	contents := make([][]byte, len(sources))
+	reread := make([]bool, len(sources))    // content left to ReadSource
 	inputs := make([]bool, len(sources))    // false: content no kind recognised
 	notes := make([]*Problem, len(sources)) // --target not applied, by source
 	kinds := make([]document.Kind, len(sources))
@@ -156,8 +159,15 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 			return nil, nil
 		}
 		inputs[i] = true
-		if sources[i].Anchor == nil { // an inline Dockerfile is not its file's content
-			contents[i] = doc.Source
+		// An inline Dockerfile is not its file's content. A file is kept
+		// only when it cannot be read again (standard input) or may hold
+		// suppression comments; reports read the others again (see
+		// Result.ReadSource), so memory does not grow with the files.
+		if sources[i].Anchor == nil {
+			reread[i] = sources[i].Data == nil && !suppress.MayHold(doc.Source)
+			if !reread[i] {
+				contents[i] = doc.Source
+			}
 		}
 		kinds[i] = doc.Kind
 		bases.resolve(ctx, doc)
@@ -179,9 +189,13 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	podImagesErr := podImages.problems(res)
 	res.Sources = make(map[string][]byte, len(sources)+1)
 	for i, s := range sources {
-		if contents[i] != nil {
+		if contents[i] != nil || reread[i] {
 			res.Sources[s.Path] = contents[i]
 		}
+	}
+	res.ReadSource = func(p string) ([]byte, bool) {
+		data, err := repofile.ReadFile(repopath.Abs(wd, p), int64(input.MaxFileBytes()))
+		return data, err == nil
 	}
 	for _, ok := range inputs {
 		if ok {

@@ -28,6 +28,16 @@ type LoadOptions struct {
 	Vars map[string]string
 }
 
+// MaxFileBytes is the largest file any kind reads when LoadOptions sets no
+// cap.
+func MaxFileBytes() int {
+	limit := DefaultMaxFileBytes
+	for _, k := range fileKinds {
+		limit = max(limit, k.MaxFileBytes)
+	}
+	return limit
+}
+
 // LoadDocument reads and parses one source. Every failure is a problem with
 // that file, returned as a *document.ParseError naming it. A source whose
 // kind its content decides, and whose content no kind recognises, is not

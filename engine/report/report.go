@@ -28,6 +28,11 @@ type Report struct {
 	// Sources maps a finding's Path to the file content, for SARIF
 	// fingerprints. Paths without an entry get no fingerprint.
 	Sources map[string][]byte
+	// ReadSource reads the content of a path whose entry in Sources is
+	// nil: a check keeps only the content it cannot read again (standard
+	// input, files with suppression comments), so that its memory does
+	// not grow with the number of files. Nil reads nothing.
+	ReadSource func(path string) ([]byte, bool)
 	// FilesChecked counts the inputs that were checked.
 	FilesChecked int
 	// Inputs names what was checked in the text summary ("image"); empty
@@ -114,4 +119,15 @@ func Summarize(r *Report) Summary {
 		}
 	}
 	return s
+}
+
+// source returns the content of the file at p, reading it again when
+// Sources holds its path without content; false when Sources does not know
+// the path.
+func (r *Report) source(p string) ([]byte, bool) {
+	src, ok := r.Sources[p]
+	if ok && src == nil && r.ReadSource != nil {
+		return r.ReadSource(p)
+	}
+	return src, ok
 }

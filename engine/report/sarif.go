@@ -239,11 +239,14 @@ func (b *sarifBuilder) message(f finding.Finding) string {
 func (b *sarifBuilder) lineHash(p string, line int) (string, bool) {
 	hs, ok := b.hashes[p]
 	if !ok {
-		src, found := b.report.Sources[p]
+		src, found := b.report.source(p)
 		if !found {
 			return "", false
 		}
 		hs = lineHashes(src)
+		// Findings come sorted by path: one file's hashes at a time keeps
+		// a report of many files small.
+		clear(b.hashes)
 		b.hashes[p] = hs
 	}
 	if line < 1 || line > len(hs) {

@@ -37,7 +37,7 @@ func formatText(w io.Writer, r *Report) error {
 		}
 		return code + s + ansiReset
 	}
-	lines := sourceLines{}
+	lines := &sourceLines{report: r}
 	for _, f := range r.Findings {
 		if f.Suppressed() && !r.ShowSuppressed {
 			continue
@@ -59,7 +59,7 @@ func formatText(w io.Writer, r *Report) error {
 		}
 		bw.WriteByte('\n')
 		if r.Snippets && !f.Location.IsZero() {
-			writeSnippet(bw, r, lines, f, paint)
+			writeSnippet(bw, lines, f, paint)
 		}
 	}
 	summary := summaryLine(r)
@@ -100,13 +100,9 @@ const maxSnippetWidth = 160
 
 // writeSnippet writes the finding's source line, indented, and a caret
 // line under its columns (to the end of the region on that line).
-func writeSnippet(bw *bufio.Writer, r *Report, lines sourceLines, f finding.Finding, paint func(code, s string) string) {
-	src, ok := r.Sources[f.Path]
-	if !ok {
-		return
-	}
+func writeSnippet(bw *bufio.Writer, lines *sourceLines, f finding.Finding, paint func(code, s string) string) {
 	loc := f.Location.Normalized()
-	line, ok := lines.line(f.Path, src, loc.Line)
+	line, ok := lines.line(f.Path, loc.Line)
 	if !ok {
 		return
 	}
@@ -137,28 +133,39 @@ func writeSnippet(bw *bufio.Writer, r *Report, lines sourceLines, f finding.Find
 	fmt.Fprintf(bw, "    %s\n    %s%s\n", string(runes), pad.String(), paint(severityColor(f.Severity), strings.Repeat("^", carets)))
 }
 
-// sourceLines indexes the line starts of each source a snippet is taken
-// from, once: a report of thousands of findings in one large file (a Trivy
-// report) would otherwise scan the file from its start for every finding.
-type sourceLines map[string][]int
+// sourceLines reads the source a snippet is taken from and indexes its line
+// starts once per file: findings come sorted by path, and a report of
+// thousands of findings in one large file (a Trivy report) would otherwise
+// read the file and scan it from its start for every finding. It holds one
+// file at a time, so a report of many files stays small.
+type sourceLines struct {
+	report *Report
+	path   string
+	loaded bool
+	src    []byte
+	found  bool
+	starts []int
+}
 
-// line returns line n (1-based) of src without its line ending, with
-// invalid UTF-8 replaced.
-func (sl sourceLines) line(path string, src []byte, n int) (string, bool) {
-	starts, ok := sl[path]
-	if !ok {
-		starts = []int{0}
-		for i, b := range src {
-			if b == '\n' {
-				starts = append(starts, i+1)
+// line returns line n (1-based) of path's source without its line ending,
+// with invalid UTF-8 replaced.
+func (sl *sourceLines) line(path string, n int) (string, bool) {
+	if !sl.loaded || sl.path != path {
+		sl.path, sl.loaded, sl.starts = path, true, nil
+		sl.src, sl.found = sl.report.source(path)
+		if sl.found {
+			sl.starts = []int{0}
+			for i, b := range sl.src {
+				if b == '\n' {
+					sl.starts = append(sl.starts, i+1)
+				}
 			}
 		}
-		sl[path] = starts
 	}
-	if n < 1 || n > len(starts) {
+	if !sl.found || n < 1 || n > len(sl.starts) {
 		return "", false
 	}
-	line := src[starts[n-1]:]
+	line := sl.src[sl.starts[n-1]:]
 	if j := bytes.IndexByte(line, '\n'); j >= 0 {
 		line = line[:j]
 	}

@@ -108,6 +108,11 @@ func findMarker(line string) (hash int, ownLine, ok bool) {
 	}
 }
 
+// MayHold reports whether src may hold suppression comments: Parse finds
+// none in content without it. A check keeps only such content for
+// suppressions, and reads the rest again when a report needs it.
+func MayHold(src []byte) bool { return mentionsTool(src) }
+
 // tool is the name every directive starts with, matched without regard to
 // case when looking for comments that were meant as suppressions.
 const tool = "dwf-policy"
@@ -265,15 +270,24 @@ type Options struct {
 // maps a finding's path to the file's content; files without a source have
 // no suppressions. Findings are changed in place and kept.
 func Apply(fs []finding.Finding, sources map[string][]byte, opts Options) []finding.Finding {
-	byPath := map[string][]int{}
-	for i, f := range fs {
-		byPath[f.Path] = append(byPath[f.Path], i)
-	}
-	paths := make([]string, 0, len(sources))
-	for p := range sources {
-		paths = append(paths, p)
+	// Only content that mentions the tool holds directives (see Parse):
+	// a check of many files indexes the findings of those few.
+	var paths []string
+	for p, src := range sources {
+		if mentionsTool(src) {
+			paths = append(paths, p)
+		}
 	}
 	sort.Strings(paths)
+	byPath := make(map[string][]int, len(paths))
+	for _, p := range paths {
+		byPath[p] = nil
+	}
+	for i, f := range fs {
+		if idx, ok := byPath[f.Path]; ok {
+			byPath[f.Path] = append(idx, i)
+		}
+	}
 	var unused []finding.Finding
 	report := func(p string, d Directive, msg string) {
 		if opts.UnusedSeverity != finding.SeverityNone {

@@ -130,6 +130,7 @@ func (c Command) report(dests []destination, failOn finding.Severity, set *polic
 		Rules:          set.Engine.Rules(),
 		Findings:       res.Findings,
 		Sources:        res.Sources,
+		ReadSource:     res.ReadSource,
 		FilesChecked:   res.Checked,
 		Inputs:         res.Inputs,
 		ShowSuppressed: fl.showSuppressed,
