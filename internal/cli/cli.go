@@ -159,19 +159,6 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 // runtime's default garbage collection, which suits a steady heap.
 const longRunning = "dwf-policy/long-running"
 
-// tuneGC trades memory for speed in a short-lived process: most of a
-// check's CPU time is otherwise garbage collection of parsed documents. A
-// soft memory limit keeps a huge check bounded. GOGC and GOMEMLIMIT in the
-// environment still win.
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
-	}
-}
-
 func (c Command) versionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -112,9 +111,7 @@ func (c Command) openPolicies(ctx context.Context, fl policyFlags) (*policyset.S
 	if c.TuneGC {
 		// Collect as the heap nears the memory budget, so the live heap the
 		// budget is judged by stays current (see engine/limits.go).
-		if limit := debug.SetMemoryLimit(-1); opts.MemoryBudget < limit {
-			debug.SetMemoryLimit(opts.MemoryBudget)
-		}
+		capHeap(opts.MemoryBudget)
 	}
 	set, err := policyset.Open(ctx, opts)
 	if err != nil {
