@@ -9,11 +9,13 @@ BIN       := bin/dwf-policy
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/devflow/dwf-policy/internal/cli.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
+CONFTEST_VERSION    := v0.71.1
+BENCH_RUNS ?= 10
 TOOLS     := $(CURDIR)/.tools
 export SARIF_MULTITOOL := $(TOOLS)/npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 FUZZTIME  ?= 3000x
 
-.PHONY: build demo test unit lint tools fuzz bench bench-trivy bench-webhook bench-webhook-inprocess bench-gate soak-webhook docs deploy-manifests bundles clean self-check e2e-kube
+.PHONY: build demo test unit lint tools fuzz bench bench-compare bench-trivy bench-webhook bench-webhook-inprocess bench-gate soak-webhook docs deploy-manifests bundles clean self-check e2e-kube
 
 build: ## Build bin/dwf-policy, static (no cgo) as the release image is; release images add -trimpath, see Dockerfile.devflow
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dwf-policy
@@ -69,6 +71,13 @@ soak-webhook: build ## 10 minutes of reviews while sampling the server's RSS: is
 bench-webhook-inprocess: ## Admission reviews in-process over loopback: warm (saturated, and at a steady 200/s), one warm review's compute without HTTP, and cold reviews of 3 new images
 	$(GO) test -run '^$$' -bench 'ReviewWarm|ReviewCompute' -benchmem -benchtime 2000x ./webhook/admission
 	$(GO) test -run '^$$' -bench 'ReviewCold' -benchtime 200x ./webhook/admission
+
+bench-compare: build ## dwf-policy beside conftest $(CONFTEST_VERSION) (one trivial rule): medians and ratios of wall, CPU and peak RSS over 1 and 2,000 Dockerfiles (BENCH_RUNS alternating runs), and peak RSS over 50,000
+	@if ! $(GO) version -m $(TOOLS)/bin/conftest 2>/dev/null | grep -Eq 'mod[[:space:]]+github.com/open-policy-agent/conftest[[:space:]]+$(CONFTEST_VERSION)'; then \
+	  echo "installing conftest $(CONFTEST_VERSION) into $(TOOLS)/bin"; \
+	  GOBIN=$(TOOLS)/bin GOFLAGS=-mod=mod $(GO) install github.com/open-policy-agent/conftest@$(CONFTEST_VERSION); \
+	fi
+	$(GO) run ./internal/benchcompare -dwf-policy $(BIN) -conftest $(TOOLS)/bin/conftest -runs $(BENCH_RUNS)
 
 docs: build ## Regenerate docs/rules.md, docs/inputs.md and docs/dwf-policy.schema.json from rule metadata and schemas
 	$(BIN) rules --format markdown > docs/rules.md
