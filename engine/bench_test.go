@@ -30,6 +30,26 @@ func BenchmarkCompile(b *testing.B) {
 	}
 }
 
+// BenchmarkCompileDockerfile is what a check of Dockerfiles compiles: the
+// rule catalogue from the embedded catalogue, then the Dockerfile rules and
+// the library they import (engine.Options.Deferred).
+func BenchmarkCompileDockerfile(b *testing.B) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		eng, err := engine.New(ctx, engine.Options{
+			Policies: []engine.PolicySource{{Name: "policies", FS: policies.FS, Builtin: true}},
+			Deferred: true,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := eng.Prepare(ctx, document.KindDockerfile); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkEvaluateOne is the Rego cost of one realistic Dockerfile with
 // every built-in rule (document conversion included), single-threaded.
 func BenchmarkEvaluateOne(b *testing.B) {
