@@ -309,3 +309,38 @@ func TestFilesThatMustNotBeFollowed(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckCompilesOnlyTheKindsItMeets: check compiles the rules of the
+// kinds of its inputs; a custom workflow rule that does not compile stops a
+// check of workflows (exit 2, the error said once, no report written) but
+// not a check of a Dockerfile, while rules, which compiles everything,
+// reports it.
+func TestCheckCompilesOnlyTheKindsItMeets(t *testing.T) {
+	broken := strings.ReplaceAll(customRule("dwf.workflow.remote", "ACME2", `deny contains {"msg": "x"} if {
+	resp := http.send({"method": "GET", "url": "http://127.0.0.1:1"})
+	resp.status_code == 200
+}`), "dockerfile", "workflow")
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"p/a.rego":                 broken,
+		"Dockerfile":               goodDockerfile,
+		".github/workflows/ci.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n",
+	})
+	const want = "dwf-policy: compiling policies: 1 error occurred: p/a.rego:12: rego_type_error: undefined function http.send\n"
+	if out, stderr, code := run(t, dir, "check", "--policy", "p", "Dockerfile"); code != ExitOK {
+		t.Errorf("check Dockerfile: exit %d, want %d\n%s%s", code, ExitOK, out, stderr)
+	}
+	for _, args := range [][]string{
+		{"check", "--policy", "p", "--format", "sarif", "--output", "out.sarif", ".github/workflows/ci.yml"},
+		{"check", "--policy", "p", "."},
+		{"rules", "--policy", "p"},
+	} {
+		_, stderr, code := run(t, dir, args...)
+		if code != ExitError || strings.Count(stderr, want) != 1 {
+			t.Errorf("%v: exit %d, want %d and the compile error once; stderr:\n%s", args, code, ExitError, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.sarif")); err == nil {
+		t.Error("a report was written for a check whose policies do not compile")
+	}
+}
