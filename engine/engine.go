@@ -244,7 +244,9 @@ func (e *Engine) Prepare(ctx context.Context, kinds ...document.Kind) error {
 	}
 	prepared := maps.Clone(*e.prepared.Load())
 	err := func() error {
-		files, err := closure(e.files, segs)
+		// Built-in files are compiled without their METADATA unless
+		// custom policies make the compile type-check against schemas.
+		files, err := closure(e.files, segs, e.typeCheck)
 		if err != nil {
 			return err
 		}

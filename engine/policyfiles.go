@@ -117,7 +117,7 @@ func readPolicyFiles(sources []PolicySource, withTests, parseAll bool) ([]*polic
 			unparsed = append(unparsed, f)
 		}
 	}
-	if err := parseFiles(unparsed); err != nil {
+	if err := parseFiles(unparsed, true); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
@@ -127,8 +127,11 @@ func readPolicyFiles(sources []PolicySource, withTests, parseAll bool) ([]*polic
 }
 
 // parseFiles parses files, spread over the cores, and sets their module
-// and header.
-func parseFiles(files []*policyFile) error {
+// and, unless the catalogue gave it, their header. Without annotations,
+// METADATA comments are left unparsed (their YAML is a fifth of parsing): a
+// built-in file's catalogue entry already holds what the catalogue needs,
+// and only type-checking against schemas reads them from the module.
+func parseFiles(files []*policyFile, annotations bool) error {
 	errs := make([]error, len(files))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -139,12 +142,15 @@ func parseFiles(files []*policyFile) error {
 			for i := range next {
 				f := files[i]
 				m, err := ast.ParseModuleWithOpts(f.name, string(f.raw),
-					ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
+					ast.ParserOptions{ProcessAnnotation: annotations, RegoVersion: ast.RegoV1})
 				if err != nil {
 					errs[i] = shortenExcerpts(err)
 					continue
 				}
-				f.module, f.header = m, headerOf(m)
+				f.module = m
+				if f.header.path == nil {
+					f.header = headerOf(m)
+				}
 			}
 		}()
 	}
@@ -159,8 +165,9 @@ func parseFiles(files []*policyFile) error {
 // closure returns the files to compile for the kinds: every package under
 // data.dwf.<kind> and every package they refer to (imports and data
 // references, data.dwf.lib.* above all), transitively, parsing the files
-// it reaches. All the files of a package go together.
-func closure(files []*policyFile, kinds []string) ([]*policyFile, error) {
+// it reaches (with their METADATA when annotations is set). All the files
+// of a package go together.
+func closure(files []*policyFile, kinds []string, annotations bool) ([]*policyFile, error) {
 	var pending [][]string
 	for _, k := range kinds {
 		pending = append(pending, []string{"dwf", k})
@@ -184,7 +191,7 @@ func closure(files []*policyFile, kinds []string) ([]*policyFile, error) {
 				unparsed = append(unparsed, f)
 			}
 		}
-		if err := parseFiles(unparsed); err != nil {
+		if err := parseFiles(unparsed, annotations); err != nil {
 			return nil, fmt.Errorf("parsing policies: %w", err)
 		}
 		for _, f := range reached {
