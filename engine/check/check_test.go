@@ -196,3 +196,53 @@ func TestFilesKeepsOnlyContentItCannotReadAgain(t *testing.T) {
 		t.Error("Source of a path not checked")
 	}
 }
+
+// repositoryRule is a custom repository rule: ACME900 fires on every
+// repository document; inputs, when set, is its custom.inputs.
+func repositoryRule(pkg, id, inputs string) string {
+	meta := ""
+	if inputs != "" {
+		meta = "#   inputs: " + inputs + "\n"
+	}
+	return "# METADATA\n# title: Acme repository rule\n# custom:\n#   id: " + id + "\n#   severity: warning\n#   kind: repository\n" + meta +
+		"package dwf.repository." + pkg + "\n\ndeny contains {\"msg\": \"seen\", \"path\": \"Dockerfile\"} if input.kind == \"repository\"\n"
+}
+
+// TestRepositoryRulesRunOnlyWithTheirInputs: a directory of Dockerfiles
+// alone builds no repository document for rules that declared they read
+// workflows (nothing to judge; the pre-commit and one-file case compiles
+// less), while a rule that declares no inputs still judges it, and one
+// workflow brings the declaring rule back.
+func TestRepositoryRulesRunOnlyWithTheirInputs(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		files    map[string]string
+		inputs   string
+		wantRule bool
+	}{
+		{"declares workflow, Dockerfiles only", map[string]string{"Dockerfile": dockerfile}, "[workflow]", false},
+		{"declares nothing, Dockerfiles only", map[string]string{"Dockerfile": dockerfile}, "", true},
+		{"declares workflow, a workflow present", map[string]string{"Dockerfile": dockerfile,
+			".github/workflows/ci.yml": "on: push\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n"}, "[workflow]", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.files["policy/acme.rego"] = repositoryRule("acme", "ACME900", tc.inputs)
+			dir := repo(t, tc.files)
+			set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: dir, Policies: []string{"policy"}, Deferred: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := check.New(set, check.Options{}).Files(context.Background(), []string{"."}, check.FilesOptions{})
+			if err := res.Err; err != nil {
+				t.Fatal(err)
+			}
+			fired := false
+			for _, f := range res.Findings {
+				fired = fired || f.RuleID == "ACME900"
+			}
+			if fired != tc.wantRule {
+				t.Errorf("ACME900 fired: %v, want %v (findings %v)", fired, tc.wantRule, summarise(res.Findings))
+			}
+		})
+	}
+}

@@ -88,10 +88,14 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	var repoContext []input.Source
 	repoKinds, repoRules := c.set.Engine.RepositoryInputs()
 	partial := opts.Kind == "" && repopath.Root(wd) != "" && !coversRepository(paths, wd)
-	// A partial run none of whose files is of a kind the repository rules
-	// read cannot change what they find, and their findings would not be
-	// its own: the repository is left out (involved would drop them all).
-	noRepository := repoRules && partial && !mayConcern(sources, repoKinds)
+	// A run none of whose files is (or may turn out to be) of a kind the
+	// repository rules read builds no repository document, and the rules
+	// are neither compiled nor run: in a whole run the repository has no
+	// such file, so rules that declared those kinds have nothing to judge
+	// (a rule that must see an absence declares no inputs); a partial run
+	// cannot change what they find, and their findings would not be its
+	// own (involved would drop them all).
+	noRepository := repoRules && !mayConcern(sources, repoKinds)
 	if repoRules && partial && !noRepository {
 		repoContext = repositoryContext(sources, repoRoot, wd, repoKinds, exclude)
 	}

@@ -53,7 +53,10 @@ Rules that look across files use the ` + "`repository`" + ` document: one per ch
 listing every loaded file's path, kind and input. A repository rule should say
 which kinds it reads with ` + "`custom.inputs: [workflow]`" + ` in its METADATA; the
 document then carries only those inputs, which keeps a large check fast and
-small. A rule that declares nothing sees every kind.
+small. A rule that declares nothing sees every kind. A check with no file of
+the declared kinds (a directory of Dockerfiles alone) has nothing for such a
+rule to judge and does not run it; a rule that must notice an absence (no
+workflow at all) declares nothing.
 
 Fields typed "integer or null" and "object or null" are null when the fact
 does not apply (no USER, a non-numeric user name). OPA types them as their
