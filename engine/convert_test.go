@@ -14,7 +14,7 @@ func TestInputValueMatchesInterfaceToValue(t *testing.T) {
 	for _, n := range []int{0, 3, parallelArrayMin - 1, parallelArrayMin, parallelArrayMin*3 + 7} {
 		items := make([]any, n)
 		for i := range items {
-			items[i] = map[string]any{"id": fmt.Sprintf("CVE-%d", i), "n": i, "location": map[string]any{"line": i + 1}, "tags": []any{"a", i%2 == 0}}
+			items[i] = map[string]any{"id": fmt.Sprintf("CVE-%d", i), "n": i, "location": map[string]any{"line": i + 1}, "tags": []any{"a", i%2 == 0}, "score": 7.5, "fix": nil, "empty": map[string]any{}}
 		}
 		in := map[string]any{"kind": "trivy-report", "vulnerabilities": items, "image": nil}
 		want, err := ast.InterfaceToValue(in)
@@ -31,6 +31,9 @@ func TestInputValueMatchesInterfaceToValue(t *testing.T) {
 	}
 	if _, err := inputValue(map[string]any{"v": append(make([]any, parallelArrayMin), make(chan int))}); err == nil {
 		t.Error("a value that cannot be converted gave no error")
+	}
+	if _, err := inputValue(map[string]any{"v": append(make([]any, parallelArrayMin), map[string]any{"loc": map[string]any{"c": make(chan int)}})}); err == nil {
+		t.Error("a value that cannot be converted, in an element's object, gave no error")
 	}
 }
 
