@@ -278,7 +278,7 @@ func (p *parser) sarifReport(r *report) error {
 				v.Status = "fixed"
 			}
 			if rule.cvssScore > 0 {
-				v.CVSS = map[string]cvssScore{"sarif": {V3Score: rule.cvssScore, V3Vector: rule.cvssVector}}
+				v.CVSS = []sourceScore{{"sarif", cvssScore{V3Score: rule.cvssScore, V3Vector: rule.cvssVector}}}
 			}
 			class := sarifClass(rule.name)
 			val := v.value(res.loc)

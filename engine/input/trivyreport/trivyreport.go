@@ -466,7 +466,37 @@ type vuln struct {
 	Severity         string
 	Title            string
 	PrimaryURL       string
-	CVSS             map[string]cvssScore
+	CVSS             []sourceScore // by source, in the report's order
+}
+
+// sourceScore is one source's entry of a vulnerability's CVSS object (a
+// slice of two or three, not a map: one map per vulnerability was a tenth
+// of a large report's parse).
+type sourceScore struct {
+	source string
+	cvssScore
+}
+
+// setScore records src's score, replacing an earlier entry of src as a
+// JSON decoder would.
+func (v *vuln) setScore(src string, c cvssScore) {
+	for i := range v.CVSS {
+		if v.CVSS[i].source == src {
+			v.CVSS[i].cvssScore = c
+			return
+		}
+	}
+	v.CVSS = append(v.CVSS, sourceScore{src, c})
+}
+
+// score returns src's score.
+func (v *vuln) score(src string) (cvssScore, bool) {
+	for _, c := range v.CVSS {
+		if c.source == src {
+			return c.cvssScore, true
+		}
+	}
+	return cvssScore{}, false
 }
 
 type cvssScore struct {
@@ -544,7 +574,7 @@ func (p *parser) cvss(v *vuln) error {
 	if p.peek() != '{' {
 		return p.skip()
 	}
-	v.CVSS = map[string]cvssScore{}
+	v.CVSS = v.CVSS[:0]
 	return p.object(func(src string) error {
 		if p.peek() != '{' {
 			return p.skip()
@@ -561,7 +591,7 @@ func (p *parser) cvss(v *vuln) error {
 			}
 			return p.skip()
 		})
-		v.CVSS[src] = c
+		v.setScore(src, c)
 		return err
 	})
 }
@@ -587,7 +617,7 @@ func (v *vuln) value(loc document.Location) map[string]any {
 	var score any
 	vector := ""
 	for _, src := range cvssSources {
-		if c, ok := v.CVSS[src]; ok && (c.V3Score > 0 || c.V2Score > 0) {
+		if c, ok := v.score(src); ok && (c.V3Score > 0 || c.V2Score > 0) {
 			s := c.V3Score
 			if s == 0 {
 				s = c.V2Score
@@ -929,12 +959,15 @@ func message(v map[string]any) string {
 	installed, _ := v["installed_version"].(string)
 	target, _ := v["target"].(string)
 	fixed, _ := v["fixed_version"].(string)
+	// One allocation: the longest the sentence can be.
+	b.Grow(len(id) + len(sev) + 2*len(pkg) + len(installed) + len(target) + max(len(fixed)+len("upgrade  to "), len(NoFixText)) + 48)
 	b.WriteString(id)
 	b.WriteString(" (")
 	b.WriteString(sev)
 	if score, ok := v["cvss_score"].(float64); ok {
+		var num [32]byte
 		b.WriteString(", CVSS ")
-		b.WriteString(strconv.FormatFloat(score, 'f', -1, 64))
+		b.Write(strconv.AppendFloat(num[:0], score, 'f', -1, 64))
 	}
 	b.WriteString(") in ")
 	b.WriteString(pkg)
@@ -970,7 +1003,8 @@ func anyStrings(ss []string) []any {
 type lines struct{ starts []int }
 
 func newLines(data []byte) *lines {
-	l := &lines{starts: []int{0}}
+	starts := make([]int, 1, bytes.Count(data, []byte{'\n'})+1)
+	l := &lines{starts: starts}
 	for i := 0; ; {
 		j := bytes.IndexByte(data[i:], '\n')
 		if j < 0 {

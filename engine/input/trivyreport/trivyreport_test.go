@@ -214,3 +214,40 @@ func FuzzParse(f *testing.F) {
 		Sniff(data)
 	})
 }
+
+// TestCVSSScore: a vulnerability's score is the NVD's, else Red Hat's,
+// else GHSA's (V3, else V2), else the highest V3 score of any other
+// source; a source given twice counts as its last entry.
+func TestCVSSScore(t *testing.T) {
+	for _, tc := range []struct {
+		name, cvss string
+		want       any
+		vector     string
+	}{
+		{"none", `{}`, nil, ""},
+		{"nvd first", `{"ghsa": {"V3Score": 9.1}, "redhat": {"V3Score": 8.1, "V3Vector": "R"}, "nvd": {"V3Score": 7.5, "V3Vector": "N"}}`, 7.5, "N"},
+		{"redhat before ghsa", `{"ghsa": {"V3Score": 9.1, "V3Vector": "G"}, "redhat": {"V3Score": 8.1, "V3Vector": "R"}}`, 8.1, "R"},
+		{"v2 when no v3", `{"nvd": {"V2Score": 5.0}}`, 5.0, ""},
+		{"zero nvd skipped", `{"nvd": {"V3Score": 0}, "ghsa": {"V3Score": 6.5, "V3Vector": "G"}}`, 6.5, "G"},
+		{"other sources: highest", `{"a": {"V3Score": 4.0, "V3Vector": "A"}, "b": {"V3Score": 6.0, "V3Vector": "B"}, "c": {"V3Score": 5.0}}`, 6.0, "B"},
+		{"last entry of a source", `{"nvd": {"V3Score": 9.8, "V3Vector": "old"}, "nvd": {"V3Score": 4.3, "V3Vector": "new"}}`, 4.3, "new"},
+		{"last entry of another source", `{"a": {"V3Score": 9.8}, "a": {"V3Score": 4.3, "V3Vector": "A"}}`, 4.3, "A"},
+		{"not objects", `{"nvd": 7, "x": {"V3Score": 3.1}}`, 3.1, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := `{"SchemaVersion": 2, "ArtifactName": "a", "Results": [{"Target": "t", "Vulnerabilities": [
+				{"VulnerabilityID": "CVE-1", "PkgName": "p", "InstalledVersion": "1", "Severity": "HIGH", "CVSS": ` + tc.cvss + `}]}]}`
+			doc, err := Parse("report.json", []byte(data), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := doc.Input["vulnerabilities"].([]any)[0].(map[string]any)
+			if v["cvss_score"] != tc.want {
+				t.Errorf("cvss_score = %v, want %v", v["cvss_score"], tc.want)
+			}
+			if got, _ := v["cvss_vector"].(string); got != tc.vector {
+				t.Errorf("cvss_vector = %q, want %q", got, tc.vector)
+			}
+		})
+	}
+}
