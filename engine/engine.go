@@ -3,12 +3,13 @@
 //
 // Every rule lives in a Rego package dwf.<kind>.<rule_name> with a package
 // METADATA annotation; the engine prepares one query per input kind,
-// `data.dwf.<kind>[pkg].deny[f]`, so a new rule or a user's policy needs no
+// `deny := data.dwf.<kind>[pkg].deny` (each member a finding), so a new rule or a user's policy needs no
 // Go change.
 package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -212,7 +214,10 @@ func (e *Engine) compileAll(ctx context.Context) error {
 
 func (e *Engine) prepareQuery(ctx context.Context, compiler *ast.Compiler, kind document.Kind) (*kindQuery, error) {
 	pq, err := rego.New(
-		rego.Query(fmt.Sprintf("data.dwf.%s[pkg].deny[f]", kindSegment(kind))),
+		// One result per package, its deny whole, rather than one per
+		// finding: a report's thousands of findings cost OPA a result
+		// (bindings plugged and converted) each.
+		rego.Query(fmt.Sprintf("deny := data.dwf.%s[pkg].deny; type := type_name(deny)", kindSegment(kind))),
 		rego.Compiler(compiler),
 		rego.Store(e.store),
 	).PrepareForEval(ctx)
@@ -591,11 +596,14 @@ func (e *Engine) evaluate(ctx context.Context, doc *document.Document, input ast
 		if rule.Severity == finding.SeverityNone {
 			continue
 		}
-		f, err := decodeFinding(r.Bindings["f"], rule, doc)
-		if err != nil {
-			return nil, fmt.Errorf("evaluating %s: rule %s: %w", doc.Path, rule.ID, err)
+		typ, _ := r.Bindings["type"].(string)
+		for _, v := range denied(typ, r.Bindings["deny"]) {
+			f, err := decodeFinding(v, rule, doc)
+			if err != nil {
+				return nil, fmt.Errorf("evaluating %s: rule %s: %w", doc.Path, rule.ID, err)
+			}
+			out = append(out, f)
 		}
-		out = append(out, f)
 	}
 	return out, nil
 }
@@ -603,3 +611,28 @@ func (e *Engine) evaluate(ctx context.Context, doc *document.Document, input ast
 // kindSegment maps a kind to its Rego package segment (no dashes in Rego
 // identifiers: trivy-report -> trivy_report).
 func kindSegment(k document.Kind) string { return strings.ReplaceAll(string(k), "-", "_") }
+
+// denied returns what `deny[f]` binds f to, for a package's deny of Rego
+// type typ (converted to JSON, where a set and an array are both []any):
+// a set's elements, an object's keys in order, an array's indices (which
+// decodeFinding refuses, as before); nothing for a scalar.
+func denied(typ string, deny any) []any {
+	switch d := deny.(type) {
+	case []any:
+		if typ == "set" {
+			return d
+		}
+		out := make([]any, len(d))
+		for i := range d {
+			out[i] = json.Number(strconv.Itoa(i))
+		}
+		return out
+	case map[string]any:
+		out := make([]any, 0, len(d))
+		for _, k := range slices.Sorted(maps.Keys(d)) {
+			out = append(out, k)
+		}
+		return out
+	}
+	return nil
+}
