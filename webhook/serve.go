@@ -46,7 +46,8 @@ type Options struct {
 	// require a client certificate signed by one of its CAs (the
 	// apiserver's, configured through its admission control config).
 	ClientCAFile string
-	// Policy opens the policy set; Image says how images are fetched.
+	// Policy opens the policy set; Image says how images are fetched (a
+	// nil Keychain means anonymous pulls, not the ambient Docker config).
 	Policy policyset.Options
 	Image  image.Options
 	// FailOn is the lowest severity that makes an image non-compliant;
@@ -220,6 +221,12 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	log.Info("policy set loaded", "hash", hash, "rules", len(set.Engine.Rules()), "took", time.Since(start).Round(time.Millisecond))
 	imgOpts := opts.Image
+	if imgOpts.Keychain == nil {
+		// A server pulls with what it is given, never with the Docker
+		// config or credential helpers of whoever runs it, which the
+		// image package defaults to.
+		imgOpts.Keychain = authn.NewMultiKeychain()
+	}
 	if upstream != nil && upstream.Scheme == "http" {
 		imgOpts.InsecureRegistries = append(append([]string{}, imgOpts.InsecureRegistries...), upstream.Host)
 	}

@@ -98,3 +98,18 @@ func TestStaticKeychainErrors(t *testing.T) {
 		})
 	}
 }
+
+// A checker without a keychain of its own pulls anonymously after the
+// pod's secrets: the webhook never falls back to the Docker config of
+// whoever runs it ($DOCKER_CONFIG, ~/.docker/config.json) or its helpers.
+func TestNoAmbientCredentials(t *testing.T) {
+	f := newFixture(t, Options{})
+	ambient := t.TempDir()
+	writeFile(t, filepath.Join(ambient, "config.json"), dockerConfigJSON(f.reg.Host, "alice", "s3cret"))
+	t.Setenv("DOCKER_CONFIG", ambient)
+	f.basicAuth.Store("Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret")))
+	r := f.post(t, reviewJSON(t, deployment("app", podOpts{image: f.good}), reviewOpts{}), "")
+	if r.Allowed || !strings.Contains(message(r), "unauthorized") {
+		t.Fatalf("pulled with the ambient Docker config: allowed %v, %s", r.Allowed, message(r))
+	}
+}

@@ -214,10 +214,10 @@ func (w *Webhook) pullSecretNames(ctx context.Context, ns string, spec map[strin
 // that cannot be read is skipped (the kubelet would fail to pull with it
 // too) and logged.
 func (w *Webhook) keychainFor(ctx context.Context, ps *policyState, ns string, spec map[string]any) *pullKeychain {
+	// A checker without a keychain leaves the fallback nil: anonymous,
+	// never the Docker config (and credential helpers) of whoever runs
+	// the server, which the image package would default to.
 	k := &pullKeychain{fallback: ps.checker.ImageOptions().Keychain}
-	if k.fallback == nil {
-		k.fallback = authn.DefaultKeychain
-	}
 	if w.apiClient == nil || spec == nil {
 		return k
 	}
