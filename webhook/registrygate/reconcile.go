@@ -203,6 +203,11 @@ func (g *Gate) reconcileTag(ctx context.Context, tag name.Tag, limiter *rate.Lim
 	if _, ok := g.cache.get(digest, g.policyHash()); ok {
 		return "known", nil
 	}
+	// Refused on the size the HEAD gives before it is read: remote.Get
+	// reads up to 100 MiB.
+	if desc.Size > g.o.MaxManifestBytes {
+		return "failed", fmt.Errorf("the manifest of %s@%s is larger than %d bytes", tag.RepositoryStr(), digest, g.o.MaxManifestBytes)
+	}
 	got, err := remote.Get(tag.Digest(digest), opts...)
 	if err != nil {
 		return "failed", fmt.Errorf("fetching %s@%s: %w", tag.RepositoryStr(), digest, err)

@@ -4,8 +4,11 @@ import (
 	"context"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,5 +91,53 @@ func TestReconcileRun(t *testing.T) {
 	g.reconcile(context.Background())
 	if j, k := count("judged"), count("known"); j != 2 || k != 4 {
 		t.Errorf("after a second run: judged %v, known %v; want 2 and 4", j, k)
+	}
+}
+
+// TestReconcileOversizedManifest: a manifest larger than MaxManifestBytes
+// is refused on the size its HEAD gives, without fetching it.
+func TestReconcileOversizedManifest(t *testing.T) {
+	var gets atomic.Int32
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/") {
+			gets.Add(1)
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(up.Close)
+	u, _ := url.Parse(up.URL)
+	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := set.Hash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(Options{
+		Upstream:         u,
+		Checker:          check.New(set, check.Options{Image: image.Options{InsecureRegistries: []string{u.Host}, Keychain: authn.NewMultiKeychain()}}),
+		PolicyHash:       hash,
+		MaxManifestBytes: 64,
+		Reconcile:        Reconcile{Interval: time.Hour, Repositories: []string{"team/big"}, Rate: 1000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := name.ParseReference(u.Host+"/team/big:1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, imagetest.Spec{Platforms: []string{"linux/amd64"}}.Images(t)[0]); err != nil {
+		t.Fatal(err)
+	}
+	gets.Store(0)
+	g.reconcile(context.Background())
+	if f := testutil.ToFloat64(g.metrics.reconcileImages.WithLabelValues("failed")); f != 1 {
+		t.Errorf("failed = %v, want 1", f)
+	}
+	if n := gets.Load(); n != 0 {
+		t.Errorf("%d manifest GETs, want 0: the size is known from the HEAD", n)
 	}
 }
