@@ -40,6 +40,7 @@ import (
 
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/webhook/internal/lru"
 )
 
 // Mode says what a non-compliant object gets.
@@ -177,14 +178,14 @@ type Webhook struct {
 	o         Options
 	log       *slog.Logger
 	metrics   *metrics
-	tags      *lru[*tagEntry]
-	decisions *lru[*verdict]
-	reports   *lru[*check.ImageReport]
+	tags      *lru.Cache[*tagEntry]
+	decisions *lru.Cache[*verdict]
+	reports   *lru.Cache[*check.ImageReport]
 	flight    singleflight.Group
 	policies  atomic.Pointer[policyState]
 	lookups   chan struct{} // a slot per registry lookup in flight
 	apiClient *apiClient    // nil without KubeAPI
-	apiCache  *lru[json.RawMessage]
+	apiCache  *lru.Cache[json.RawMessage]
 }
 
 // New checks the options and returns a webhook.
@@ -255,16 +256,16 @@ func New(opts Options) (*Webhook, error) {
 		return nil, err
 	}
 	w := &Webhook{o: o, log: log, metrics: m,
-		tags:      newLRU[*tagEntry](o.CacheSize, o.Now),
-		decisions: newLRU[*verdict](o.CacheSize, o.Now),
-		reports:   newLRU[*check.ImageReport](o.CacheSize, o.Now),
+		tags:      lru.New[*tagEntry](o.CacheSize, o.Now),
+		decisions: lru.New[*verdict](o.CacheSize, o.Now),
+		reports:   lru.New[*check.ImageReport](o.CacheSize, o.Now),
 		lookups:   make(chan struct{}, o.MaxLookups),
 	}
 	w.SetPolicies(o.Checker, o.PolicyHash)
 	if o.KubeAPI != nil {
 		w.apiClient = newAPIClient(o.KubeAPI)
 		// Secrets are up to 1 MiB each: a few hundred are kept.
-		w.apiCache = newLRU[json.RawMessage](min(o.CacheSize, maxCachedAPIObjects), o.Now)
+		w.apiCache = lru.New[json.RawMessage](min(o.CacheSize, maxCachedAPIObjects), o.Now)
 	}
 	return w, nil
 }

@@ -730,7 +730,7 @@ func TestTagResolvedAgainAheadOfExpiry(t *testing.T) {
 		}
 	}
 	digest := func() string {
-		te, ok := f.wh.tags.get(f.good)
+		te, ok := f.wh.tags.Get(f.good)
 		if !ok {
 			return "(not cached)"
 		}

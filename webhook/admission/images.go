@@ -85,7 +85,7 @@ func (w *Webhook) judgeImage(ctx context.Context, ps *policyState, ref string, k
 	}
 	out.pinned = repo + "@" + digest
 	key := digest + " " + ps.hash
-	if v, ok := w.decisions.get(key); ok {
+	if v, ok := w.decisions.Get(key); ok {
 		w.metrics.cache.WithLabelValues("decision", "hit").Inc()
 		out.image, out.config = v.image, v.config
 		out.report, out.reportErr = w.judgeReport(ctx, ps, out.pinned, parsed.Context().RegistryStr(), v.image, kc)
@@ -95,7 +95,7 @@ func (w *Webhook) judgeImage(ctx context.Context, ps *policyState, ref string, k
 	pinned := out.pinned
 	// A digest the registry did not have (or an image missing a part) is
 	// remembered for seconds, under the tag cache like a missing tag.
-	if te, ok := w.tags.get(pinned); ok && te.err != nil {
+	if te, ok := w.tags.Get(pinned); ok && te.err != nil {
 		out.err = te.err
 		return out
 	}
@@ -103,7 +103,7 @@ func (w *Webhook) judgeImage(ctx context.Context, ps *policyState, ref string, k
 		pi, err := ps.checker.PodImage(fctx, pinned, check.PodImageOptions{Manifest: manifest, Rules: w.o.ImageRules, Keychain: kc})
 		w.countLookup(parsed.Context().RegistryStr(), err)
 		if errors.Is(err, image.ErrNotFound) {
-			w.tags.put(pinned, &tagEntry{err: err}, w.o.NotFoundTTL)
+			w.tags.Put(pinned, &tagEntry{err: err}, w.o.NotFoundTTL)
 		}
 		if err != nil {
 			return nil, err
@@ -113,7 +113,7 @@ func (w *Webhook) judgeImage(ctx context.Context, ps *policyState, ref string, k
 			return nil, fmt.Errorf("converting the image config of %s: %w", pinned, err)
 		}
 		v := &verdict{image: pi, config: config}
-		w.decisions.put(key, v, 0)
+		w.decisions.Put(key, v, 0)
 		return v, nil
 	})
 	if err != nil {
@@ -138,7 +138,7 @@ func (w *Webhook) judgeReport(ctx context.Context, ps *policyState, pinned, regi
 	if !ps.reports || (w.o.ReportRules != nil && len(w.o.ReportRules) == 0) || pi.Image == nil {
 		return nil, nil
 	}
-	if r, ok := w.reports.get(key); ok {
+	if r, ok := w.reports.Get(key); ok {
 		w.metrics.cache.WithLabelValues("report", "hit").Inc()
 		return r, nil
 	}
@@ -153,7 +153,7 @@ func (w *Webhook) judgeReport(ctx context.Context, ps *policyState, pinned, regi
 		if !r.Found {
 			ttl = w.o.NoReportTTL
 		}
-		w.reports.put(key, r, ttl)
+		w.reports.Put(key, r, ttl)
 		return r, nil
 	})
 	if err != nil {
@@ -173,7 +173,7 @@ func (w *Webhook) judgeReport(ctx context.Context, ps *policyState, pinned, regi
 // tag is still never trusted for longer than its TTL.
 func (w *Webhook) resolveTag(ctx context.Context, ps *policyState, ref, registry string, kc *pullKeychain) (*tagEntry, error) {
 	key := "tag " + ref + " " + kc.id()
-	if te, expires, ok := w.tags.getExpiring(ref); ok {
+	if te, expires, ok := w.tags.GetExpiring(ref); ok {
 		w.metrics.cache.WithLabelValues("tag", "hit").Inc()
 		if te.err == nil && !expires.IsZero() && !w.o.Now().Before(expires.Add(-w.o.TagTTL/3)) && te.refreshing.CompareAndSwap(false, true) {
 			w.start(ctx, key, w.fetchTag(ps, ref, registry, kc))
@@ -199,7 +199,7 @@ func (w *Webhook) fetchTag(ps *policyState, ref, registry string, kc *pullKeycha
 		if err != nil {
 			if errors.Is(err, image.ErrNotFound) {
 				// Seconds only: the image may be pushed right after.
-				w.tags.put(ref, &tagEntry{err: err}, w.o.NotFoundTTL)
+				w.tags.Put(ref, &tagEntry{err: err}, w.o.NotFoundTTL)
 			}
 			// 5xx, 429 and timeouts are not cached at all.
 			return nil, err
@@ -210,7 +210,7 @@ func (w *Webhook) fetchTag(ps *policyState, ref, registry string, kc *pullKeycha
 			// larger one is fetched again rather than held by the cache.
 			te.manifest = raw
 		}
-		w.tags.put(ref, te, w.o.TagTTL)
+		w.tags.Put(ref, te, w.o.TagTTL)
 		return te, nil
 	}
 }

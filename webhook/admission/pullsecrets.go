@@ -234,14 +234,14 @@ func (w *Webhook) keychainFor(ctx context.Context, ps *policyState, ns string, s
 
 // cachedGet is get with the answer kept for pullSecretTTL.
 func (w *Webhook) cachedGet(ctx context.Context, path string, v any) error {
-	if raw, ok := w.apiCache.get(path); ok {
+	if raw, ok := w.apiCache.Get(path); ok {
 		return json.Unmarshal(raw, v)
 	}
 	var raw json.RawMessage
 	if err := w.apiClient.get(ctx, path, &raw); err != nil {
 		return err
 	}
-	w.apiCache.put(path, raw, pullSecretTTL)
+	w.apiCache.Put(path, raw, pullSecretTTL)
 	return json.Unmarshal(raw, v)
 }
 

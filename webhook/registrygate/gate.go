@@ -36,6 +36,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/report"
+	"github.com/devflow/dwf-policy/webhook/internal/lru"
 )
 
 // Mode is what the gate does with a non-compliant image.
@@ -152,7 +153,7 @@ type Gate struct {
 	host    string // the upstream's host:port, as references name it
 	proxy   *httputil.ReverseProxy
 	cache   *verdictCache
-	reports *reportCache
+	reports *lru.Cache[*check.ImageReport]
 	flight  singleflight.Group
 	events  *eventQueue
 	metrics *metrics
@@ -261,7 +262,7 @@ func New(opts Options) (*Gate, error) {
 			ForceAttemptHTTP2:     true,
 		}
 	}
-	g := &Gate{o: o, host: o.Upstream.Host, cache: newVerdictCache(o.CacheSize), reports: newReportCache(o.CacheSize), log: o.Logger}
+	g := &Gate{o: o, host: o.Upstream.Host, cache: newVerdictCache(o.CacheSize), reports: lru.New[*check.ImageReport](o.CacheSize, o.Now), log: o.Logger}
 	g.SetPolicies(o.Checker, o.PolicyHash)
 	m, err := newMetrics(o.Registerer)
 	if err != nil {

@@ -1,11 +1,9 @@
 package registrygate
 
 import (
-	"container/list"
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -36,7 +34,7 @@ func (g *Gate) withReport(ctx context.Context, repo, digest string, v *Verdict, 
 		return v, nil
 	}
 	key := cacheKey(repo+"@"+digest, pol.hash)
-	rep, ok := g.reports.get(key, g.o.Now())
+	rep, ok := g.reports.Get(key)
 	g.metrics.reportCache.WithLabelValues(hitOrMiss(ok)).Inc()
 	if !ok {
 		ch := g.flight.DoChan("report "+key, func() (any, error) {
@@ -50,7 +48,7 @@ func (g *Gate) withReport(ctx context.Context, repo, digest string, v *Verdict, 
 			if !r.Found {
 				ttl = g.o.NoReportTTL
 			}
-			g.reports.put(key, r, g.o.Now().Add(ttl))
+			g.reports.Put(key, r, ttl)
 			return r, nil
 		})
 		select {
@@ -83,56 +81,4 @@ func hitOrMiss(hit bool) string {
 		return "hit"
 	}
 	return "miss"
-}
-
-// reportCache is a bounded LRU of report judgements that expire.
-type reportCache struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // of *reportEntry, most recent first
-	byKey map[string]*list.Element
-}
-
-type reportEntry struct {
-	key     string
-	report  *check.ImageReport
-	expires time.Time
-}
-
-func newReportCache(max int) *reportCache {
-	return &reportCache{max: max, order: list.New(), byKey: map[string]*list.Element{}}
-}
-
-func (c *reportCache) get(key string, now time.Time) (*check.ImageReport, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.byKey[key]
-	if !ok {
-		return nil, false
-	}
-	ent := e.Value.(*reportEntry)
-	if !now.Before(ent.expires) {
-		c.order.Remove(e)
-		delete(c.byKey, key)
-		return nil, false
-	}
-	c.order.MoveToFront(e)
-	return ent.report, true
-}
-
-func (c *reportCache) put(key string, r *check.ImageReport, expires time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ent := &reportEntry{key: key, report: r, expires: expires}
-	if e, ok := c.byKey[key]; ok {
-		e.Value = ent
-		c.order.MoveToFront(e)
-		return
-	}
-	c.byKey[key] = c.order.PushFront(ent)
-	for c.order.Len() > c.max {
-		last := c.order.Back()
-		delete(c.byKey, last.Value.(*reportEntry).key)
-		c.order.Remove(last)
-	}
 }
