@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -186,6 +187,9 @@ type Webhook struct {
 	lookups   chan struct{} // a slot per registry lookup in flight
 	apiClient *apiClient    // nil without KubeAPI
 	apiCache  *lru.Cache[json.RawMessage]
+	// registryLabels are the registries the lookup metric names.
+	labelsMu       sync.Mutex
+	registryLabels map[string]bool
 }
 
 // New checks the options and returns a webhook.

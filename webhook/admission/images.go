@@ -289,7 +289,30 @@ func (w *Webhook) countLookup(registry string, err error) {
 	default:
 		status = "error"
 	}
-	w.metrics.registry.WithLabelValues(registry, status).Inc()
+	w.metrics.registry.WithLabelValues(w.registryLabel(registry), status).Inc()
+}
+
+// maxRegistryLabels bounds the registries the lookup metric names: a pod's
+// author picks the registry, and each new label value is a series kept
+// for good.
+const maxRegistryLabels = 100
+
+// registryLabel is registry while fewer than maxRegistryLabels registries
+// were named, and "other" for any registry after that.
+func (w *Webhook) registryLabel(registry string) string {
+	w.labelsMu.Lock()
+	defer w.labelsMu.Unlock()
+	if w.registryLabels[registry] {
+		return registry
+	}
+	if len(w.registryLabels) >= maxRegistryLabels {
+		return "other"
+	}
+	if w.registryLabels == nil {
+		w.registryLabels = map[string]bool{}
+	}
+	w.registryLabels[registry] = true
+	return registry
 }
 
 // isStatus reports whether err is a registry's answer with HTTP status

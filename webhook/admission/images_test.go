@@ -2,7 +2,10 @@ package admission
 
 import (
 	"errors"
+	"fmt"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestCause: the reason an image could not be verified keeps the
@@ -32,5 +35,20 @@ func TestCause(t *testing.T) {
 		if got := cause(tc.ref, errors.New(tc.err)); got != tc.want {
 			t.Errorf("cause(%q, %q)\n got %q\nwant %q", tc.ref, tc.err, got, tc.want)
 		}
+	}
+}
+
+// A pod's author picks the registry: the lookup metric names a bounded
+// number of them, whatever the pods name.
+func TestRegistryLabelsBounded(t *testing.T) {
+	f := newFixture(t, Options{})
+	for i := range 3 * maxRegistryLabels {
+		f.wh.countLookup(fmt.Sprintf("registry-%d.example", i), nil)
+	}
+	if n := testutil.CollectAndCount(f.wh.metrics.registry); n != maxRegistryLabels+1 {
+		t.Errorf("%d series, want %d (and \"other\")", n, maxRegistryLabels+1)
+	}
+	if got := testutil.ToFloat64(f.wh.metrics.registry.WithLabelValues("other", "ok")); got != 2*maxRegistryLabels {
+		t.Errorf("other = %v, want %d", got, 2*maxRegistryLabels)
 	}
 }

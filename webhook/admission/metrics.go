@@ -29,7 +29,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		registry: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dwf_admission_registry_lookups_total",
-			Help: "Registry lookups (a tag resolved, an image loaded), by registry and status (ok, not_found, rate_limited: a 429, refused: an internal address or plain HTTP not allowed, unauthorized, timeout, unresolvable, error).",
+			Help: "Registry lookups (a tag resolved, an image loaded), by registry (the first 100 seen; then \"other\") and status (ok, not_found, rate_limited: a 429, refused: an internal address or plain HTTP not allowed, unauthorized, timeout, unresolvable, error).",
 		}, []string{"registry", "status"}),
 		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dwf_admission_cache_total",
