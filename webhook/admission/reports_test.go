@@ -2,6 +2,7 @@ package admission
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -158,10 +159,23 @@ func TestCapReportFindings(t *testing.T) {
 			errors++
 		}
 	}
-	if len(kept) != maxReportLines || errors != 5 || more.n != 15 || more.severity != finding.SeverityWarning || more.rule != "DWF401" {
+	if len(kept) != maxReportLines || errors != 5 || len(more) != 1 || more[0] != (moreFindings{n: 15, severity: finding.SeverityWarning, rule: "DWF401"}) {
 		t.Errorf("kept %d (%d errors), more %+v", len(kept), errors, more)
 	}
-	if kept, more := capReportFindings(fs[:3]); len(kept) != 3 || more.n != 0 {
+	if kept, more := capReportFindings(fs[:3]); len(kept) != 3 || len(more) != 0 {
 		t.Errorf("a short report was cut: %d, %+v", len(kept), more)
+	}
+	// The findings left out keep their rules: a rule with a mode of its
+	// own (--rule-mode) still decides as it would have, even when another
+	// rule's findings of the same severity fill the lines kept.
+	fs = nil
+	for range 15 {
+		fs = append(fs, finding.Finding{RuleID: "DWF401", Severity: finding.SeverityError})
+	}
+	fs = append(fs, finding.Finding{RuleID: "DWF499", Severity: finding.SeverityError})
+	_, more = capReportFindings(fs)
+	want := []moreFindings{{n: 5, severity: finding.SeverityError, rule: "DWF401"}, {n: 1, severity: finding.SeverityError, rule: "DWF499"}}
+	if !slices.Equal(more, want) {
+		t.Errorf("more = %+v, want %+v", more, want)
 	}
 }

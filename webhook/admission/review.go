@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -189,7 +190,7 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 			continue
 		}
 		findings := j.image.Findings
-		var more moreFindings
+		var more []moreFindings
 		if j.report != nil {
 			var rfs []finding.Finding
 			rfs, more = capReportFindings(j.report.Findings)
@@ -207,9 +208,9 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 			lines = append(lines, line{severity: f.Severity, rule: f.RuleID,
 				text: fmt.Sprintf("%s: %s %s %s (%s): %s", containersOf(j.ref), f.RuleID, f.Severity, ps.ruleName(f.RuleID), f.Subject, f.Message)})
 		}
-		if more.n > 0 {
-			lines = append(lines, line{severity: more.severity, rule: more.rule,
-				text: fmt.Sprintf("%s: and %d more findings of its vulnerability report (%s)", containersOf(j.ref), more.n, j.pinned)})
+		for _, m := range more {
+			lines = append(lines, line{severity: m.severity, rule: m.rule,
+				text: fmt.Sprintf("%s: and %d more %s findings of its vulnerability report (%s)", containersOf(j.ref), m.n, m.rule, j.pinned)})
 		}
 	}
 	// The pod spec rules are compute only: the review's deadline does not
@@ -388,9 +389,9 @@ func (st *reviewState) annotate(key, value string) {
 // apiserver shows a message, not a report.
 const maxReportLines = 10
 
-// moreFindings stands for the report findings left out of an answer: how
-// many, the highest severity among them and its rule (so that they still
-// decide as they would have).
+// moreFindings stands for the findings of one rule left out of an
+// answer: how many, and the highest severity among them (so that they
+// still decide as they would have, by severity and by the rule's mode).
 type moreFindings struct {
 	n        int
 	severity finding.Severity
@@ -398,24 +399,32 @@ type moreFindings struct {
 }
 
 // capReportFindings keeps the maxReportLines most severe of a report's
-// findings that are not suppressed.
-func capReportFindings(fs []finding.Finding) ([]finding.Finding, moreFindings) {
+// findings that are not suppressed, and tallies the rest by rule, in
+// rule order.
+func capReportFindings(fs []finding.Finding) ([]finding.Finding, []moreFindings) {
 	var open []finding.Finding
 	for _, f := range fs {
 		if !f.Suppressed() {
 			open = append(open, f)
 		}
 	}
-	var more moreFindings
-	if len(open) > maxReportLines {
-		slices.SortStableFunc(open, func(a, b finding.Finding) int { return int(b.Severity) - int(a.Severity) })
-		for _, f := range open[maxReportLines:] {
-			if more.n == 0 || f.Severity > more.severity {
-				more.severity, more.rule = f.Severity, f.RuleID
-			}
-			more.n++
-		}
-		open = open[:maxReportLines]
+	if len(open) <= maxReportLines {
+		return open, nil
 	}
-	return open, more
+	slices.SortStableFunc(open, func(a, b finding.Finding) int { return int(b.Severity) - int(a.Severity) })
+	byRule := map[string]*moreFindings{}
+	for _, f := range open[maxReportLines:] {
+		m := byRule[f.RuleID]
+		if m == nil {
+			m = &moreFindings{severity: f.Severity, rule: f.RuleID}
+			byRule[f.RuleID] = m
+		}
+		m.severity = max(m.severity, f.Severity)
+		m.n++
+	}
+	var more []moreFindings
+	for _, id := range slices.Sorted(maps.Keys(byRule)) {
+		more = append(more, *byRule[id])
+	}
+	return open[:maxReportLines], more
 }
