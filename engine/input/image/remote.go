@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -53,6 +54,8 @@ type registrySource struct {
 	cache  *diskCache
 	// release closes the idle connections of the Load's own transport.
 	release func()
+	// reportBytes is what Reports may still read of report blobs.
+	reportBytes atomic.Int64
 }
 
 func newRegistrySource(ref string, o *Options) (*registrySource, error) {

@@ -45,6 +45,13 @@ const (
 // caps a report file.
 const MaxReportBytes = 64 << 20
 
+// maxReportsBytes bounds the report bytes one Reports call reads, all
+// digests and referrers together: up to maxReferrers reports of
+// MaxReportBytes each, on several digests at once, would be gigabytes held
+// by one lookup (a pod's author picks the image, and what is attached to
+// it). A variable for tests.
+var maxReportsBytes int64 = 2 * MaxReportBytes
+
 // maxReferrers bounds the referrers and .att layers read for one digest:
 // a registry lists every signature and SBOM too, and only candidates by
 // type are fetched.
@@ -74,7 +81,9 @@ type Attached struct {
 	Created string
 	Data    []byte
 	// Unread says why Data is nil: the report is larger than
-	// MaxReportBytes. It was not fetched; it is no report to judge.
+	// MaxReportBytes, or than what is left of the lookup's budget for all
+	// the reports of the image. It was not fetched; it is no report to
+	// judge.
 	Unread string
 }
 
@@ -103,6 +112,7 @@ func Reports(ctx context.Context, ref string, digests []string, opts Options) ([
 		return nil, o.wrapReports(ctx, ref, err)
 	}
 	defer src.close()
+	src.reportBytes.Store(maxReportsBytes)
 	found := make([][]Attached, len(digests))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(maxReportLookupsAtOnce)
@@ -214,7 +224,7 @@ func (s *registrySource) referrer(ctx context.Context, subject string, desc v1.D
 			ArtifactType: artifactType, Created: created,
 		}
 		data, err := s.reportBlob(ctx, l)
-		if errors.Is(err, errReportTooLarge) {
+		if errors.Is(err, errReportTooLarge) || errors.Is(err, errReportsBudget) {
 			a.Unread = err.Error()
 			return a, true, nil
 		}
@@ -292,7 +302,7 @@ func (s *registrySource) attTag(ctx context.Context, digest string) ([]Attached,
 			ArtifactType: string(l.MediaType), Created: l.Annotations[annotationCreated],
 		}
 		data, err := s.reportBlob(ctx, l)
-		if errors.Is(err, errReportTooLarge) {
+		if errors.Is(err, errReportTooLarge) || errors.Is(err, errReportsBudget) {
 			a.Unread = err.Error()
 		} else if err != nil {
 			return nil, err
@@ -303,13 +313,34 @@ func (s *registrySource) attTag(ctx context.Context, digest string) ([]Attached,
 	return out, nil
 }
 
-// reportBlob reads a report blob, capped and verified, through the cache.
+// reportBlob reads a report blob, capped and verified, through the cache,
+// within what is left of the lookup's maxReportsBytes.
 func (s *registrySource) reportBlob(ctx context.Context, d v1.Descriptor) ([]byte, error) {
-	if b, ok := s.cache.blob("reports", d.Digest); ok {
-		return b, nil
-	}
 	if d.Size > MaxReportBytes {
 		return nil, fmt.Errorf("%w: %d bytes, more than the %d-byte limit", errReportTooLarge, d.Size, MaxReportBytes)
+	}
+	// The size the descriptor gives is taken before reading; a blob that
+	// turns out larger is charged the difference.
+	if s.reportBytes.Add(-d.Size) < 0 {
+		s.reportBytes.Add(d.Size)
+		return nil, fmt.Errorf("%w (%d bytes)", errReportsBudget, maxReportsBytes)
+	}
+	b, err := s.readReportBlob(ctx, d)
+	if err != nil {
+		s.reportBytes.Add(d.Size)
+		return nil, err
+	}
+	s.reportBytes.Add(d.Size - int64(len(b)))
+	return b, nil
+}
+
+// errReportsBudget: the reports attached to an image are together larger
+// than one lookup reads.
+var errReportsBudget = errors.New("the reports attached are together too large to read")
+
+func (s *registrySource) readReportBlob(ctx context.Context, d v1.Descriptor) ([]byte, error) {
+	if b, ok := s.cache.blob("reports", d.Digest); ok {
+		return b, nil
 	}
 	l, err := s.puller.Layer(ctx, s.ref.Context().Digest(d.Digest.String()))
 	if err != nil {
