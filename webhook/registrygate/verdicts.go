@@ -1,13 +1,13 @@
 package registrygate
 
 import (
-	"container/list"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/webhook/internal/lru"
 )
 
 // Verdict is what the gate decided about one image, by digest, under one
@@ -64,48 +64,21 @@ func newVerdict(repo, digest, hash, by string, failOn finding.Severity, findings
 }
 
 // verdictCache is a bounded LRU of verdicts keyed by (digest, policy
-// hash). Verdicts are immutable once made: a digest names fixed content.
-type verdictCache struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // of *Verdict, most recent first
-	byKey map[string]*list.Element
-}
+// hash). Verdicts are immutable once made: a digest names fixed content,
+// so they never expire.
+type verdictCache struct{ c *lru.Cache[*Verdict] }
 
 func newVerdictCache(max int) *verdictCache {
-	return &verdictCache{max: max, order: list.New(), byKey: map[string]*list.Element{}}
+	return &verdictCache{c: lru.New[*Verdict](max, time.Now)}
 }
 
 func cacheKey(digest, hash string) string { return digest + " " + hash }
 
 func (c *verdictCache) get(digest, hash string) (*Verdict, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.byKey[cacheKey(digest, hash)]
-	if !ok {
-		return nil, false
-	}
-	c.order.MoveToFront(e)
-	return e.Value.(*Verdict), true
+	return c.c.Get(cacheKey(digest, hash))
 }
 
-func (c *verdictCache) put(v *Verdict) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := cacheKey(v.Digest, v.PolicyHash)
-	if e, ok := c.byKey[k]; ok {
-		e.Value = v
-		c.order.MoveToFront(e)
-		return
-	}
-	c.byKey[k] = c.order.PushFront(v)
-	for c.order.Len() > c.max {
-		last := c.order.Back()
-		old := last.Value.(*Verdict)
-		delete(c.byKey, cacheKey(old.Digest, old.PolicyHash))
-		c.order.Remove(last)
-	}
-}
+func (c *verdictCache) put(v *Verdict) { c.c.Put(cacheKey(v.Digest, v.PolicyHash), v, 0) }
 
 // recentSet remembers the last n keys seen (event ids), in order.
 type recentSet struct {
