@@ -220,13 +220,13 @@ func Serve(ctx context.Context, opts Options) error {
 		return err
 	}
 	log.Info("policy set loaded", "hash", hash, "rules", len(set.Engine.Rules()), "took", time.Since(start).Round(time.Millisecond))
-	imgOpts := opts.Image
-	if imgOpts.Keychain == nil {
+	if opts.Image.Keychain == nil {
 		// A server pulls with what it is given, never with the Docker
 		// config or credential helpers of whoever runs it, which the
-		// image package defaults to.
-		imgOpts.Keychain = authn.NewMultiKeychain()
+		// image package defaults to (the gate's and the webhook's).
+		opts.Image.Keychain = authn.NewMultiKeychain()
 	}
+	imgOpts := opts.Image
 	if upstream != nil && upstream.Scheme == "http" {
 		imgOpts.InsecureRegistries = append(append([]string{}, imgOpts.InsecureRegistries...), upstream.Host)
 	}
