@@ -3,6 +3,7 @@ package registrygate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/devflow/dwf-policy/engine/check"
+	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/input/image"
 	"github.com/devflow/dwf-policy/engine/policyset"
 	"github.com/devflow/dwf-policy/internal/imagetest"
@@ -223,5 +225,18 @@ func TestAcceptsSARIF(t *testing.T) {
 		if got := acceptsSARIF([]string{accept}); got != want {
 			t.Errorf("Accept %q: %v, want %v", accept, got, want)
 		}
+	}
+}
+
+// TestVerdictMessageBounded: a refusal names at most maxMessageLines
+// findings, however many an attached report gives, and counts the rest.
+func TestVerdictMessageBounded(t *testing.T) {
+	var fs []finding.Finding
+	for i := range 500 {
+		fs = append(fs, finding.Finding{RuleID: "DWF401", Severity: finding.SeverityError, Message: fmt.Sprintf("CVE-2026-%04d in openssl", i)})
+	}
+	v := newVerdict("team/app", "sha256:ab", "h", "pull", finding.SeverityError, fs, time.Time{})
+	if v.Compliant || strings.Count(v.Message, "DWF401") != maxMessageLines || !strings.Contains(v.Message, "and 480 more findings") {
+		t.Errorf("message of %d bytes, %d findings named: %.200s", len(v.Message), strings.Count(v.Message, "DWF401"), v.Message)
 	}
 }

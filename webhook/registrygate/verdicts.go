@@ -1,6 +1,7 @@
 package registrygate
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -58,10 +59,18 @@ func newVerdict(repo, digest, hash, by string, failOn finding.Severity, findings
 		lines = append(lines, f.RuleID+" "+f.Severity.String()+" "+subject+": "+f.Message)
 	}
 	if !v.Compliant {
+		if n := len(lines) - maxMessageLines; n > 0 {
+			lines = append(lines[:maxMessageLines], fmt.Sprintf("and %d more findings (GET /registry/verdicts/%s@%s lists them all)", n, repo, digest))
+		}
 		v.Message = "dwf-policy refused " + repo + "@" + digest + ": " + strings.Join(lines, "; ")
 	}
 	return v
 }
+
+// maxMessageLines bounds the findings a refusal's message names: an
+// attached vulnerability report may give thousands, and the message is
+// the client's error, a log line per request and a Warning header.
+const maxMessageLines = 20
 
 // verdictCache is a bounded LRU of verdicts keyed by (digest, policy
 // hash). Verdicts are immutable once made: a digest names fixed content,
