@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"path"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -344,12 +343,8 @@ func cause(ref string, err error) string {
 			}
 		}
 	}
-	return requestURL.ReplaceAllString(s, "")
+	return image.WithoutRequestURLs(s)
 }
-
-// requestURL matches a request as Go's HTTP client (`Get "URL": `) and
-// go-containerregistry (`GET URL: `) put it before their errors.
-var requestURL = regexp.MustCompile(`(?:(?:GET|HEAD) https?://\S+|(?:Get|Head) "[^"]*"): `)
 
 // budget is the time a review may take: the apiserver's ?timeout= (its
 // webhook timeoutSeconds, 10s when absent) less a margin for the answer

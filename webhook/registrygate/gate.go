@@ -35,6 +35,7 @@ import (
 
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/engine/input/image"
 	"github.com/devflow/dwf-policy/engine/report"
 	"github.com/devflow/dwf-policy/webhook/internal/lru"
 )
@@ -392,7 +393,10 @@ func (g *Gate) push(w http.ResponseWriter, r *http.Request, repo, ref string) {
 func (g *Gate) apply(w http.ResponseWriter, r *http.Request, op, repo, digest string, v *Verdict, err error) bool {
 	subject := repo + "@" + digest
 	if err != nil {
-		msg := "could not verify " + subject + ": " + err.Error()
+		// The client gets the reason without the upstream's address or
+		// request URLs; the log keeps them.
+		reason := strings.ReplaceAll(image.WithoutRequestURLs(err.Error()), g.host+"/", "")
+		msg := "could not verify " + subject + ": " + strings.ReplaceAll(reason, g.host, "the registry")
 		if g.o.OnError == Allow {
 			g.metrics.decisions.WithLabelValues(op, "error-allow").Inc()
 			g.metrics.failOpen.Inc()

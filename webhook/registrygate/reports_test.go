@@ -124,6 +124,11 @@ func TestReportLookupFailure(t *testing.T) {
 				if !errors.As(err, &terr) || terr.StatusCode != http.StatusForbidden || !strings.Contains(err.Error(), "could not verify team/app@") || !strings.Contains(err.Error(), "looking up its vulnerability report") {
 					t.Errorf("pull: %v; want 403 could not verify ... looking up its vulnerability report", err)
 				}
+				// Clients know the gate, not the registry behind it: its
+				// address and request URLs stay out of the refusal.
+				if err != nil && strings.Contains(strings.ReplaceAll(err.Error(), addr, "gate"), "127.0.0.1") {
+					t.Errorf("the refusal names the upstream: %v", err)
+				}
 			case Allow:
 				if err != nil || !strings.Contains(strings.Join(rec.warnings, "\n"), "looking up its vulnerability report") {
 					t.Errorf("pull: %v, warnings %q; want it let through with a warning", err, rec.warnings)

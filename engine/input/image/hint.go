@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"regexp"
 	"strings"
 	"time"
 
@@ -92,3 +93,12 @@ func dialFailed(err error) bool {
 	oe, ok := errors.AsType[*net.OpError](err)
 	return ok && oe.Op == "dial"
 }
+
+// WithoutRequestURLs drops from an error message the requests that Go's
+// HTTP client (`Get "URL": `) and go-containerregistry (`GET URL: `) put
+// before their errors: a message for someone other than the operator
+// keeps the registry's own words, without internal addresses or the
+// signed query of a blob URL.
+func WithoutRequestURLs(msg string) string { return requestURL.ReplaceAllString(msg, "") }
+
+var requestURL = regexp.MustCompile(`(?:(?:GET|HEAD) https?://\S+|(?:Get|Head) "[^"]*"): `)
