@@ -299,6 +299,11 @@ func scan(data []byte) (signed bool, err error) {
 		if total > maxExpandedBytes || h.Size > maxExpandedBytes {
 			return false, fmt.Errorf("the bundle expands to more than %d bytes", maxExpandedBytes)
 		}
+		if strings.ContainsRune(h.Name, '\\') {
+			// A Windows path, or a name that means one thing here and
+			// another to whoever unpacks it: refused, not guessed at.
+			return false, fmt.Errorf("bundle entry %q: names use / between directories, not a backslash", h.Name)
+		}
 		name := cleanName(h.Name)
 		if name == ".signatures.json" {
 			signed = true
