@@ -75,7 +75,12 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	if repoRoot == "" {
 		repoRoot = wd
 	}
-	loadOpts := input.LoadOptions{Target: opts.Target, RepoRoot: repoRoot, Vars: opts.Vars}
+	loadOpts := input.LoadOptions{Target: opts.Target, RepoRoot: repoRoot, Vars: opts.Vars,
+		// A kind known only from a file's content compiles while the file
+		// is parsed (evaluation waits for it); a compile error is kept
+		// with the kind's query and reported when the file is evaluated.
+		Sniffed: func(kind document.Kind) { go c.set.Engine.Prepare(ctx, kind) }, //nolint:errcheck
+	}
 	sources, preloaded := expandBakeTargets(sources, loadOpts, wd, c.set.Config.Excluder(wd))
 	contents := make([][]byte, len(sources))
 	reread := make([]bool, len(sources))    // content left to ReadSource

@@ -402,3 +402,35 @@ func TestHelmTemplatesSkippedWithANote(t *testing.T) {
 		t.Errorf("skipped (-want +got):\n%s", diff)
 	}
 }
+
+// TestSniffedHearsContentKinds: LoadOptions.Sniffed hears the kind a
+// file's content decided, before the parse, and nothing for a file whose
+// name gave its kind or whose content no kind takes.
+func TestSniffedHearsContentKinds(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"report.json": `{"SchemaVersion": 2, "ArtifactName": "x", "Results": []}`,
+		"Dockerfile":  "FROM scratch\n",
+		"other.json":  `{"hello": "world"}`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sources, err := Discover([]string{"."}, DiscoverOptions{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	heard := map[string][]document.Kind{}
+	for _, src := range sources {
+		opts := LoadOptions{Sniffed: func(k document.Kind) { heard[src.Path] = append(heard[src.Path], k) }}
+		if _, perr := LoadDocument(src, opts); perr != nil {
+			t.Fatalf("%s: %v", src.Path, perr)
+		}
+	}
+	want := map[string][]document.Kind{"report.json": {document.KindTrivyReport}}
+	if diff := cmp.Diff(want, heard); diff != "" {
+		t.Errorf("Sniffed heard (-want +got):\n%s", diff)
+	}
+}

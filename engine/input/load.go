@@ -26,6 +26,10 @@ type LoadOptions struct {
 	// Vars are bake variable overrides (`--var NAME=VALUE`); the process
 	// environment is never read for them.
 	Vars map[string]string
+	// Sniffed, when set, hears the kind a source's content decided, before
+	// that content is parsed: a caller can start compiling the kind's rules
+	// while a large file (a Trivy report) is parsed.
+	Sniffed func(kind document.Kind)
 }
 
 // MaxFileBytes is the largest file any kind reads when LoadOptions sets no
@@ -66,6 +70,9 @@ func LoadDocument(src Source, opts LoadOptions) (*document.Document, *document.P
 	}
 	if kind == "" {
 		return nil, nil
+	}
+	if src.Kind == "" && opts.Sniffed != nil {
+		opts.Sniffed(kind)
 	}
 	if src.Target != "" {
 		opts.Target = src.Target

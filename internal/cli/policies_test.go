@@ -344,3 +344,23 @@ func TestCheckCompilesOnlyTheKindsItMeets(t *testing.T) {
 		t.Error("a report was written for a check whose policies do not compile")
 	}
 }
+
+// TestSniffedKindCompileErrorIsReported: a report whose kind only its
+// content tells compiles its kind's rules while it is parsed; a custom rule
+// of that kind that does not compile still stops the check with the
+// compile error.
+func TestSniffedKindCompileErrorIsReported(t *testing.T) {
+	broken := strings.ReplaceAll(strings.ReplaceAll(customRule("dwf.trivy_report.remote", "ACME3", `deny contains {"msg": "x"} if {
+	resp := http.send({"method": "GET", "url": "http://127.0.0.1:1"})
+	resp.status_code == 200
+}`), "kind: dockerfile", "kind: trivy-report"), "schema.dockerfile", `schema["trivy-report"]`)
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"p/a.rego":    broken,
+		"report.json": `{"SchemaVersion": 2, "ArtifactName": "x", "ArtifactType": "container_image", "Results": []}`,
+	})
+	_, stderr, code := run(t, dir, "check", "--policy", "p", ".")
+	if code != ExitError || !strings.Contains(stderr, "undefined function http.send") {
+		t.Errorf("exit %d, want %d and the compile error; stderr:\n%s", code, ExitError, stderr)
+	}
+}
