@@ -56,6 +56,13 @@ func newFixture(t testing.TB, o Options) *fixture {
 // .dwf-policy.yaml.
 func newFixtureConfig(t testing.TB, o Options, cfg string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, o, cfg, nil)
+}
+
+// newFixtureWith is newFixtureConfig with the policy set's options changed
+// by tune (custom policies, limits) when it is not nil.
+func newFixtureWith(t testing.TB, o Options, cfg string, tune func(*policyset.Options)) *fixture {
+	t.Helper()
 	f := &fixture{}
 	f.reg = imagetest.NewRegistry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -106,6 +113,9 @@ func newFixtureConfig(t testing.TB, o Options, cfg string) *fixture {
 		if err := os.WriteFile(popts.ConfigFile, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if tune != nil {
+		tune(&popts)
 	}
 	set, err := policyset.Open(context.Background(), popts)
 	if err != nil {
@@ -767,5 +777,44 @@ func TestTagResolvedAgainAheadOfExpiry(t *testing.T) {
 	}
 	if d := digest(); d != newDigest.String() {
 		t.Errorf("cached digest %s, want the moved tag's %s", d, newDigest)
+	}
+}
+
+// slowKubernetesRule never finishes within a short evaluation deadline.
+const slowKubernetesRule = `# METADATA
+# title: Slow rule
+# custom:
+#   id: ACME950
+#   severity: error
+#   kind: kubernetes
+package dwf.kubernetes.slow
+
+deny contains {"msg": "never"} if count({i | some i in numbers.range(1, 20000); some j in numbers.range(1, 20000); i * j == -1}) > 0
+`
+
+// TestRulesThatCannotFinishFollowOnError: when the pod spec rules cannot
+// be evaluated (a rule past its deadline), the review is answered, not
+// refused as a bad request: denied naming the cause with --on-error deny,
+// admitted with a warning and counted with allow.
+func TestRulesThatCannotFinishFollowOnError(t *testing.T) {
+	for _, tc := range []struct {
+		onError OnError
+		allowed bool
+	}{{Deny, false}, {Allow, true}} {
+		t.Run(string(tc.onError), func(t *testing.T) {
+			policies := t.TempDir()
+			if err := os.WriteFile(filepath.Join(policies, "slow.rego"), []byte(slowKubernetesRule), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f := newFixtureWith(t, Options{OnError: tc.onError}, "", func(o *policyset.Options) {
+				o.Policies = []string{policies}
+				o.EvalTimeout = 200 * time.Millisecond
+			})
+			r := f.post(t, reviewJSON(t, deployment("web", podOpts{image: f.good}), reviewOpts{}), "?timeout=10s")
+			text := message(r) + strings.Join(r.Warnings, "\n")
+			if r.Allowed != tc.allowed || !strings.Contains(text, "could not verify") || !strings.Contains(text, "evaluation deadline") {
+				t.Errorf("allowed %v (want %v): %s", r.Allowed, tc.allowed, text)
+			}
+		})
 	}
 }

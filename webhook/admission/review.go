@@ -217,7 +217,14 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 	// cut them short.
 	res := ps.checker.Document(context.WithoutCancel(ctx), doc)
 	if res.Err != nil {
-		return fmt.Errorf("evaluating the %s: %w", subject, res.Err)
+		// The rules could not be run (a rule past its evaluation
+		// deadline, the memory budget): the object cannot be verified, and
+		// --on-error decides, as for an image the registry did not give.
+		// Not a bad request: the review itself was fine.
+		w.log.Error("admission rules could not be evaluated", "object", subject, "uid", req.UID, "err", res.Err)
+		unverified = append(unverified, judgedImage{ref: subject, err: fmt.Errorf("evaluating its rules: %w", res.Err)})
+		w.finish(st, subject, lines, unverified)
+		return nil
 	}
 	for _, f := range res.Findings {
 		if f.Suppressed() {
