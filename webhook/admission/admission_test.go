@@ -96,7 +96,9 @@ func newFixtureWith(t testing.TB, o Options, cfg string, tune func(*policyset.Op
 				case <-r.Context().Done():
 				case <-time.After(5 * time.Second):
 				}
-				return
+				// Drop the connection, as a stalled registry would: returning
+				// would answer an empty 200 that a late retry takes for a manifest.
+				panic(http.ErrAbortHandler)
 			}
 			h.ServeHTTP(w, r)
 		})
