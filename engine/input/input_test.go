@@ -202,15 +202,7 @@ func TestSniffedWalk(t *testing.T) {
 	}}, saved...)
 
 	dir := t.TempDir()
-	for name, body := range map[string]string{"a/x.json": `{"probe": 1}`, "a/y.json": `{"other": 1}`, "a/z.txt": `"probe"`} {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, dir, map[string]string{"a/x.json": `{"probe": 1}`, "a/y.json": `{"other": 1}`, "a/z.txt": `"probe"`})
 	sources, err := Discover([]string{"."}, DiscoverOptions{WorkDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -315,22 +307,14 @@ func TestTrivyReportsByContent(t *testing.T) {
 // BuildKit's per-Dockerfile ignore file are never read as Dockerfiles.
 func TestDockerfileByContent(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{
+	writeTree(t, dir, map[string]string{
 		"a/Dockerfile.j2":           "# syntax=docker/dockerfile:1\n\n# a comment\nARG BASE=alpine:3.20\nFROM ${BASE}\n",
 		"b/Dockerfile.tpl":          "{{ define \"x\" }}\nFROM alpine\n",
 		"c/Dockerfile.dockerignore": "FROM\nnode_modules\n",
 		"d/Dockerfile.md":           "FROM alpine:3.20 is how this starts\n",
 		"e/dockerfile":              "from alpine:3.20\n",
 		"f/notes.template":          "Some text that mentions FROM\n",
-	} {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	sources, err := Discover([]string{"."}, DiscoverOptions{WorkDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -367,15 +351,7 @@ func TestHelmTemplatesSkippedWithANote(t *testing.T) {
 		"excluded/templates/pod.yaml":          "apiVersion: v1\nkind: Pod\n{{ . }}\n",
 		"chart/templates/Dockerfile.unrelated": "FROM scratch\n",
 	}
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, dir, files)
 	var skipped []string
 	opts := DiscoverOptions{
 		WorkDir: dir,
@@ -413,11 +389,7 @@ func TestSniffedHearsContentKinds(t *testing.T) {
 		"Dockerfile":  "FROM scratch\n",
 		"other.json":  `{"hello": "world"}`,
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, dir, files)
 	sources, err := Discover([]string{"."}, DiscoverOptions{WorkDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -432,5 +404,19 @@ func TestSniffedHearsContentKinds(t *testing.T) {
 	want := map[string][]document.Kind{"report.json": {document.KindTrivyReport}}
 	if diff := cmp.Diff(want, heard); diff != "" {
 		t.Errorf("Sniffed heard (-want +got):\n%s", diff)
+	}
+}
+
+// writeTree writes files (slash-separated names) below dir.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
