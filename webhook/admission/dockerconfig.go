@@ -2,12 +2,12 @@ package admission
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"sync"
 	"time"
 
+	"github.com/devflow/dwf-policy/engine/repofile"
 	"github.com/google/go-containerregistry/pkg/authn"
 )
 
@@ -53,17 +53,11 @@ func NewStaticKeychain(file string, log *slog.Logger) (*StaticKeychain, error) {
 }
 
 func readDockerConfig(file string) ([]registryAuth, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, fmt.Errorf("reading Docker config: %w", err)
-	}
-	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, maxDockerConfigBytes+1))
+	// A regular file only: a FIFO given by mistake would block serve's
+	// start, a device would never end.
+	raw, err := repofile.ReadFile(file, maxDockerConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("reading Docker config %s: %w", file, err)
-	}
-	if len(raw) > maxDockerConfigBytes {
-		return nil, fmt.Errorf("reading Docker config %s: larger than %d bytes", file, maxDockerConfigBytes)
 	}
 	auths, err := parseDockerConfig(raw, true)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,11 +86,17 @@ func TestStaticKeychainErrors(t *testing.T) {
 		{"not json", "auths: {}", "not a config.json"},
 		{"helpers only", `{"credsStore": "desktop"}`, `no credentials under "auths" (credential helpers are not run)`},
 		{"too large", `{"auths": {}, "x": "` + strings.Repeat("a", maxDockerConfigBytes) + `"}`, "larger than"},
+		{"fifo", "", "not a regular file"}, // refused at once, never blocks
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
 			if tc.body != "" {
 				writeFile(t, file, tc.body)
+			}
+			if tc.name == "fifo" {
+				if err := syscall.Mkfifo(file, 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
 			_, err := NewStaticKeychain(file, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "Docker config") {
