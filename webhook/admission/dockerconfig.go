@@ -20,8 +20,10 @@ const maxDockerConfigBytes = 1 << 20
 // binaries named in a file). It is what serve pulls with after a pod's own
 // pull secrets. The file is read when the keychain is made and again when
 // its size or modification time changes (a mounted Secret is replaced when
-// it is updated); a change that cannot be read keeps the credentials in
-// use and is logged once.
+// it is updated). A change that cannot be read (broken JSON, a removed
+// file) keeps the credentials in use and is logged once; a valid config
+// without credentials is applied, because emptying the Secret is how an
+// operator revokes them.
 type StaticKeychain struct {
 	file string
 	log  *slog.Logger
@@ -48,6 +50,9 @@ func NewStaticKeychain(file string, log *slog.Logger) (*StaticKeychain, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(auths) == 0 {
+		return nil, fmt.Errorf("reading Docker config %s: no credentials under \"auths\" (credential helpers are not run)", file)
+	}
 	k.auths, k.size, k.modTime = auths, fi.Size(), fi.ModTime()
 	return k, nil
 }
@@ -62,9 +67,6 @@ func readDockerConfig(file string) ([]registryAuth, error) {
 	auths, err := parseDockerConfig(raw, true)
 	if err != nil {
 		return nil, fmt.Errorf("reading Docker config %s: not a config.json: %w", file, err)
-	}
-	if len(auths) == 0 {
-		return nil, fmt.Errorf("reading Docker config %s: no credentials under \"auths\" (credential helpers are not run)", file)
 	}
 	return auths, nil
 }
@@ -105,5 +107,9 @@ func (k *StaticKeychain) refresh() {
 		return
 	}
 	k.auths, k.size, k.modTime, k.failed = auths, fi.Size(), fi.ModTime(), false
+	if len(auths) == 0 {
+		k.log.Warn("the Docker config no longer has credentials under \"auths\": the credentials read before are dropped, pulls without a pull secret are anonymous", "file", k.file)
+		return
+	}
 	k.log.Info("Docker config read again", "file", k.file, "registries", len(auths))
 }

@@ -75,6 +75,21 @@ func TestStaticKeychain(t *testing.T) {
 	if a := authFor(t, k, "registry.example:5000"); a.Username != "bob" {
 		t.Errorf("after removal: %+v, want bob kept", a)
 	}
+	// A valid config without credentials revokes them: emptying the Secret
+	// is how an operator takes credentials away.
+	writeFile(t, file, `{"auths": {}, "credsStore": "desktop"}`)
+	if a := authFor(t, k, "registry.example:5000"); a != (authn.AuthConfig{}) {
+		t.Errorf("after the credentials were removed: %+v, want anonymous", a)
+	}
+	// And credentials written back are used again.
+	writeFile(t, file, dockerConfigJSON("registry.example:5000", "carol", "pw"))
+	later = later.Add(time.Hour)
+	if err := os.Chtimes(file, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if a := authFor(t, k, "registry.example:5000"); a.Username != "carol" {
+		t.Errorf("after credentials came back: %+v, want carol", a)
+	}
 }
 
 func TestStaticKeychainErrors(t *testing.T) {
