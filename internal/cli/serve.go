@@ -52,6 +52,19 @@ type serveFlags struct {
 	reconcileCatalog        bool
 	reconcileRate           float64
 	logLevel                string
+	// fromConfig names, for each flag whose value came from the webhook:
+	// section of --config, where it came from: an error about the value
+	// must point at the file, not at a flag the user never typed.
+	fromConfig map[string]string
+}
+
+// source names where the value of flag came from, for an error message:
+// "--flag", or "webhook.key in FILE".
+func (fl *serveFlags) source(flag string) string {
+	if s, ok := fl.fromConfig[flag]; ok {
+		return s
+	}
+	return "--" + flag
 }
 
 func (c Command) serveCommand() *cobra.Command {
@@ -213,15 +226,15 @@ Logs go to standard error.`,
 func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 	failOn, err := finding.ParseSeverity(fl.failOn)
 	if err != nil || failOn == finding.SeverityNone {
-		return usageError("--fail-on: %q is not error, warning or note", fl.failOn)
+		return usageError("%s: %q is not error, warning or note", fl.source("fail-on"), fl.failOn)
 	}
 	mode := registrygate.Mode(fl.mode)
 	if mode != registrygate.Enforce && mode != registrygate.Warn && mode != registrygate.Audit {
-		return usageError("--mode: %q is not enforce, warn or audit", fl.mode)
+		return usageError("%s: %q is not enforce, warn or audit", fl.source("mode"), fl.mode)
 	}
 	onError := registrygate.OnError(fl.onError)
 	if onError != registrygate.Deny && onError != registrygate.Allow {
-		return usageError("--on-error: %q is not deny or allow", fl.onError)
+		return usageError("%s: %q is not deny or allow", fl.source("on-error"), fl.onError)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(fl.logLevel)); err != nil {
@@ -263,7 +276,7 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 	if fl.dockerConfig != "" {
 		kc, err := admission.NewStaticKeychain(repopath.Abs(wd, fl.dockerConfig), log)
 		if err != nil {
-			return usageError("--docker-config: %v", err)
+			return usageError("%s: %v", fl.source("docker-config"), err)
 		}
 		imgOpts.Keychain = kc
 	} else if c.Keychain == nil {
@@ -296,7 +309,7 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 		var api *admission.KubeAPI
 		if fl.pullSecrets {
 			if api, err = admission.InClusterAPI(); err != nil {
-				return usageError("--pull-secrets: %v", err)
+				return usageError("%s: %v", fl.source("pull-secrets"), err)
 			}
 		}
 		opts.Admission = &admission.Options{
@@ -363,27 +376,34 @@ func (c Command) serveConfig(fl *serveFlags, changed func(flag string) bool) err
 		return usageError("%v", err)
 	}
 	w := cfg.Webhook
-	str := func(flag string, dst *string, v string) {
+	fl.fromConfig = map[string]string{}
+	from := func(flag, key string) {
+		fl.fromConfig[flag] = "webhook." + key + " in " + fl.config
+	}
+	str := func(flag, key string, dst *string, v string) {
 		if v != "" && !changed(flag) {
 			*dst = v
+			from(flag, key)
 		}
 	}
-	list := func(flag string, dst *[]string, v []string) {
+	list := func(flag, key string, dst *[]string, v []string) {
 		if v != nil && !changed(flag) {
 			*dst = v
+			from(flag, key)
 		}
 	}
-	str("mode", &fl.mode, w.Mode)
-	str("fail-on", &fl.failOn, w.FailOn)
-	str("on-error", &fl.onError, w.OnError)
-	str("docker-config", &fl.dockerConfig, w.DockerConfig)
-	list("exempt-namespace", &fl.exemptNamespaces, w.ExemptNamespaces)
-	list("allowed-registry", &fl.allowedRegistries, w.AllowedRegistries)
-	list("insecure-registry", &fl.insecure, w.InsecureRegistries)
-	list("gate-exempt", &fl.gateExempt, w.Gate.Exempt)
-	list("gate-only", &fl.gateOnly, w.Gate.Only)
+	str("mode", "mode", &fl.mode, w.Mode)
+	str("fail-on", "fail_on", &fl.failOn, w.FailOn)
+	str("on-error", "on_error", &fl.onError, w.OnError)
+	str("docker-config", "docker_config", &fl.dockerConfig, w.DockerConfig)
+	list("exempt-namespace", "exempt_namespaces", &fl.exemptNamespaces, w.ExemptNamespaces)
+	list("allowed-registry", "allowed_registries", &fl.allowedRegistries, w.AllowedRegistries)
+	list("insecure-registry", "insecure_registries", &fl.insecure, w.InsecureRegistries)
+	list("gate-exempt", "gate.exempt", &fl.gateExempt, w.Gate.Exempt)
+	list("gate-only", "gate.only", &fl.gateOnly, w.Gate.Only)
 	if w.PullSecrets != nil && !changed("pull-secrets") {
 		fl.pullSecrets = *w.PullSecrets
+		from("pull-secrets", "pull_secrets")
 	}
 	if w.RuleModes != nil && !changed("rule-mode") {
 		fl.ruleModes = nil
