@@ -146,7 +146,9 @@ func (g *Gate) reconcileRepositories(ctx context.Context, nameOpts []name.Option
 		if rerr != nil {
 			return nil, rerr
 		}
-		listed, cerr := remote.Catalog(ctx, reg, opts...)
+		lctx, cancel := context.WithTimeout(ctx, g.o.Reconcile.Interval)
+		listed, cerr := remote.Catalog(lctx, reg, opts...)
+		cancel()
 		if cerr != nil {
 			err = fmt.Errorf("listing the registry's catalog: %w", cerr)
 		}
@@ -165,7 +167,11 @@ func (g *Gate) reconcileRepository(ctx context.Context, repo string, limiter *ra
 	if err != nil {
 		return err
 	}
-	tags, err := remote.List(r, opts...)
+	// A listing pages through the registry at the run's rate: it gets the
+	// reconciliation interval, beyond which the next run is due anyway.
+	listOpts, cancel := bounded(ctx, g.o.Reconcile.Interval, opts)
+	tags, err := remote.List(r, listOpts...)
+	cancel()
 	if err != nil {
 		if terr := (*transport.Error)(nil); errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
 			return nil // named but not pushed yet
@@ -192,9 +198,21 @@ func (g *Gate) reconcileRepository(ctx context.Context, repo string, limiter *ra
 	return nil
 }
 
+// bounded returns opts whose requests end at ctx's end or after d: the
+// transport bounds a response's headers, not a body that trickles in, and
+// one registry stuck mid-body must not stall a run (and every later run)
+// for good.
+func bounded(ctx context.Context, d time.Duration, opts []remote.Option) ([]remote.Option, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	return append(slices.Clip(opts), remote.WithContext(ctx)), cancel
+}
+
 // reconcileTag resolves a tag and judges its digest unless a verdict
-// exists; the outcome is known, judged or failed.
+// exists; the outcome is known, judged or failed. Resolving and fetching
+// share one JudgeTimeout; the judgement has its own.
 func (g *Gate) reconcileTag(ctx context.Context, tag name.Tag, limiter *rate.Limiter, opts []remote.Option) (string, error) {
+	opts, cancel := bounded(ctx, g.o.JudgeTimeout, opts)
+	defer cancel()
 	desc, err := remote.Head(tag, opts...)
 	if err != nil {
 		return "failed", fmt.Errorf("resolving %s: %w", tag.TagStr(), err)

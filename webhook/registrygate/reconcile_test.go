@@ -141,3 +141,72 @@ func TestReconcileOversizedManifest(t *testing.T) {
 		t.Errorf("%d manifest GETs, want 0: the size is known from the HEAD", n)
 	}
 }
+
+// TestReconcileStalledRegistry: a registry that stops sending a manifest
+// body halfway costs the run that tag (failed, after JudgeTimeout), not
+// the run: the next tag is still judged and the run ends.
+func TestReconcileStalledRegistry(t *testing.T) {
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/team/app/manifests/sha256:") {
+			rec := httptest.NewRecorder()
+			reg.ServeHTTP(rec, r)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			body := rec.Body.Bytes()
+			w.Write(body[:len(body)/2])
+			w.(http.Flusher).Flush()
+			select { // the rest never comes while the test runs
+			case <-release:
+			case <-r.Context().Done():
+			}
+			panic(http.ErrAbortHandler)
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { close(release); up.Close() })
+	u, _ := url.Parse(up.URL)
+	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := set.Hash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(Options{
+		Upstream:     u,
+		Checker:      check.New(set, check.Options{Image: image.Options{InsecureRegistries: []string{u.Host}, Keychain: authn.NewMultiKeychain()}}),
+		PolicyHash:   hash,
+		JudgeTimeout: 500 * time.Millisecond,
+		Reconcile:    Reconcile{Interval: time.Hour, Repositories: []string{"team/app", "team/other"}, Rate: 1000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"team/app:1", "team/other:1"} {
+		r, err := name.ParseReference(u.Host+"/"+ref, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(r, imagetest.Spec{Platforms: []string{"linux/amd64"}}.Images(t)[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { g.reconcile(context.Background()); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the reconciliation run did not end while the registry stalled on one manifest")
+	}
+	if f := testutil.ToFloat64(g.metrics.reconcileImages.WithLabelValues("failed")); f != 1 {
+		t.Errorf("failed = %v, want 1 (the stalled tag)", f)
+	}
+	if f := testutil.ToFloat64(g.metrics.reconcileImages.WithLabelValues("judged")); f != 1 {
+		t.Errorf("judged = %v, want 1 (the tag after it)", f)
+	}
+}
