@@ -38,6 +38,7 @@ type fixture struct {
 	fault        atomic.Int32 // the status every manifest request gets, 0 for none
 	reportFault  atomic.Int32 // the status every referrers or .att tag request gets, 0 for none
 	basicAuth    atomic.Value // string: the Authorization header every request needs, "" for none
+	hidePrivate  atomic.Bool  // with basicAuth: a manifest asked for without it is 404, not 401
 	stalled      atomic.Int64 // requests stalled now
 	maxStalled   atomic.Int64 // the most stalled at once
 	manifestGets atomic.Int64
@@ -70,6 +71,12 @@ func newFixtureWith(t testing.TB, o Options, cfg string, tune func(*policyset.Op
 				f.reportGets.Add(1)
 			} else if strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodGet {
 				f.manifestGets.Add(1)
+			}
+			if want, _ := f.basicAuth.Load().(string); want != "" && r.Header.Get("Authorization") != want && f.hidePrivate.Load() && strings.Contains(r.URL.Path, "/manifests/") {
+				// As many registries do: a private repository does not
+				// exist for whoever may not see it.
+				http.Error(w, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`, http.StatusNotFound)
+				return
 			}
 			if want, _ := f.basicAuth.Load().(string); want != "" && r.Header.Get("Authorization") != want {
 				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)

@@ -94,7 +94,7 @@ func (w *Webhook) judgeImage(ctx context.Context, ps *policyState, ref string, k
 	pinned := out.pinned
 	// A digest the registry did not have (or an image missing a part) is
 	// remembered for seconds, under the tag cache like a missing tag.
-	if te, ok := w.tags.Get(pinned); ok && te.err != nil {
+	if te, ok := w.tags.Get(notFoundKey(pinned, kc)); ok {
 		out.err = te.err
 		return out
 	}
@@ -102,7 +102,7 @@ func (w *Webhook) judgeImage(ctx context.Context, ps *policyState, ref string, k
 		pi, err := ps.checker.PodImage(fctx, pinned, check.PodImageOptions{Manifest: manifest, Rules: w.o.ImageRules, Keychain: kc})
 		w.countLookup(parsed.Context().RegistryStr(), err)
 		if errors.Is(err, image.ErrNotFound) {
-			w.tags.Put(pinned, &tagEntry{err: err}, w.o.NotFoundTTL)
+			w.tags.Put(notFoundKey(pinned, kc), &tagEntry{err: err}, w.o.NotFoundTTL)
 		}
 		if err != nil {
 			return nil, err
@@ -174,10 +174,14 @@ func (w *Webhook) resolveTag(ctx context.Context, ps *policyState, ref, registry
 	key := "tag " + ref + " " + kc.id()
 	if te, expires, ok := w.tags.GetExpiring(ref); ok {
 		w.metrics.cache.WithLabelValues("tag", "hit").Inc()
-		if te.err == nil && !expires.IsZero() && !w.o.Now().Before(expires.Add(-w.o.TagTTL/3)) && te.refreshing.CompareAndSwap(false, true) {
+		if !expires.IsZero() && !w.o.Now().Before(expires.Add(-w.o.TagTTL/3)) && te.refreshing.CompareAndSwap(false, true) {
 			w.start(ctx, key, w.fetchTag(ps, ref, registry, kc))
 		}
-		return te, te.err
+		return te, nil
+	}
+	if te, ok := w.tags.Get(notFoundKey(ref, kc)); ok {
+		w.metrics.cache.WithLabelValues("tag", "hit").Inc()
+		return nil, te.err
 	}
 	w.metrics.cache.WithLabelValues("tag", "miss").Inc()
 	v, err := w.wait(ctx, key, w.fetchTag(ps, ref, registry, kc))
@@ -198,7 +202,7 @@ func (w *Webhook) fetchTag(ps *policyState, ref, registry string, kc *pullKeycha
 		if err != nil {
 			if errors.Is(err, image.ErrNotFound) {
 				// Seconds only: the image may be pushed right after.
-				w.tags.Put(ref, &tagEntry{err: err}, w.o.NotFoundTTL)
+				w.tags.Put(notFoundKey(ref, kc), &tagEntry{err: err}, w.o.NotFoundTTL)
 			}
 			// 5xx, 429 and timeouts are not cached at all.
 			return nil, err
@@ -212,6 +216,15 @@ func (w *Webhook) fetchTag(ps *policyState, ref, registry string, kc *pullKeycha
 		w.tags.Put(ref, te, w.o.TagTTL)
 		return te, nil
 	}
+}
+
+// notFoundKey is where the tag cache remembers that ref was not found
+// with kc's credentials. Unlike a digest found, which is the same for
+// everyone, a "not found" is only what these credentials were told: many
+// registries answer 404 for a private repository to whoever may not see
+// it, and a pod with the right pull secret must not inherit that answer.
+func notFoundKey(ref string, kc *pullKeychain) string {
+	return "not found " + ref + " " + kc.id()
 }
 
 // errNotAllowed: the image's registry is not an allowed one.

@@ -155,7 +155,7 @@ func (k *pullKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 // id tells credentials apart, so that a fetch made with one pod's secrets
 // is not shared with a review that has others.
 func (k *pullKeychain) id() string {
-	if len(k.auths) == 0 {
+	if k == nil || len(k.auths) == 0 {
 		return ""
 	}
 	var b []byte

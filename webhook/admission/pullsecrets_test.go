@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // fakeAPI serves service accounts and secrets as the Kubernetes API does,
@@ -91,6 +92,43 @@ func TestPullSecrets(t *testing.T) {
 	f.post(t, reviewJSON(t, pod(f.root, "builder"), reviewOpts{kind: "Pod"}), "")
 	if hits.Load() != before {
 		t.Errorf("the API was asked again within %s", pullSecretTTL)
+	}
+}
+
+// TestNotFoundPerCredentials: a registry that answers 404 for a private
+// repository to whoever may not see it. The "not found" a pod without
+// pull secrets got is not what a pod with the right one gets within the
+// seconds it is remembered; for the same credentials it is.
+func TestNotFoundPerCredentials(t *testing.T) {
+	var objects atomic.Pointer[map[string]any]
+	api, _ := fakeAPI(t, &objects)
+	f := newFixture(t, Options{KubeAPI: api, NotFoundTTL: time.Hour})
+	objects.Store(&map[string]any{
+		"/api/v1/namespaces/apps/secrets/regcred": dockerConfigSecret(f.reg.Host, "alice", "s3cret"),
+	})
+	f.basicAuth.Store("Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret")))
+	f.hidePrivate.Store(true)
+	pod := func(img string, secrets ...string) map[string]any {
+		spec := map[string]any{"containers": []any{map[string]any{"name": "app", "image": img}}}
+		for _, s := range secrets {
+			spec["imagePullSecrets"] = []any{map[string]any{"name": s}}
+		}
+		return map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "p", "namespace": "apps"}, "spec": spec}
+	}
+	pinned := strings.TrimSuffix(f.good, ":1") + "@" + f.goodDigest.String()
+	// The digest first: once judged, a digest's decision is everyone's.
+	for _, img := range []string{pinned, f.good} {
+		r := f.post(t, reviewJSON(t, pod(img), reviewOpts{kind: "Pod"}), "")
+		if r.Allowed || !strings.Contains(message(r), "not found") {
+			t.Fatalf("%s without a pull secret: allowed %v, %s; want not found", img, r.Allowed, message(r))
+		}
+		before := f.manifestGets.Load()
+		if r := f.post(t, reviewJSON(t, pod(img), reviewOpts{kind: "Pod"}), ""); r.Allowed || f.manifestGets.Load() != before {
+			t.Errorf("%s without a pull secret again: allowed %v after %d manifest requests; want the remembered not found", img, r.Allowed, f.manifestGets.Load()-before)
+		}
+		if r := f.post(t, reviewJSON(t, pod(img, "regcred"), reviewOpts{kind: "Pod"}), ""); !r.Allowed {
+			t.Errorf("%s with the pull secret, after another pod's not found: %s", img, message(r))
+		}
 	}
 }
 
