@@ -24,6 +24,15 @@ type LoadedImage struct {
 // Ref is the reference the image was loaded by.
 func (li *LoadedImage) Ref() string { return li.ref }
 
+// Input is the image's document as the rules see it, for a caller that
+// estimates what it holds; it must not be changed.
+func (li *LoadedImage) Input() map[string]any {
+	if li == nil || li.doc == nil {
+		return nil
+	}
+	return li.doc.Input
+}
+
 // loadedImage keeps doc, or nil for an image that was not loaded.
 func loadedImage(ref string, doc *document.Document) *LoadedImage {
 	if doc == nil {

@@ -42,6 +42,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/webhook/internal/lru"
+	"github.com/devflow/dwf-policy/webhook/internal/memsize"
 )
 
 // Mode says what a non-compliant object gets.
@@ -69,11 +70,16 @@ const (
 	// MaxBodyBytes caps a review (413 beyond): the apiserver's own request
 	// limit is 3 MiB of object, which an AdmissionReview carries twice on
 	// UPDATE.
-	MaxBodyBytes        = 7 << 20
-	DefaultTimeout      = 10 * time.Second // the apiserver's when timeoutSeconds is unset
-	DefaultTagTTL       = 45 * time.Second
-	DefaultNotFoundTTL  = 5 * time.Second
-	DefaultCacheSize    = 4096
+	MaxBodyBytes       = 7 << 20
+	DefaultTimeout     = 10 * time.Second // the apiserver's when timeoutSeconds is unset
+	DefaultTagTTL      = 45 * time.Second
+	DefaultNotFoundTTL = 5 * time.Second
+	DefaultCacheSize   = 4096
+	// DefaultCacheBytes bounds each of the decision and report caches by
+	// the memory their values hold (estimated): an entry count alone lets
+	// a few images with megabyte configs or reports of thousands of
+	// findings fill the server's memory.
+	DefaultCacheBytes   = 32 << 20
 	DefaultMaxLookups   = 32
 	DefaultLookupTimout = 30 * time.Second
 	// DefaultReportTTL is how long the judgement of an image's attached
@@ -161,6 +167,10 @@ type Options struct {
 	// CacheSize bounds the cached image verdicts and tags; 0 means
 	// DefaultCacheSize.
 	CacheSize int
+	// CacheBytes bounds the memory each cache's values hold (decisions,
+	// reports; the tag and API caches get a quarter); 0 means
+	// DefaultCacheBytes.
+	CacheBytes int64
 	// MaxLookups bounds the registry lookups (tag resolutions, image
 	// loads) in flight at once, across reviews; 0 means
 	// DefaultMaxLookups.
@@ -245,6 +255,9 @@ func New(opts Options) (*Webhook, error) {
 	if o.CacheSize <= 0 {
 		o.CacheSize = DefaultCacheSize
 	}
+	if o.CacheBytes <= 0 {
+		o.CacheBytes = DefaultCacheBytes
+	}
 	if o.MaxLookups <= 0 {
 		o.MaxLookups = DefaultMaxLookups
 	}
@@ -260,16 +273,16 @@ func New(opts Options) (*Webhook, error) {
 		return nil, err
 	}
 	w := &Webhook{o: o, log: log, metrics: m,
-		tags:      lru.New[*tagEntry](o.CacheSize, o.Now),
-		decisions: lru.New[*verdict](o.CacheSize, o.Now),
-		reports:   lru.New[*check.ImageReport](o.CacheSize, o.Now),
+		tags:      lru.NewSized(o.CacheSize, o.CacheBytes/4, (*tagEntry).bytes, o.Now),
+		decisions: lru.NewSized(o.CacheSize, o.CacheBytes, (*verdict).bytes, o.Now),
+		reports:   lru.NewSized(o.CacheSize, o.CacheBytes, memsize.Report, o.Now),
 		lookups:   make(chan struct{}, o.MaxLookups),
 	}
 	w.SetPolicies(o.Checker, o.PolicyHash)
 	if o.KubeAPI != nil {
 		w.apiClient = newAPIClient(o.KubeAPI)
 		// Secrets are up to 1 MiB each: a few hundred are kept.
-		w.apiCache = lru.New[json.RawMessage](min(o.CacheSize, maxCachedAPIObjects), o.Now)
+		w.apiCache = lru.NewSized(min(o.CacheSize, maxCachedAPIObjects), o.CacheBytes/4, func(raw json.RawMessage) int64 { return int64(len(raw)) }, o.Now)
 	}
 	return w, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/input/image"
+	"github.com/devflow/dwf-policy/webhook/internal/memsize"
 )
 
 // tagEntry is a tag resolved to a digest, or a tag the registry does not
@@ -30,6 +31,9 @@ type tagEntry struct {
 	// not asked again and again until the entry expires.
 	refreshing atomic.Bool
 }
+
+// bytes estimates what the entry holds, for the tag cache's budget.
+func (te *tagEntry) bytes() int64 { return 128 + int64(len(te.digest)+len(te.manifest)) }
 
 // judgedImage is the verdict of one reference within a review.
 type judgedImage struct {
@@ -51,6 +55,13 @@ type judgedImage struct {
 type verdict struct {
 	image  *check.PodImage
 	config ast.Value
+}
+
+// bytes estimates what the verdict holds, for the decision cache's
+// budget: the image config decoded, its Rego copy and the image's
+// document (about as large again each), and the findings.
+func (v *verdict) bytes() int64 {
+	return 3*memsize.Value(v.image.Config) + memsize.Findings(v.image.Findings)
 }
 
 // judgeImage resolves ref to a digest (tag cache, then the registry) and

@@ -38,6 +38,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/input/image"
 	"github.com/devflow/dwf-policy/engine/report"
 	"github.com/devflow/dwf-policy/webhook/internal/lru"
+	"github.com/devflow/dwf-policy/webhook/internal/memsize"
 )
 
 // Mode is what the gate does with a non-compliant image.
@@ -68,10 +69,13 @@ const (
 	DefaultMaxManifestBytes = 4 << 20
 	DefaultJudgeTimeout     = 30 * time.Second
 	DefaultCacheSize        = 10_000
-	DefaultQueueSize        = 1024
-	DefaultWorkers          = 2
-	DefaultManifestTimeout  = 2 * time.Minute
-	DefaultBlobTimeout      = time.Hour
+	// DefaultCacheBytes bounds the verdict and report caches each by the
+	// memory their values hold (estimated), whatever their count.
+	DefaultCacheBytes      = 32 << 20
+	DefaultQueueSize       = 1024
+	DefaultWorkers         = 2
+	DefaultManifestTimeout = 2 * time.Minute
+	DefaultBlobTimeout     = time.Hour
 )
 
 // errorWriteGrace is how long after a request's deadline its connection
@@ -131,6 +135,9 @@ type Options struct {
 	// CacheSize bounds the verdicts kept (and the report judgements); 0
 	// means DefaultCacheSize.
 	CacheSize int
+	// CacheBytes bounds the memory each of those caches holds; 0 means
+	// DefaultCacheBytes.
+	CacheBytes int64
 	// NoReports leaves the vulnerability reports attached to pulled images
 	// alone. Otherwise, when the policy set has a report rule
 	// (DWF401-DWF404), a pull is judged with the report attached to the
@@ -233,6 +240,9 @@ func New(opts Options) (*Gate, error) {
 	if o.CacheSize <= 0 {
 		o.CacheSize = DefaultCacheSize
 	}
+	if o.CacheBytes <= 0 {
+		o.CacheBytes = DefaultCacheBytes
+	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = DefaultQueueSize
 	}
@@ -263,7 +273,7 @@ func New(opts Options) (*Gate, error) {
 			ForceAttemptHTTP2:     true,
 		}
 	}
-	g := &Gate{o: o, host: o.Upstream.Host, cache: newVerdictCache(o.CacheSize), reports: lru.New[*check.ImageReport](o.CacheSize, o.Now), log: o.Logger}
+	g := &Gate{o: o, host: o.Upstream.Host, cache: newVerdictCache(o.CacheSize, o.CacheBytes), reports: lru.NewSized(o.CacheSize, o.CacheBytes, memsize.Report, o.Now), log: o.Logger}
 	g.SetPolicies(o.Checker, o.PolicyHash)
 	m, err := newMetrics(o.Registerer)
 	if err != nil {

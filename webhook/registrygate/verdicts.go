@@ -9,6 +9,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/webhook/internal/lru"
+	"github.com/devflow/dwf-policy/webhook/internal/memsize"
 )
 
 // Verdict is what the gate decided about one image, by digest, under one
@@ -77,8 +78,14 @@ const maxMessageLines = 20
 // so they never expire.
 type verdictCache struct{ c *lru.Cache[*Verdict] }
 
-func newVerdictCache(max int) *verdictCache {
-	return &verdictCache{c: lru.New[*Verdict](max, time.Now)}
+func newVerdictCache(max int, budget int64) *verdictCache {
+	return &verdictCache{c: lru.NewSized(max, budget, (*Verdict).bytes, time.Now)}
+}
+
+// bytes estimates what a verdict holds, for the cache's budget: its
+// findings and message, and the image's document kept for its reports.
+func (v *Verdict) bytes() int64 {
+	return 256 + int64(len(v.Message)) + memsize.Findings(v.Findings) + memsize.Value(v.image.Input())
 }
 
 func cacheKey(digest, hash string) string { return digest + " " + hash }
