@@ -79,7 +79,7 @@ const (
 	// the memory their values hold (estimated): an entry count alone lets
 	// a few images with megabyte configs or reports of thousands of
 	// findings fill the server's memory.
-	DefaultCacheBytes   = 32 << 20
+	DefaultCacheBytes   = 64 << 20
 	DefaultMaxLookups   = 32
 	DefaultLookupTimout = 30 * time.Second
 	// DefaultReportTTL is how long the judgement of an image's attached
