@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 	admissionv1 "k8s.io/api/admission/v1"
 
@@ -79,9 +80,12 @@ const (
 	// the memory their values hold (estimated): an entry count alone lets
 	// a few images with megabyte configs or reports of thousands of
 	// findings fill the server's memory.
-	DefaultCacheBytes   = 64 << 20
-	DefaultMaxLookups   = 32
-	DefaultLookupTimout = 30 * time.Second
+	DefaultCacheBytes = 64 << 20
+	DefaultMaxLookups = 32
+	// DefaultMaxBytesInFlight admits four reviews of the largest size at
+	// once, or thousands of ordinary ones (a few KiB each).
+	DefaultMaxBytesInFlight = 4 * MaxBodyBytes
+	DefaultLookupTimout     = 30 * time.Second
 	// DefaultReportTTL is how long the judgement of an image's attached
 	// vulnerability report is reused: a newer report attached meanwhile,
 	// or a report turning stale (DWF402, days), shows within minutes,
@@ -171,6 +175,11 @@ type Options struct {
 	// reports; the tag and API caches get a quarter); 0 means
 	// DefaultCacheBytes.
 	CacheBytes int64
+	// MaxBytesInFlight bounds the request bodies of the reviews being
+	// answered at once, in bytes (a review waits for room until its
+	// deadline, then gets a 503); 0 means DefaultMaxBytesInFlight. At
+	// least MaxBodyBytes.
+	MaxBytesInFlight int64
 	// MaxLookups bounds the registry lookups (tag resolutions, image
 	// loads) in flight at once, across reviews; 0 means
 	// DefaultMaxLookups.
@@ -194,8 +203,9 @@ type Webhook struct {
 	reports   *lru.Cache[*check.ImageReport]
 	flight    singleflight.Group
 	policies  atomic.Pointer[policyState]
-	lookups   chan struct{} // a slot per registry lookup in flight
-	apiClient *apiClient    // nil without KubeAPI
+	lookups   chan struct{}       // a slot per registry lookup in flight
+	inFlight  *semaphore.Weighted // request bytes of the reviews being answered
+	apiClient *apiClient          // nil without KubeAPI
 	apiCache  *lru.Cache[json.RawMessage]
 	// registryLabels are the registries the lookup metric names.
 	labelsMu       sync.Mutex
@@ -261,6 +271,10 @@ func New(opts Options) (*Webhook, error) {
 	if o.MaxLookups <= 0 {
 		o.MaxLookups = DefaultMaxLookups
 	}
+	if o.MaxBytesInFlight <= 0 {
+		o.MaxBytesInFlight = DefaultMaxBytesInFlight
+	}
+	o.MaxBytesInFlight = max(o.MaxBytesInFlight, MaxBodyBytes)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -277,6 +291,7 @@ func New(opts Options) (*Webhook, error) {
 		decisions: lru.NewSized(o.CacheSize, o.CacheBytes, (*verdict).bytes, o.Now),
 		reports:   lru.NewSized(o.CacheSize, o.CacheBytes, memsize.Report, o.Now),
 		lookups:   make(chan struct{}, o.MaxLookups),
+		inFlight:  semaphore.NewWeighted(o.MaxBytesInFlight),
 	}
 	w.SetPolicies(o.Checker, o.PolicyHash)
 	if o.KubeAPI != nil {
@@ -345,6 +360,19 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, fmt.Sprintf("request body larger than %d bytes", MaxBodyBytes), http.StatusRequestEntityTooLarge)
 		return
 	}
+	// The review's deadline starts now: waiting for room counts.
+	ctx, cancel := context.WithTimeout(r.Context(), budget(r.URL.Query().Get("timeout"), w.o.DefaultTimeout))
+	defer cancel()
+	release, ok := w.admit(ctx, r.ContentLength)
+	if !ok {
+		// Without the body there is no uid to answer: the apiserver
+		// applies the webhook's failurePolicy, as for any overload.
+		w.metrics.overloaded.Inc()
+		rw.Header().Set("Retry-After", "1")
+		http.Error(rw, "too many admission reviews in flight: try again", http.StatusServiceUnavailable)
+		return
+	}
+	defer release()
 	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, MaxBodyBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -359,8 +387,6 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, err.Error(), http.StatusBadRequest)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), budget(r.URL.Query().Get("timeout"), w.o.DefaultTimeout))
-	defer cancel()
 	resp, err := w.Review(ctx, review.Request)
 	if err != nil {
 		http.Error(rw, err.Error(), http.StatusBadRequest)
@@ -374,6 +400,24 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	rw.Header().Set("Content-Type", "application/json")
 	rw.Write(b)
+}
+
+// admit waits, until ctx ends, for room for a review whose body is
+// length bytes (-1: unknown, counted as the largest allowed) among the
+// reviews in flight, and returns what gives the room back. A body and
+// what is decoded from it take a few times its size: a count of reviews
+// would bound nothing when each may be 7 MiB, and the server's memory
+// must hold against a burst, whoever sends it.
+func (w *Webhook) admit(ctx context.Context, length int64) (func(), bool) {
+	n := length
+	if n < 0 || n > MaxBodyBytes {
+		n = MaxBodyBytes
+	}
+	n = max(n, 1)
+	if err := w.inFlight.Acquire(ctx, n); err != nil {
+		return nil, false
+	}
+	return func() { w.inFlight.Release(n) }, true
 }
 
 // decodeReview reads an admission.k8s.io/v1 AdmissionReview with a

@@ -14,6 +14,7 @@ type metrics struct {
 	cache          *prometheus.CounterVec
 	failOpen       prometheus.Counter
 	budgetExceeded prometheus.Counter
+	overloaded     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -43,9 +44,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "dwf_admission_budget_exceeded_total",
 			Help: "Reviews whose registry lookups did not finish within the review's deadline.",
 		}),
+		overloaded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dwf_admission_overloaded_total",
+			Help: "Reviews answered 503 unread because the reviews in flight held the most request bytes allowed until the review's deadline (the apiserver applies the webhook's failurePolicy).",
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.reviews, m.latency, m.registry, m.cache, m.failOpen, m.budgetExceeded} {
+		for _, c := range []prometheus.Collector{m.reviews, m.latency, m.registry, m.cache, m.failOpen, m.budgetExceeded, m.overloaded} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("registering admission metrics: %w", err)
 			}
