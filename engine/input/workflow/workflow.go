@@ -845,52 +845,6 @@ func (b *builder) run(k, v, shellVal, wdVal *yaml.Node, jd runDefaults, windows 
 	return out
 }
 
-// matrixValues is every value a `strategy.matrix` gives each of its
-// variables, as text: the scalars of a variable's list and the scalar
-// values of `include` entries, in source order without repeats. Policies
-// resolve `${{ matrix.NAME }}` with it (a Trivy scan-type set by the
-// matrix). `exclude` is ignored: a value it removes from every
-// combination is rare, and listing it only widens what a scan may do. Nil
-// when the matrix is not written as a mapping (a `${{ fromJSON(...) }}`
-// expression), since its values are then not known statically; a
-// variable with a value that is not a scalar keeps its scalar values.
-func matrixValues(v *yaml.Node) map[string][]string {
-	d := deref(v)
-	if d == nil || d.Kind != yaml.MappingNode {
-		return nil
-	}
-	vals := map[string][]string{}
-	add := func(name string, n *yaml.Node) {
-		n = deref(n)
-		if n == nil || n.Kind != yaml.ScalarNode || slices.Contains(vals[name], n.Value) {
-			return
-		}
-		vals[name] = append(vals[name], n.Value)
-	}
-	for _, kv := range pairs(d) {
-		switch name := kv[0].Value; name {
-		case "exclude":
-		case "include":
-			if inc := deref(kv[1]); inc != nil && inc.Kind == yaml.SequenceNode {
-				for _, entry := range inc.Content {
-					for _, ekv := range pairs(entry) {
-						add(ekv[0].Value, ekv[1])
-					}
-				}
-			}
-		default:
-			if list := deref(kv[1]); list != nil && list.Kind == yaml.SequenceNode {
-				for _, item := range list.Content {
-					add(name, item)
-				}
-			} else {
-				add(name, kv[1])
-			}
-		}
-	}
-	return vals
-}
-
 // matrixValue is matrix values as the document holds them.
 func matrixValue(vals map[string][]string) map[string]any {
 	out := make(map[string]any, len(vals))
