@@ -308,6 +308,10 @@ func TestImageLoadErrors(t *testing.T) {
 				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
 				w.WriteHeader(http.StatusUnauthorized)
 				return
+			case strings.HasPrefix(r.URL.Path, "/v2/team/empty/manifests/"):
+				// A registry or proxy that answers 200 with nothing.
+				w.WriteHeader(http.StatusOK)
+				return
 			case strings.HasPrefix(r.URL.Path, "/v2/team/slow/"):
 				select {
 				case <-r.Context().Done():
@@ -344,6 +348,7 @@ func TestImageLoadErrors(t *testing.T) {
 		reg.ref("team/slow:1"),
 		unreachable,
 		"tarball:empty.tar",
+		reg.ref("team/empty:1"),
 	}
 	start := time.Now()
 	out, stderr, code, _ := runNet(t, dir, nil, append([]string{"image", "--no-cache", "--format", "json", "--timeout", "1s"}, refs...)...)
@@ -356,8 +361,12 @@ func TestImageLoadErrors(t *testing.T) {
 	var got []string
 	for _, f := range jsonFindings(t, out) {
 		got = append(got, f.RuleID+" "+f.Path)
+		if f.Path == reg.ref("team/empty:1") && !strings.Contains(f.Message, "the registry answered with an empty manifest") {
+			t.Errorf("an empty manifest: %q", f.Message)
+		}
 	}
 	want := []string{
+		"DWF000 " + reg.ref("team/empty:1"),
 		"DWF301 " + good, "DWF303 " + good, "DWF304 " + good, "DWF305 " + good,
 		"DWF000 tarball:empty.tar",
 	}
@@ -373,7 +382,7 @@ func TestImageLoadErrors(t *testing.T) {
 		"hint: the registry did not answer within --timeout 1s",
 		"loading image " + unreachable + ": ",
 		"hint: nothing answers at " + strings.TrimSuffix(unreachable, "/team/app:1") + ": check the registry host and port",
-		"dwf-policy: 4 of 6 images could not be checked\n",
+		"dwf-policy: 4 of 7 images could not be checked\n",
 	} {
 		if !strings.Contains(stderr, s) {
 			t.Errorf("stderr does not say %q:\n%s", s, stderr)

@@ -68,6 +68,10 @@ func build(ctx context.Context, ref string, src source, o *Options) (map[string]
 		children = []child{{desc: desc, raw: raw}}
 	case mt.IsSchema1():
 		return nil, &document.ParseError{Path: ref, Message: "Docker schema 1 manifests are not supported; push the image again with a current Docker or BuildKit"}
+	case len(bytes.TrimSpace(raw)) == 0:
+		// Seen from registries (and proxies) that answer 200 to a request
+		// they gave up on: say so rather than name a media type of "".
+		return nil, &document.ParseError{Path: ref, Message: "the registry answered with an empty manifest; try again, and check the registry (or a proxy in front of it) if it persists"}
 	default:
 		return nil, &document.ParseError{Path: ref, Message: fmt.Sprintf("not an image or image index (media type %q)", mt)}
 	}
