@@ -83,6 +83,37 @@ func TestSkippedStagesChangeNoFinding(t *testing.T) {
 	}
 }
 
+// TestSkippedStagesRewriteNothing: every built-in module comes out of the
+// compile the same with or without the stages skipped for the built-ins,
+// so a built-in that starts to call print or rego.metadata (whose calls
+// those stages rewrite) fails here rather than evaluating differently.
+func TestSkippedStagesRewriteNothing(t *testing.T) {
+	files, err := readPolicyFiles(builtins, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modules := map[string]*ast.Module{}
+	for _, f := range files {
+		modules[f.name] = f.module
+	}
+	full := newBaseCompiler(nil)
+	if full.Compile(modules); full.Failed() {
+		t.Fatal(full.Errors)
+	}
+	skipping := newBaseCompiler(nil).WithSkipStages(builtinCheckStages...)
+	if skipping.Compile(modules); skipping.Failed() {
+		t.Fatal(skipping.Errors)
+	}
+	if len(full.Modules) != len(files) || len(skipping.Modules) != len(files) {
+		t.Fatalf("compiled %d and %d modules of %d", len(full.Modules), len(skipping.Modules), len(files))
+	}
+	for name, want := range full.Modules {
+		if got := skipping.Modules[name]; got == nil || !got.Equal(want) || got.String() != want.String() {
+			t.Errorf("%s compiles differently without the skipped stages:\n%s", name, cmp.Diff(want.String(), got.String()))
+		}
+	}
+}
+
 // TestDeferredCompilesOnlyWhatIsNeeded: a deferred engine compiles the
 // kinds asked for and the library packages they import, nothing else,
 // and a kind first met during evaluation is compiled then.

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
+	"hash/crc32"
 	"io/fs"
 	"path"
 	"runtime"
@@ -141,8 +141,9 @@ func parseFiles(files []*policyFile, annotations bool) error {
 			defer wg.Done()
 			for i := range next {
 				f := files[i]
-				m, err := ast.ParseModuleWithOpts(f.name, string(f.raw),
-					ast.ParserOptions{ProcessAnnotation: annotations, RegoVersion: ast.RegoV1})
+				m, err := ast.ParseModuleWithOpts(f.name, string(f.raw), ast.ParserOptions{
+					ProcessAnnotation: annotations, RegoVersion: ast.RegoV1, Capabilities: parserCapabilities(),
+				})
 				if err != nil {
 					errs[i] = shortenExcerpts(err)
 					continue
@@ -161,6 +162,13 @@ func parseFiles(files []*policyFile, annotations bool) error {
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// parserCapabilities are the capabilities OPA's parser assumes when given
+// none (it reads their keywords and features), made once: the parser would
+// otherwise build and sort the list of every builtin for each module.
+var parserCapabilities = sync.OnceValue(func() *ast.Capabilities {
+	return ast.CapabilitiesForThisVersion(ast.CapabilitiesRegoVersion(ast.RegoV1))
+})
 
 // closure returns the files to compile for the kinds: every package under
 // data.dwf.<kind> and every package they refer to (imports and data
@@ -312,8 +320,10 @@ func BuildCatalogue(fsys fs.FS) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
+// contentHash tells a catalogue entry from a stale one. Every run hashes
+// every built-in file, so it is CRC-32C, which the processor computes.
 func contentHash(raw []byte) string {
-	h := fnv.New64a()
-	h.Write(raw)
-	return strconv.FormatUint(h.Sum64(), 16)
+	return strconv.FormatUint(uint64(crc32.Checksum(raw, castagnoli)), 16)
 }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,10 +36,14 @@ func readPolicyFile(fsys fs.FS, p string) ([]byte, error) {
 		return nil, repofile.Cause(err)
 	}
 	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, maxPolicyFileBytes+1))
-	if err != nil {
+	var buf bytes.Buffer
+	if st, err := f.Stat(); err == nil && st.Size() > 0 && st.Size() <= maxPolicyFileBytes {
+		buf.Grow(int(st.Size()) + bytes.MinRead) // one read, and the one that sees the end
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxPolicyFileBytes+1)); err != nil {
 		return nil, err
 	}
+	raw := buf.Bytes()
 	if len(raw) > maxPolicyFileBytes {
 		return nil, fmt.Errorf("policy file larger than %d bytes", maxPolicyFileBytes)
 	}
@@ -110,11 +115,20 @@ func compile(modules map[string]*ast.Module, caps *ast.Capabilities, typeCheck b
 	return c, nil
 }
 
-// builtinCheckStages are the compiler stages that only report errors (or
-// compute what is reported, like the required capabilities) and change
-// nothing evaluation reads: the built-in policies pass them in their tests.
-// CheckSafetyRuleBodies is not one: it reorders rule bodies.
+// builtinCheckStages are the compiler stages the built-ins are compiled
+// without. Most only report errors (or compute what is reported, like the
+// required capabilities, or the dependency graph only the recursion and
+// type checks read) and change nothing evaluation reads: the built-in
+// policies pass them in their tests. The others rewrite what the built-ins
+// do not use (print and rego.metadata calls), which
+// TestSkippedStagesRewriteNothing checks. CheckSafetyRuleBodies is not one:
+// it reorders rule bodies.
 var builtinCheckStages = []ast.StageID{
+	ast.StageRewritePrintCalls,
+	ast.StageParseMetadataBlocks,
+	ast.StageRewriteRegoMetadataCalls,
+	ast.StageSetGraph,
+	ast.StageCheckRuleConflicts,
 	ast.StageCheckUnusedImports,
 	ast.StageCheckKeywordOverrides,
 	ast.StageCheckDuplicateImports,
