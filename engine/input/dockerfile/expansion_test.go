@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 )
 
 // doubling is `ARG A=x` then n lines of `<cmd> A=${A}${A}`.
@@ -73,5 +74,37 @@ func TestExpansionWithinLimits(t *testing.T) {
 	}
 	if got := get(doc, "stages", 0, "runs", 0, "commands", 0, "words"); !cmp.Equal(got, []any{"echo", "a:b:c"}) {
 		t.Errorf("run words = %v", got)
+	}
+}
+
+// TestLexerMayFailCoversEveryFailure: every word of up to four characters
+// over the characters that matter to BuildKit's lexer (either escape
+// token; a Dockerfile is valid UTF-8 before it is lexed) on which it fails is one lexerMayFail lets through to it,
+// so skipping the others loses no expansion error.
+func TestLexerMayFailCoversEveryFailure(t *testing.T) {
+	alphabet := []string{"a", " ", "\\", "`", "$", "{", "}", ":", "-", "/", "'", "\"", "<", "é"}
+	env := newScope(nil)
+	failures := 0
+	for _, escape := range []rune{'\\', '`'} {
+		lex := shell.NewLex(escape)
+		var walk func(word string, n int)
+		walk = func(word string, n int) {
+			if _, err := lex.ProcessWordWithMatches(word, env); err != nil {
+				failures++
+				if !lexerMayFail(word) {
+					t.Errorf("escape %q: the lexer fails on %q (%v) but lexerMayFail says it cannot", escape, word, err)
+				}
+			}
+			if n == 0 {
+				return
+			}
+			for _, c := range alphabet {
+				walk(word+c, n-1)
+			}
+		}
+		walk("", 4)
+	}
+	if failures == 0 {
+		t.Fatal("the lexer failed on no word: the alphabet misses what makes it fail")
 	}
 }

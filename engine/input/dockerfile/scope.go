@@ -253,7 +253,7 @@ func (x *expander) word(raw string, env shell.EnvGetter) (shell.ProcessWordResul
 // expanded, and charged, by word). Reading variables is still metered per
 // word; a word over that limit is not an expansion error, so it passes.
 func (x *expander) check(raw string, env shell.EnvGetter) error {
-	if x.err != nil {
+	if x.err != nil || !lexerMayFail(raw) {
 		return nil
 	}
 	m := &meteredEnv{env: env, raw: len(raw), replaces: hasReplacement(raw)}
@@ -262,6 +262,14 @@ func (x *expander) check(raw string, env shell.EnvGetter) error {
 		return nil
 	}
 	return err
+}
+
+// lexerMayFail reports whether BuildKit's lexer can fail on raw: only a
+// substitution ($), a quote or a heredoc marker (<) can; escapes cannot.
+// Most words of a Dockerfile have none, and lexing each was a few percent
+// of checking one.
+func lexerMayFail(raw string) bool {
+	return strings.ContainsAny(raw, "$'\"<")
 }
 
 // charge counts n expanded bytes against the document's limit.
