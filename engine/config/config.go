@@ -143,7 +143,7 @@ func Decode(name, dir string, data []byte) (*Config, error) {
 		return cfg, nil // only comments
 	}
 	c := &checker{name: name, budget: maxAliasNodes}
-	c.check(root, fileSpec, "")
+	c.check(root, fileSpec(), "")
 	if c.budget <= 0 {
 		return nil, fmt.Errorf("%s: too many YAML nodes (aliases expand to more than %d)", name, maxAliasNodes)
 	}

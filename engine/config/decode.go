@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -286,11 +287,11 @@ func editDistance(a, b string) int {
 }
 
 // durationPattern is a number of days, hours or minutes.
-var durationPattern = regexp.MustCompile(`^([0-9]{1,6})(d|h|m)$`)
+var durationPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9]{1,6})(d|h|m)$`) })
 
 // parseDuration parses 7d, 36h or 90m.
 func parseDuration(s string) (time.Duration, error) {
-	m := durationPattern.FindStringSubmatch(s)
+	m := durationPattern().FindStringSubmatch(s)
 	if m == nil {
 		return 0, errors.New("not a duration")
 	}

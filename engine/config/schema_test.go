@@ -70,7 +70,7 @@ func TestSchemaListsTheDecoderKeys(t *testing.T) {
 			walkSpec(prefix[:len(prefix)-1]+"[].", s.items)
 		}
 	}
-	walkSpec("", fileSpec)
+	walkSpec("", fileSpec())
 	sort.Strings(decoderKeys)
 	if diff := cmp.Diff(contractKeys, decoderKeys); diff != "" {
 		t.Errorf("decoder keys (-contract +decoder):\n%s", diff)

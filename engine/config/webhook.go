@@ -2,6 +2,7 @@ package config
 
 import (
 	"path/filepath"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -44,45 +45,47 @@ type GateSettings struct {
 var modes = []string{"enforce", "warn", "audit"}
 
 // webhookSpec is the `webhook:` section.
-var webhookSpec = &spec{typ: typeObject,
-	description: "Settings of `dwf-policy serve` (the admission webhook and the registry gate), read once at start. A flag given on the command line overrides the setting here; listeners and certificates are flags only.",
-	fields: []field{
-		{key: "mode", spec: &spec{typ: typeString, enum: modes,
-			description: "What a non-compliant image gets (--mode): enforce (refused), warn (allowed with a warning) or audit (allowed, logged). Default enforce."}},
-		{key: "rule_modes", spec: &spec{typ: typeMap,
-			description: "Admission modes of single rules, by rule ID (--rule-mode ID=MODE): a warn rule never denies, an audit rule is only logged.",
-			keyPattern:  finding.RuleIDPattern, keyExample: "DWF603", keyWhat: "a rule ID",
-			values: &spec{typ: typeString, enum: modes}}},
-		{key: "fail_on", spec: &spec{typ: typeString, enum: []string{"error", "warning", "note"},
-			description: "Refuse images with a finding at or above this severity (--fail-on). Default error."}},
-		{key: "on_error", spec: &spec{typ: typeString, enum: []string{"deny", "allow"},
-			description: "What an image that cannot be judged in time gets (--on-error): deny (fail-closed) or allow (fail-open, with a warning and a metric). Default deny."}},
-		{key: "exempt_namespaces", spec: &spec{typ: typeList,
-			description: "Namespaces never judged (--exempt-namespace); replaces the default [kube-system, kube-node-lease], so add the webhook's own.",
-			items:       &spec{typ: typeString, nonEmpty: true}}},
-		{key: "allowed_registries", spec: &spec{typ: typeList,
-			description: "Admit only images from these registries, by host or glob (--allowed-registry); a host named exactly may be at a private address.",
-			items:       &spec{typ: typeString, nonEmpty: true}}},
-		{key: "insecure_registries", spec: &spec{typ: typeList,
-			description: "Registries reached over plain HTTP, by host and port (--insecure-registry).",
-			items:       &spec{typ: typeString, nonEmpty: true}}},
-		{key: "pull_secrets", spec: &spec{typ: typeBool,
-			description: "Pull images with each pod's imagePullSecrets and its service account's, read through the Kubernetes API (--pull-secrets). Default false."}},
-		{key: "docker_config", spec: &spec{typ: typeString, nonEmpty: true,
-			description: "A Docker config.json whose `auths` give static registry credentials, used after the pods' pull secrets (--docker-config); relative to this file's directory. Default none: serve never reads ~/.docker/config.json."}},
-		{key: "gate", spec: &spec{typ: typeObject,
-			description: "Settings of the registry gate (--registry-gate).",
-			fields: []field{
-				{key: "mode", spec: &spec{typ: typeString, enum: modes,
-					description: "The gate's mode when it is not webhook.mode: enforce, warn or audit (--mode sets both)."}},
-				{key: "exempt", spec: &spec{typ: typeList,
-					description: "Repositories passed unjudged, by glob (path.Match, e.g. mirror/*; --gate-exempt).",
-					items:       &spec{typ: typeString, nonEmpty: true}}},
-				{key: "only", spec: &spec{typ: typeList,
-					description: "Judge only the repositories matching these globs (--gate-only). Default all.",
-					items:       &spec{typ: typeString, nonEmpty: true}}},
-			}}},
-	}}
+var webhookSpec = sync.OnceValue(func() *spec {
+	return &spec{typ: typeObject,
+		description: "Settings of `dwf-policy serve` (the admission webhook and the registry gate), read once at start. A flag given on the command line overrides the setting here; listeners and certificates are flags only.",
+		fields: []field{
+			{key: "mode", spec: &spec{typ: typeString, enum: modes,
+				description: "What a non-compliant image gets (--mode): enforce (refused), warn (allowed with a warning) or audit (allowed, logged). Default enforce."}},
+			{key: "rule_modes", spec: &spec{typ: typeMap,
+				description: "Admission modes of single rules, by rule ID (--rule-mode ID=MODE): a warn rule never denies, an audit rule is only logged.",
+				keyPattern:  finding.RuleIDPattern, keyExample: "DWF603", keyWhat: "a rule ID",
+				values: &spec{typ: typeString, enum: modes}}},
+			{key: "fail_on", spec: &spec{typ: typeString, enum: []string{"error", "warning", "note"},
+				description: "Refuse images with a finding at or above this severity (--fail-on). Default error."}},
+			{key: "on_error", spec: &spec{typ: typeString, enum: []string{"deny", "allow"},
+				description: "What an image that cannot be judged in time gets (--on-error): deny (fail-closed) or allow (fail-open, with a warning and a metric). Default deny."}},
+			{key: "exempt_namespaces", spec: &spec{typ: typeList,
+				description: "Namespaces never judged (--exempt-namespace); replaces the default [kube-system, kube-node-lease], so add the webhook's own.",
+				items:       &spec{typ: typeString, nonEmpty: true}}},
+			{key: "allowed_registries", spec: &spec{typ: typeList,
+				description: "Admit only images from these registries, by host or glob (--allowed-registry); a host named exactly may be at a private address.",
+				items:       &spec{typ: typeString, nonEmpty: true}}},
+			{key: "insecure_registries", spec: &spec{typ: typeList,
+				description: "Registries reached over plain HTTP, by host and port (--insecure-registry).",
+				items:       &spec{typ: typeString, nonEmpty: true}}},
+			{key: "pull_secrets", spec: &spec{typ: typeBool,
+				description: "Pull images with each pod's imagePullSecrets and its service account's, read through the Kubernetes API (--pull-secrets). Default false."}},
+			{key: "docker_config", spec: &spec{typ: typeString, nonEmpty: true,
+				description: "A Docker config.json whose `auths` give static registry credentials, used after the pods' pull secrets (--docker-config); relative to this file's directory. Default none: serve never reads ~/.docker/config.json."}},
+			{key: "gate", spec: &spec{typ: typeObject,
+				description: "Settings of the registry gate (--registry-gate).",
+				fields: []field{
+					{key: "mode", spec: &spec{typ: typeString, enum: modes,
+						description: "The gate's mode when it is not webhook.mode: enforce, warn or audit (--mode sets both)."}},
+					{key: "exempt", spec: &spec{typ: typeList,
+						description: "Repositories passed unjudged, by glob (path.Match, e.g. mirror/*; --gate-exempt).",
+						items:       &spec{typ: typeString, nonEmpty: true}}},
+					{key: "only", spec: &spec{typ: typeList,
+						description: "Judge only the repositories matching these globs (--gate-only). Default all.",
+						items:       &spec{typ: typeString, nonEmpty: true}}},
+				}}},
+		}}
+})
 
 func (cfg *Config) fillWebhook(c *checker, n *yaml.Node) {
 	w := &cfg.Webhook

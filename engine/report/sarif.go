@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/owenrumney/go-sarif/v2/sarif"
 
@@ -73,7 +74,9 @@ func formatSARIF(w io.Writer, r *Report) error {
 
 // semver is a Semantic Versioning 2.0.0 version, what SARIF's
 // semanticVersion holds (a Go module version without its leading v).
-var semver = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`)
+var semver = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`)
+})
 
 // buildSARIF converts r; it does not modify r.
 func buildSARIF(r *Report) *sarifLog {
@@ -83,7 +86,7 @@ func buildSARIF(r *Report) *sarifLog {
 	}
 	if r.Tool.Version != "" {
 		driver.Version = sarifPtr(r.Tool.Version)
-		if v := strings.TrimPrefix(r.Tool.Version, "v"); semver.MatchString(v) {
+		if v := strings.TrimPrefix(r.Tool.Version, "v"); semver().MatchString(v) {
 			driver.SemanticVersion = sarifPtr(v)
 		}
 	}

@@ -101,7 +101,7 @@ func (g *Gate) receive(w http.ResponseWriter, r *http.Request) {
 	q := g.events
 	for _, e := range env.Events {
 		t := e.Target
-		if e.Action != "push" || !manifestMediaTypes[t.MediaType] || !digestRef.MatchString(t.Digest) || !repoName.MatchString(t.Repository) {
+		if e.Action != "push" || !manifestMediaTypes[t.MediaType] || !digestRef().MatchString(t.Digest) || !repoName().MatchString(t.Repository) {
 			g.metrics.events.WithLabelValues("ignored").Inc()
 			continue
 		}
@@ -185,7 +185,7 @@ func (g *Gate) judgeEvent(ctx context.Context, j job) {
 func (g *Gate) verdictOf(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("ref")
 	repo, digest, ok := strings.Cut(ref, "@")
-	if !ok || !repoName.MatchString(repo) || !digestRef.MatchString(digest) {
+	if !ok || !repoName().MatchString(repo) || !digestRef().MatchString(digest) {
 		http.Error(w, "want /registry/verdicts/<name>@sha256:<hex>", http.StatusBadRequest)
 		return
 	}

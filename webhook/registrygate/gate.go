@@ -378,7 +378,7 @@ func (g *Gate) push(w http.ResponseWriter, r *http.Request, repo, ref string) {
 		return
 	}
 	digest := sha256Digest(raw)
-	if digestRef.MatchString(ref) && ref != digest {
+	if digestRef().MatchString(ref) && ref != digest {
 		// The registry would refuse it too; saying so here keeps the
 		// judged digest and the stored one the same.
 		writeError(w, http.StatusBadRequest, "DIGEST_INVALID", "the manifest's digest is "+digest+", not "+ref)
@@ -493,7 +493,7 @@ func (g *Gate) judge(ctx context.Context, pol *policies, by, repo, ref, digest s
 	start := time.Now()
 	g.metrics.judgements.Inc()
 	sep := ":"
-	if digestRef.MatchString(ref) {
+	if digestRef().MatchString(ref) {
 		sep = "@"
 	}
 	res := pol.checker.Manifest(ctx, g.host+"/"+repo+sep+ref, raw, check.ManifestOptions{Keychain: kc})
@@ -531,7 +531,7 @@ type pullState struct {
 // pull refuses a digest judged non-compliant before asking the upstream;
 // anything else is asked, and the answer judged in modifyResponse.
 func (g *Gate) pull(w http.ResponseWriter, r *http.Request, repo, ref string) {
-	if digestRef.MatchString(ref) {
+	if digestRef().MatchString(ref) {
 		if v, ok := g.cache.get(ref, g.policyHash()); ok {
 			g.metrics.cache.WithLabelValues("hit").Inc()
 			v, err := g.withReport(r.Context(), repo, ref, v, keychainFor(g.host, r.Header.Get("Authorization")))

@@ -4,25 +4,28 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // manifestPath matches /v2/<name>/manifests/<reference> as the OCI
 // distribution spec writes it; the name is checked separately.
-var manifestPath = regexp.MustCompile(`^/v2/(.+)/manifests/([^/]+)$`)
+var manifestPath = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/v2/(.+)/manifests/([^/]+)$`) })
 
 // repoName is the distribution spec's repository name grammar.
-var repoName = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$`)
+var repoName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$`)
+})
 
 // digestRef is a reference that is a digest rather than a tag.
-var digestRef = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+var digestRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha256:[a-f0-9]{64}$`) })
 
 // parseManifestPath splits a manifest URL path into repository and
 // reference; ok is false for any other path.
 func parseManifestPath(p string) (repo, ref string, ok bool) {
-	m := manifestPath.FindStringSubmatch(p)
-	if m == nil || len(m[1]) > 255 || !repoName.MatchString(m[1]) {
+	m := manifestPath().FindStringSubmatch(p)
+	if m == nil || len(m[1]) > 255 || !repoName().MatchString(m[1]) {
 		return "", "", false
 	}
 	return m[1], m[2], true

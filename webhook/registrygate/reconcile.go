@@ -56,7 +56,7 @@ func (r *Reconcile) check(only []string) error {
 		r.Rate = DefaultReconcileRate
 	}
 	for _, n := range r.Repositories {
-		if !repoName.MatchString(n) {
+		if !repoName().MatchString(n) {
 			return fmt.Errorf("reconcile repository %q: not a repository name", n)
 		}
 	}
@@ -70,7 +70,7 @@ func (r *Reconcile) check(only []string) error {
 func plainNames(globs []string) []string {
 	var out []string
 	for _, g := range globs {
-		if !strings.ContainsAny(g, `*?[\`) && repoName.MatchString(g) {
+		if !strings.ContainsAny(g, `*?[\`) && repoName().MatchString(g) {
 			out = append(out, g)
 		}
 	}
@@ -154,7 +154,7 @@ func (g *Gate) reconcileRepositories(ctx context.Context, nameOpts []name.Option
 		}
 		repos = append(repos, listed...)
 	}
-	repos = slices.DeleteFunc(repos, func(r string) bool { return !repoName.MatchString(r) || !g.judged(r) })
+	repos = slices.DeleteFunc(repos, func(r string) bool { return !repoName().MatchString(r) || !g.judged(r) })
 	slices.Sort(repos)
 	return slices.Compact(repos), err
 }

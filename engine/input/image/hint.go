@@ -7,6 +7,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -99,6 +100,8 @@ func dialFailed(err error) bool {
 // before their errors: a message for someone other than the operator
 // keeps the registry's own words, without internal addresses or the
 // signed query of a blob URL.
-func WithoutRequestURLs(msg string) string { return requestURL.ReplaceAllString(msg, "") }
+func WithoutRequestURLs(msg string) string { return requestURL().ReplaceAllString(msg, "") }
 
-var requestURL = regexp.MustCompile(`(?:(?:GET|HEAD) https?://\S+|(?:Get|Head) "[^"]*"): `)
+var requestURL = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?:(?:GET|HEAD) https?://\S+|(?:Get|Head) "[^"]*"): `)
+})

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/devflow/dwf-policy/engine/analysis/shell"
 	"github.com/devflow/dwf-policy/engine/analysis/trivycli"
@@ -117,14 +118,16 @@ func (c *trivyConfig) setting(p *string) *setting {
 	return &setting{value: *p, source: "config", resolved: true, loc: c.loc}
 }
 
-var workspaceExpr = regexp.MustCompile(`^\$\{\{\s*github\.workspace\s*\}\}`)
+var workspaceExpr = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\$\{\{\s*github\.workspace\s*\}\}`)
+})
 
 // configPath resolves a config path against the working directory to a
 // repository-relative path; ok is false when it is not known statically or
 // points outside the repository, and dirUnknown true when that is because
 // it is relative to a working directory not known statically.
 func configPath(raw string, resolved bool, dir dirState) (p string, ok, dirUnknown bool) {
-	p = workspaceExpr.ReplaceAllString(raw, workspaceSentinel)
+	p = workspaceExpr().ReplaceAllString(raw, workspaceSentinel)
 	if strings.HasPrefix(p, workspaceSentinel) {
 		p = strings.TrimPrefix(strings.TrimPrefix(p, workspaceSentinel), "/")
 		dir = dirState{dir: ".", ok: true}
@@ -206,14 +209,16 @@ type stepCtx struct {
 }
 
 // matrixRef matches a value that is one `${{ matrix.NAME }}` expression.
-var matrixRef = regexp.MustCompile(`^\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$`)
+var matrixRef = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$`)
+})
 
 // matrixSubcommands resolves a subcommand written as `${{ matrix.NAME }}`
 // to the canonical subcommands the job's matrix gives it, the values that
 // are not scans left out; nil when it is not such a reference or no value
 // scans.
 func matrixSubcommands(raw string, matrix map[string][]string) []string {
-	m := matrixRef.FindStringSubmatch(strings.TrimSpace(raw))
+	m := matrixRef().FindStringSubmatch(strings.TrimSpace(raw))
 	if m == nil {
 		return nil
 	}

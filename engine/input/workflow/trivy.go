@@ -550,7 +550,7 @@ func parseTrivyArgs(args []word, matrix map[string][]string) *invocation {
 		return inv
 	}
 	for i, a := range args {
-		m := matrixRef.FindStringSubmatch(strings.TrimSpace(a.raw))
+		m := matrixRef().FindStringSubmatch(strings.TrimSpace(a.raw))
 		if m == nil {
 			continue
 		}

@@ -3,12 +3,13 @@ package workflow
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 var (
-	fullSHA  = regexp.MustCompile(`^[0-9a-f]{40}$`)
-	shortSHA = regexp.MustCompile(`^[0-9a-f]{7,39}$`)
-	tagLike  = regexp.MustCompile(`^v?[0-9]+(\.[0-9]+)*([-+.][0-9A-Za-z.+-]*)?$`)
+	fullSHA  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{40}$`) })
+	shortSHA = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{7,39}$`) })
+	tagLike  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^v?[0-9]+(\.[0-9]+)*([-+.][0-9A-Za-z.+-]*)?$`) })
 )
 
 // usesRef is a parsed `uses:` value.
@@ -71,11 +72,11 @@ func refKind(ref string) string {
 	switch {
 	case ref == "":
 		return "none"
-	case fullSHA.MatchString(ref):
+	case fullSHA().MatchString(ref):
 		return "sha"
-	case tagLike.MatchString(ref):
+	case tagLike().MatchString(ref):
 		return "tag"
-	case shortSHA.MatchString(ref):
+	case shortSHA().MatchString(ref):
 		return "short_sha"
 	}
 	return "branch"

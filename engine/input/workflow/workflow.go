@@ -659,7 +659,7 @@ func (b *builder) runsOn(v *yaml.Node) []any {
 
 // normWorkdir makes a working-directory repository-relative.
 func normWorkdir(raw string) (string, bool) {
-	p := workspaceExpr.ReplaceAllString(raw, workspaceSentinel)
+	p := workspaceExpr().ReplaceAllString(raw, workspaceSentinel)
 	p = strings.TrimPrefix(strings.TrimPrefix(p, workspaceSentinel), "/")
 	if p == "" {
 		return ".", true
