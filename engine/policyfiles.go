@@ -35,12 +35,14 @@ type policyFile struct {
 }
 
 // moduleHeader is what the catalogue needs of a module: its package and
-// the package's METADATA.
+// the package's METADATA, and what a compile needs to know before parsing
+// it: the packages it refers to.
 type moduleHeader struct {
 	path    []string // package path below data: ["dwf", "dockerfile", "x"]
 	row     int      // the package statement's line
 	hasDeny bool
 	ann     *ast.Annotations // package-scope METADATA; nil when there is none
+	refs    [][]string       // dataRefs of the module, sorted, without repeats
 }
 
 // pkg is the package as Rego names it: data.dwf.dockerfile.x.
@@ -69,6 +71,9 @@ func headerOf(m *ast.Module) moduleHeader {
 			h.ann = a
 		}
 	}
+	h.refs = dataRefs(m)
+	slices.SortFunc(h.refs, slices.Compare)
+	h.refs = slices.CompactFunc(h.refs, slices.Equal)
 	return h
 }
 
@@ -132,6 +137,9 @@ func readPolicyFiles(sources []PolicySource, withTests, parseAll bool) ([]*polic
 // built-in file's catalogue entry already holds what the catalogue needs,
 // and only type-checking against schemas reads them from the module.
 func parseFiles(files []*policyFile, annotations bool) error {
+	// The largest first, so that the cores finish together.
+	files = slices.Clone(files)
+	slices.SortStableFunc(files, func(a, b *policyFile) int { return len(b.raw) - len(a.raw) })
 	errs := make([]error, len(files))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -172,9 +180,11 @@ var parserCapabilities = sync.OnceValue(func() *ast.Capabilities {
 
 // closure returns the files to compile for the kinds: every package under
 // data.dwf.<kind> and every package they refer to (imports and data
-// references, data.dwf.lib.* above all), transitively, parsing the files
-// it reaches (with their METADATA when annotations is set). All the files
-// of a package go together.
+// references, data.dwf.lib.* above all), transitively, and parses those
+// not parsed yet (with their METADATA when annotations is set) all at
+// once: the references are in each file's header (from the catalogue for
+// a built-in file), so the files a rule imports are not waited for. All
+// the files of a package go together.
 func closure(files []*policyFile, kinds []string, annotations bool) ([]*policyFile, error) {
 	var pending [][]string
 	for _, k := range kinds {
@@ -183,29 +193,24 @@ func closure(files []*policyFile, kinds []string, annotations bool) ([]*policyFi
 	included := make([]bool, len(files))
 	var out []*policyFile
 	for len(pending) > 0 {
-		var reached []*policyFile
-		for _, ref := range pending {
-			for i, f := range files {
-				if !included[i] && (hasPrefix(f.header.path, ref) || hasPrefix(ref, f.header.path)) {
-					included[i] = true
-					reached = append(reached, f)
-				}
+		ref := pending[len(pending)-1]
+		pending = pending[:len(pending)-1]
+		for i, f := range files {
+			if !included[i] && (hasPrefix(f.header.path, ref) || hasPrefix(ref, f.header.path)) {
+				included[i] = true
+				out = append(out, f)
+				pending = append(pending, f.header.refs...)
 			}
 		}
-		pending = nil
-		var unparsed []*policyFile
-		for _, f := range reached {
-			if f.module == nil {
-				unparsed = append(unparsed, f)
-			}
+	}
+	var unparsed []*policyFile
+	for _, f := range out {
+		if f.module == nil {
+			unparsed = append(unparsed, f)
 		}
-		if err := parseFiles(unparsed, annotations); err != nil {
-			return nil, fmt.Errorf("parsing policies: %w", err)
-		}
-		for _, f := range reached {
-			pending = append(pending, dataRefs(f.module)...)
-		}
-		out = append(out, reached...)
+	}
+	if err := parseFiles(unparsed, annotations); err != nil {
+		return nil, fmt.Errorf("parsing policies: %w", err)
 	}
 	return out, nil
 }
@@ -255,6 +260,7 @@ type catalogueEntry struct {
 	Package    []string             `json:"package"`
 	Row        int                  `json:"row"`
 	Deny       bool                 `json:"deny,omitempty"`
+	Refs       [][]string           `json:"refs,omitempty"`
 	Annotation *catalogueAnnotation `json:"annotation,omitempty"`
 }
 
@@ -265,7 +271,7 @@ type catalogueAnnotation struct {
 }
 
 func (e catalogueEntry) header() moduleHeader {
-	h := moduleHeader{path: e.Package, row: e.Row, hasDeny: e.Deny}
+	h := moduleHeader{path: e.Package, row: e.Row, hasDeny: e.Deny, refs: e.Refs}
 	if h.path == nil {
 		h.path = []string{}
 	}
@@ -306,7 +312,7 @@ func BuildCatalogue(fsys fs.FS) ([]byte, error) {
 		Files []catalogueEntry `json:"files"`
 	}
 	for _, f := range files {
-		e := catalogueEntry{File: f.name, Hash: contentHash(f.raw), Package: f.header.path, Row: f.header.row, Deny: f.header.hasDeny}
+		e := catalogueEntry{File: f.name, Hash: contentHash(f.raw), Package: f.header.path, Row: f.header.row, Deny: f.header.hasDeny, Refs: f.header.refs}
 		if a := f.header.ann; a != nil {
 			e.Annotation = &catalogueAnnotation{Title: a.Title, Description: a.Description, Custom: a.Custom}
 		}
