@@ -27,7 +27,9 @@ const CatalogueFile = "catalogue.json"
 // policyFile is one .rego file of the policy set.
 type policyFile struct {
 	name   string // the source's name joined with the path: policies/dockerfile/x.rego
+	fsPath string // the path in its source's file system: dockerfile/x.rego
 	raw    []byte
+	hash   string // contentHash(raw)
 	header moduleHeader
 	// module is the parsed file; nil until a compile needs it (built-in
 	// files described by the catalogue).
@@ -84,10 +86,13 @@ func readPolicyFiles(sources []PolicySource, withTests, parseAll bool) ([]*polic
 	var files []*policyFile
 	var errs []error
 	for _, src := range sources {
-		var cat map[string]catalogueEntry
+		// The catalogue is decoded while the files are read.
+		var cat chan map[string]catalogueEntry
 		if src.Builtin && !parseAll {
-			cat = readCatalogue(src.FS)
+			cat = make(chan map[string]catalogueEntry, 1)
+			go func() { cat <- readCatalogue(src.FS) }()
 		}
+		first := len(files)
 		err := fs.WalkDir(src.FS, ".", func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -105,15 +110,19 @@ func readPolicyFiles(sources []PolicySource, withTests, parseAll bool) ([]*polic
 				errs = append(errs, fmt.Errorf("%s: %w", name, err))
 				return nil
 			}
-			f := &policyFile{name: name, raw: raw}
-			if e, ok := cat[p]; ok && e.Hash == contentHash(raw) {
-				f.header = e.header()
-			}
-			files = append(files, f)
+			files = append(files, &policyFile{name: name, raw: raw, hash: contentHash(raw), fsPath: p})
 			return nil
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reading policies from %s: %w", src.Name, err))
+		}
+		if cat != nil {
+			entries := <-cat
+			for _, f := range files[first:] {
+				if e, ok := entries[f.fsPath]; ok && e.Hash == f.hash {
+					f.header = e.header()
+				}
+			}
 		}
 	}
 	var unparsed []*policyFile
@@ -312,7 +321,7 @@ func BuildCatalogue(fsys fs.FS) ([]byte, error) {
 		Files []catalogueEntry `json:"files"`
 	}
 	for _, f := range files {
-		e := catalogueEntry{File: f.name, Hash: contentHash(f.raw), Package: f.header.path, Row: f.header.row, Deny: f.header.hasDeny, Refs: f.header.refs}
+		e := catalogueEntry{File: f.name, Hash: f.hash, Package: f.header.path, Row: f.header.row, Deny: f.header.hasDeny, Refs: f.header.refs}
 		if a := f.header.ann; a != nil {
 			e.Annotation = &catalogueAnnotation{Title: a.Title, Description: a.Description, Custom: a.Custom}
 		}
