@@ -122,13 +122,36 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	// Compile the rules of the kinds the inputs are known to be now, in one
 	// go; a file whose content decides its kind compiles its kind's rules
 	// when it turns out to be one not compiled yet, and the repository
-	// rules are compiled when the repository document is built.
-	if err := c.set.Engine.Prepare(ctx, knownKinds(sources, repoContext)...); err != nil {
-		res.Err = err
+	// rules are compiled when the repository document is built. The first
+	// files are read and parsed while it compiles (their evaluation waits
+	// for it); once it has failed no more are, and the run reports only
+	// that error. A run that may reach the network for the files it reads
+	// (base images, pod images) compiles first.
+	var prepareErr error
+	prepared := make(chan struct{})
+	prepare := func() {
+		prepareErr = c.set.Engine.Prepare(ctx, knownKinds(sources, repoContext)...)
+		close(prepared)
+	}
+	if bases == nil && podImages == nil {
+		go prepare()
+	} else if prepare(); prepareErr != nil {
+		res.Err = prepareErr
 		return res
+	}
+	prepareFailed := func() bool {
+		select {
+		case <-prepared:
+			return prepareErr != nil
+		default:
+			return false
+		}
 	}
 	contextContents := make([][]byte, len(repoContext))
 	findings, evalErr := c.set.Engine.RunWith(ctx, len(sources)+len(repoContext), func(i int) (*document.Document, error) {
+		if prepareFailed() {
+			return nil, nil
+		}
 		if i >= len(sources) {
 			doc, perr := input.LoadDocument(repoContext[i-len(sources)], loadOpts)
 			if perr != nil || doc == nil {
@@ -183,6 +206,11 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		podImages.resolve(ctx, doc)
 		return doc, nil
 	}, engine.RunOptions{ContextOnly: func(i int) bool { return i >= len(sources) }, RepositoryFiles: repoFiles, NoRepository: noRepository})
+	<-prepared
+	if prepareErr != nil {
+		res.Err = prepareErr
+		return res
+	}
 	var targetErrs []error
 	for _, n := range notes {
 		switch {
