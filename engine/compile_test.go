@@ -86,7 +86,9 @@ func TestSkippedStagesChangeNoFinding(t *testing.T) {
 // TestSkippedStagesRewriteNothing: every built-in module comes out of the
 // compile the same with or without the stages skipped for the built-ins,
 // so a built-in that starts to call print or rego.metadata (whose calls
-// those stages rewrite) fails here rather than evaluating differently.
+// those stages rewrite), or whose body reads a variable before the
+// expression that binds it (which CheckSafetyRuleBodies would reorder),
+// fails here rather than evaluating differently: write the body in order.
 func TestSkippedStagesRewriteNothing(t *testing.T) {
 	files, err := readPolicyFiles(builtins, false, true)
 	if err != nil {

@@ -120,15 +120,17 @@ func compile(modules map[string]*ast.Module, caps *ast.Capabilities, typeCheck b
 // required capabilities, or the dependency graph only the recursion and
 // type checks read) and change nothing evaluation reads: the built-in
 // policies pass them in their tests. The others rewrite what the built-ins
-// do not use (print and rego.metadata calls), which
-// TestSkippedStagesRewriteNothing checks. CheckSafetyRuleBodies is not one:
-// it reorders rule bodies.
+// do not use (print and rego.metadata calls) or, for CheckSafetyRuleBodies,
+// reorder bodies the built-ins write in an order that needs none (each
+// variable bound before it is read), which TestSkippedStagesRewriteNothing
+// checks.
 var builtinCheckStages = []ast.StageID{
 	ast.StageRewritePrintCalls,
 	ast.StageParseMetadataBlocks,
 	ast.StageRewriteRegoMetadataCalls,
 	ast.StageSetGraph,
 	ast.StageCheckRuleConflicts,
+	ast.StageCheckSafetyRuleBodies,
 	ast.StageCheckUnusedImports,
 	ast.StageCheckKeywordOverrides,
 	ast.StageCheckDuplicateImports,
