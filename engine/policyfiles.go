@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	jsoniter "github.com/json-iterator/go"
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -147,36 +148,38 @@ func readPolicyFiles(sources []PolicySource, withTests, parseAll bool) ([]*polic
 // built-in file's catalogue entry already holds what the catalogue needs,
 // and only type-checking against schemas reads them from the module.
 func parseFiles(files []*policyFile, annotations bool) error {
-	// The largest first, so that the cores finish together.
-	files = slices.Clone(files)
-	slices.SortStableFunc(files, func(a, b *policyFile) int { return len(b.raw) - len(a.raw) })
+	// The largest first, so that the cores finish together; errors stay in
+	// the files' order.
+	order := make([]int, len(files))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(files[b].raw) - len(files[a].raw) })
 	errs := make([]error, len(files))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(runtime.GOMAXPROCS(0), len(files)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f := files[i]
-				m, err := ast.ParseModuleWithOpts(f.name, string(f.raw), ast.ParserOptions{
-					ProcessAnnotation: annotations, RegoVersion: ast.RegoV1, Capabilities: parserCapabilities(),
-				})
-				if err != nil {
-					errs[i] = shortenExcerpts(err)
-					continue
-				}
-				f.module = m
-				if f.header.path == nil {
-					f.header = headerOf(m)
-				}
+	var next atomic.Int64
+	work := func() {
+		for n := int(next.Add(1)) - 1; n < len(order); n = int(next.Add(1)) - 1 {
+			i := order[n]
+			f := files[i]
+			m, err := ast.ParseModuleWithOpts(f.name, string(f.raw), ast.ParserOptions{
+				ProcessAnnotation: annotations, RegoVersion: ast.RegoV1, Capabilities: parserCapabilities(),
+			})
+			if err != nil {
+				errs[i] = shortenExcerpts(err)
+				continue
 			}
-		}()
+			f.module = m
+			if f.header.path == nil {
+				f.header = headerOf(m)
+			}
+		}
 	}
-	for i := range files {
-		next <- i
+	// The calling goroutine parses too, rather than wait for the others.
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) - 1 {
+		wg.Go(work)
 	}
-	close(next)
+	work()
 	wg.Wait()
 	return errors.Join(errs...)
 }
