@@ -123,21 +123,22 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	// go; a file whose content decides its kind compiles its kind's rules
 	// when it turns out to be one not compiled yet, and the repository
 	// rules are compiled when the repository document is built. The first
-	// files are read and parsed while it compiles (their evaluation waits
-	// for it); once it has failed no more are, and the run reports only
-	// that error. A run that may reach the network for the files it reads
-	// (base images, pod images) compiles first.
+	// files are read and parsed while it compiles, on this goroutine (their
+	// evaluation waits for it); once it has failed no more are, and the run
+	// reports only that error. A run that may reach the network for the
+	// files it reads (base images, pod images) compiles first.
 	var prepareErr error
 	prepared := make(chan struct{})
 	prepare := func() {
 		prepareErr = c.set.Engine.Prepare(ctx, knownKinds(sources, repoContext)...)
 		close(prepared)
 	}
-	if bases == nil && podImages == nil {
-		go prepare()
-	} else if prepare(); prepareErr != nil {
-		res.Err = prepareErr
-		return res
+	overlap := bases == nil && podImages == nil
+	if !overlap {
+		if prepare(); prepareErr != nil {
+			res.Err = prepareErr
+			return res
+		}
 	}
 	prepareFailed := func() bool {
 		select {
@@ -148,65 +149,79 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 		}
 	}
 	contextContents := make([][]byte, len(repoContext))
-	findings, evalErr := c.set.Engine.RunWith(ctx, len(sources)+len(repoContext), func(i int) (*document.Document, error) {
-		if prepareFailed() {
-			return nil, nil
-		}
-		if i >= len(sources) {
-			doc, perr := input.LoadDocument(repoContext[i-len(sources)], loadOpts)
-			if perr != nil || doc == nil {
-				return nil, nil // not checked: its problems are not this run's
+	var findings []finding.Finding
+	var evalErr error
+	run := func() {
+		findings, evalErr = c.set.Engine.RunWith(ctx, len(sources)+len(repoContext), func(i int) (*document.Document, error) {
+			if prepareFailed() {
+				return nil, nil
 			}
-			contextContents[i-len(sources)] = doc.Source
-			return doc, nil
-		}
-		var doc *document.Document
-		var perr *document.ParseError
-		if l, ok := preloaded[i]; ok {
-			doc, perr = l.doc, l.perr
-		} else {
-			doc, perr = input.LoadDocument(sources[i], loadOpts)
-		}
-		if perr != nil && opts.Target != "" && sources[i].Target == "" {
-			if te, ok := errors.AsType[*dockerfile.TargetNotFoundError](perr); ok {
-				if sources[i].Explicit {
-					// A Dockerfile named with --target must have that
-					// stage: a usage error, not a finding.
-					notes[i] = &Problem{Err: fmt.Errorf("%w: %s has no stage %q (its stages: %s)", ErrTargetNotFound, sources[i].Path, te.Target, stageList(te.Stages))}
-					return nil, nil
+			if i >= len(sources) {
+				doc, perr := input.LoadDocument(repoContext[i-len(sources)], loadOpts)
+				if perr != nil || doc == nil {
+					return nil, nil // not checked: its problems are not this run's
 				}
-				// In a walk, --target is for the Dockerfiles that have the
-				// stage; the others are checked at their last stage.
-				notes[i] = &Problem{Err: fmt.Errorf("%s has no stage %q (its stages: %s); checked its last stage", sources[i].Path, te.Target, stageList(te.Stages))}
-				last := loadOpts
-				last.Target = ""
-				doc, perr = input.LoadDocument(sources[i], last)
+				contextContents[i-len(sources)] = doc.Source
+				return doc, nil
 			}
-		}
-		if perr != nil {
+			var doc *document.Document
+			var perr *document.ParseError
+			if l, ok := preloaded[i]; ok {
+				doc, perr = l.doc, l.perr
+			} else {
+				doc, perr = input.LoadDocument(sources[i], loadOpts)
+			}
+			if perr != nil && opts.Target != "" && sources[i].Target == "" {
+				if te, ok := errors.AsType[*dockerfile.TargetNotFoundError](perr); ok {
+					if sources[i].Explicit {
+						// A Dockerfile named with --target must have that
+						// stage: a usage error, not a finding.
+						notes[i] = &Problem{Err: fmt.Errorf("%w: %s has no stage %q (its stages: %s)", ErrTargetNotFound, sources[i].Path, te.Target, stageList(te.Stages))}
+						return nil, nil
+					}
+					// In a walk, --target is for the Dockerfiles that have the
+					// stage; the others are checked at their last stage.
+					notes[i] = &Problem{Err: fmt.Errorf("%s has no stage %q (its stages: %s); checked its last stage", sources[i].Path, te.Target, stageList(te.Stages))}
+					last := loadOpts
+					last.Target = ""
+					doc, perr = input.LoadDocument(sources[i], last)
+				}
+			}
+			if perr != nil {
+				inputs[i] = true
+				return nil, perr // a typed nil must not become a non-nil error
+			}
+			if doc == nil {
+				return nil, nil
+			}
 			inputs[i] = true
-			return nil, perr // a typed nil must not become a non-nil error
-		}
-		if doc == nil {
-			return nil, nil
-		}
-		inputs[i] = true
-		// An inline Dockerfile is not its file's content. A file is kept
-		// only when it cannot be read again (standard input) or may hold
-		// suppression comments; reports read the others again (see
-		// Result.ReadSource), so memory does not grow with the files.
-		if sources[i].Anchor == nil {
-			reread[i] = sources[i].Data == nil && !suppress.MayHold(doc.Source)
-			if !reread[i] {
-				contents[i] = doc.Source
+			// An inline Dockerfile is not its file's content. A file is kept
+			// only when it cannot be read again (standard input) or may hold
+			// suppression comments; reports read the others again (see
+			// Result.ReadSource), so memory does not grow with the files.
+			if sources[i].Anchor == nil {
+				reread[i] = sources[i].Data == nil && !suppress.MayHold(doc.Source)
+				if !reread[i] {
+					contents[i] = doc.Source
+				}
 			}
-		}
-		kinds[i] = doc.Kind
-		bases.resolve(ctx, doc)
-		podImages.resolve(ctx, doc)
-		return doc, nil
-	}, engine.RunOptions{ContextOnly: func(i int) bool { return i >= len(sources) }, RepositoryFiles: repoFiles, NoRepository: noRepository})
-	<-prepared
+			kinds[i] = doc.Kind
+			bases.resolve(ctx, doc)
+			podImages.resolve(ctx, doc)
+			return doc, nil
+		}, engine.RunOptions{ContextOnly: func(i int) bool { return i >= len(sources) }, RepositoryFiles: repoFiles, NoRepository: noRepository})
+	}
+	if overlap {
+		ran := make(chan struct{})
+		go func() {
+			defer close(ran)
+			run()
+		}()
+		prepare()
+		<-ran
+	} else {
+		run()
+	}
 	if prepareErr != nil {
 		res.Err = prepareErr
 		return res
