@@ -96,9 +96,9 @@ func LoadModules(sources []PolicySource) (map[string]*ast.Module, error) {
 // never matching — but only when some policy is not built in: the built-in
 // policies are compiled with every check, schemas included, by their own
 // tests (policies/rego_test.go), so for them the compiler skips the stages
-// that only check (builtinCheckStages) and runs only those that rewrite
-// and index what evaluation uses. Every pre-commit run pays the
-// difference.
+// that only check, or rewrite what the built-ins do not need
+// (builtinCheckStages), and runs only those that rewrite and index what
+// evaluation uses. Every pre-commit run pays the difference.
 func compile(modules map[string]*ast.Module, caps *ast.Capabilities, typeCheck bool) (*ast.Compiler, error) {
 	var c *ast.Compiler
 	if typeCheck {
