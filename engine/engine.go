@@ -372,6 +372,11 @@ type RunOptions struct {
 	// the repository rules (a pre-commit run over Dockerfiles when they
 	// read workflows), so they are neither compiled nor evaluated.
 	NoRepository bool
+	// Concerned, when set, is asked once every input is loaded whether the
+	// run concerns the repository rules after all: the kind of a file its
+	// content decides is known only then. false builds no repository
+	// document, as NoRepository.
+	Concerned func() bool
 }
 
 // RepositoryInputs reports whether repository rules run and the kinds of
@@ -482,7 +487,7 @@ func (e *Engine) RunWith(ctx context.Context, n int, load func(i int) (*document
 		out = append(out, fs...)
 		per[i] = nil // one copy of the findings at a time
 	}
-	if keep {
+	if keep && (opts.Concerned == nil || opts.Concerned()) {
 		if repo, value := repositoryDocument(kept, opts.RepositoryFiles); repo != nil {
 			fs, err := e.evaluate(ctx, repo, value)
 			out = append(out, fs...)

@@ -208,6 +208,10 @@ func repositoryRule(pkg, id, inputs string) string {
 		"package dwf.repository." + pkg + "\n\ndeny contains {\"msg\": \"seen\", \"path\": \"Dockerfile\"} if input.kind == \"repository\"\n"
 }
 
+// trivyReportJSON is a Trivy report without vulnerabilities: a .json file
+// whose kind only its content tells.
+const trivyReportJSON = `{"SchemaVersion": 2, "CreatedAt": "2026-05-31T12:00:00Z", "ArtifactName": "app", "Results": []}`
+
 // TestRepositoryRulesRunOnlyWithTheirInputs: a directory of Dockerfiles
 // alone builds no repository document for rules that declared they read
 // workflows (nothing to judge; the pre-commit and one-file case compiles
@@ -222,6 +226,10 @@ func TestRepositoryRulesRunOnlyWithTheirInputs(t *testing.T) {
 	}{
 		{"declares workflow, Dockerfiles only", map[string]string{"Dockerfile": dockerfile}, "[workflow]", false},
 		{"declares nothing, Dockerfiles only", map[string]string{"Dockerfile": dockerfile}, "", true},
+		// A file whose content decides its kind counts as the kind it
+		// turned out to be, once loaded.
+		{"declares workflow, a Trivy report", map[string]string{"Dockerfile": dockerfile, "trivy.json": trivyReportJSON}, "[workflow]", false},
+		{"declares nothing, a Trivy report", map[string]string{"trivy.json": trivyReportJSON}, "", true},
 		{"declares workflow, a workflow present", map[string]string{"Dockerfile": dockerfile,
 			".github/workflows/ci.yml": "on: push\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n"}, "[workflow]", true},
 	} {

@@ -209,7 +209,12 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 			bases.resolve(ctx, doc)
 			podImages.resolve(ctx, doc)
 			return doc, nil
-		}, engine.RunOptions{ContextOnly: func(i int) bool { return i >= len(sources) }, RepositoryFiles: repoFiles, NoRepository: noRepository})
+		}, engine.RunOptions{ContextOnly: func(i int) bool { return i >= len(sources) }, RepositoryFiles: repoFiles, NoRepository: noRepository,
+			// The same holds once the files whose content decides their
+			// kind are loaded: a Trivy report checked alone (or with
+			// Dockerfiles) is not a workflow, and repository rules that
+			// read workflows are not compiled after it is judged.
+			Concerned: func() bool { return concerns(sources, kinds, inputs, repoKinds) }})
 	}
 	if overlap {
 		ran := make(chan struct{})
@@ -309,6 +314,23 @@ func knownKinds(lists ...[]input.Source) []document.Kind {
 func mayConcern(sources []input.Source, kinds []document.Kind) bool {
 	for _, s := range sources {
 		if kinds == nil || s.Kind == "" || slices.Contains(kinds, s.Kind) {
+			return true
+		}
+	}
+	return false
+}
+
+// concerns is mayConcern once the sources are loaded: the kinds their
+// content decided are known (kinds[i]; inputs[i] without a kind is a file
+// that could not be read or parsed, which may still be of a kind the
+// rules read).
+func concerns(sources []input.Source, kinds []document.Kind, inputs []bool, repoKinds []document.Kind) bool {
+	for i, s := range sources {
+		k := s.Kind
+		if k == "" {
+			k = kinds[i]
+		}
+		if repoKinds == nil || (k == "" && inputs[i]) || (k != "" && slices.Contains(repoKinds, k)) {
 			return true
 		}
 	}
