@@ -13,22 +13,37 @@ import (
 // convert on one core.
 const parallelArrayMin = 2048
 
+// A regoValuer builds its own Rego value, straight from Go structs
+// rather than through a map per element: a Trivy report's vulnerabilities
+// (trivyreport.Vulnerabilities). The value is immutable.
+type regoValuer interface {
+	RegoValue() ast.Value
+}
+
 // inputValue converts a document's input to the value OPA evaluates, as
-// ast.InterfaceToValue does, but with each large array of the top level
-// (a report's vulnerabilities) converted on every core: conversion is a
-// pure function of the Go values, and the evaluation that follows is
-// single-threaded for one document.
+// ast.InterfaceToValue does, but a top-level value that builds its own
+// (regoValuer) builds it, and each other large array of the top level is
+// converted on every core: conversion is a pure function of the Go
+// values, and the evaluation that follows is single-threaded for one
+// document.
 func inputValue(in map[string]any) (ast.Value, error) {
-	if !hasLargeArray(in) {
+	if !convertsEagerly(in) {
 		return ast.InterfaceToValue(in)
 	}
 	kvs := make([][2]*ast.Term, 0, len(in))
 	for k, v := range in {
 		var val ast.Value
 		var err error
-		if a, ok := v.([]any); ok && len(a) >= parallelArrayMin {
-			val, err = parallelArray(a)
-		} else {
+		switch x := v.(type) {
+		case regoValuer:
+			val = x.RegoValue()
+		case []any:
+			if len(x) >= parallelArrayMin {
+				val, err = parallelArray(x)
+			} else {
+				val, err = ast.InterfaceToValue(x)
+			}
+		default:
 			val, err = ast.InterfaceToValue(v)
 		}
 		if err != nil {
@@ -39,12 +54,18 @@ func inputValue(in map[string]any) (ast.Value, error) {
 	return ast.NewObject(kvs...), nil
 }
 
-// hasLargeArray reports whether a top-level value of in is an array worth
-// converting on every core.
-func hasLargeArray(in map[string]any) bool {
+// convertsEagerly reports whether a top-level value of in builds its own
+// Rego value (ast.LazyObject would convert it through JSON) or is an array
+// worth converting on every core.
+func convertsEagerly(in map[string]any) bool {
 	for _, v := range in {
-		if a, ok := v.([]any); ok && len(a) >= parallelArrayMin {
+		switch x := v.(type) {
+		case regoValuer:
 			return true
+		case []any:
+			if len(x) >= parallelArrayMin {
+				return true
+			}
 		}
 	}
 	return false

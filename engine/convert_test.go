@@ -64,3 +64,35 @@ func BenchmarkInputValue(b *testing.B) {
 		}
 	})
 }
+
+// builtValue builds its own Rego value, as trivyreport.Vulnerabilities do.
+type builtValue []string
+
+func (b builtValue) RegoValue() ast.Value {
+	terms := make([]*ast.Term, len(b))
+	for i, s := range b {
+		terms[i] = ast.StringTerm(s)
+	}
+	return ast.NewArray(terms...)
+}
+
+// TestInputValueOfAValueThatBuildsItself: a top-level value that builds
+// its own Rego value is converted with it, up front, whatever its size,
+// and the rest of the input as ast.InterfaceToValue converts it.
+func TestInputValueOfAValueThatBuildsItself(t *testing.T) {
+	in := map[string]any{"kind": "trivy-report", "vulnerabilities": builtValue{"CVE-1", "CVE-2"}, "location": map[string]any{"line": 1}}
+	want, err := ast.InterfaceToValue(map[string]any{"kind": "trivy-report", "vulnerabilities": []any{"CVE-1", "CVE-2"}, "location": map[string]any{"line": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !convertsEagerly(in) {
+		t.Error("a value that builds itself is left to the lazy conversion")
+	}
+	got, err := inputValue(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.Compare(got) != 0 || want.Hash() != got.Hash() {
+		t.Errorf("inputValue = %v, want %v", got, want)
+	}
+}

@@ -563,11 +563,11 @@ func (e *Engine) EvaluateOne(ctx context.Context, doc *document.Document) ([]fin
 // for input.instructions, half of the document. A rule that iterates over
 // the whole input converts all of it, as before. The value is for one
 // evaluation at a time.
-// A document with a large top-level array (a report's vulnerabilities) is
-// converted up front instead, that array on every core (inputValue): its
-// rules read all of it anyway.
+// A document with a value that builds its own Rego value, or with a large
+// top-level array (a report's vulnerabilities), is converted up front
+// instead (inputValue): its rules read all of it anyway.
 func lazyInput(doc *document.Document) (ast.Value, error) {
-	if hasLargeArray(doc.Input) {
+	if convertsEagerly(doc.Input) {
 		return inputValue(doc.Input)
 	}
 	return ast.LazyObject(doc.Input), nil

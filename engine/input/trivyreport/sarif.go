@@ -281,8 +281,8 @@ func (p *parser) sarifReport(r *report) error {
 				v.CVSS = []sourceScore{{"sarif", cvssScore{V3Score: rule.cvssScore, V3Vector: rule.cvssVector}}}
 			}
 			class := sarifClass(rule.name)
-			val := v.value(res.loc)
-			val["target"], val["class"], val["type"] = res.uri, class, ""
+			val := v.vulnerability(res.loc)
+			val.Target, val.Class = res.uri, class
 			r.vulns = append(r.vulns, val)
 			if key := res.uri + "\x00" + class; !targets[key] {
 				targets[key] = true

@@ -131,7 +131,7 @@ type report struct {
 	repoTags         []string
 	osFamily, osName string
 	results          []map[string]any
-	vulns            []map[string]any
+	vulns            Vulnerabilities
 	// from the statement and predicate
 	statementType   string
 	predicateType   string
@@ -445,8 +445,10 @@ func (p *parser) results(r *report) error {
 			return err
 		}
 		// Target and Class may follow Vulnerabilities in the object.
-		for _, v := range r.vulns[vulnStart:] {
-			v["target"], v["class"], v["type"] = res["target"], res["class"], res["type"]
+		target, class, typ := res["target"].(string), res["class"].(string), res["type"].(string)
+		for i := range r.vulns[vulnStart:] {
+			v := &r.vulns[vulnStart+i]
+			v.Target, v.Class, v.Type = target, class, typ
 		}
 		r.results = append(r.results, res)
 		return nil
@@ -564,7 +566,7 @@ func (p *parser) vulnerabilities(r *report) error {
 		if err != nil {
 			return err
 		}
-		r.vulns = append(r.vulns, v.value(p.span(vstart, p.pos-1)))
+		r.vulns = append(r.vulns, v.vulnerability(p.span(vstart, p.pos-1)))
 		return nil
 	})
 }
@@ -613,8 +615,10 @@ func (p *parser) number(f *float64) error {
 // NVD's, then the vendors Trivy knows best.
 var cvssSources = []string{"nvd", "redhat", "ghsa"}
 
-func (v *vuln) value(loc document.Location) map[string]any {
-	var score any
+// vulnerability is v as the document has it, at loc; the result's target,
+// class and type and the derived fields are filled in later (report.input).
+func (v *vuln) vulnerability(loc document.Location) Vulnerability {
+	var score Score
 	vector := ""
 	for _, src := range cvssSources {
 		if c, ok := v.score(src); ok && (c.V3Score > 0 || c.V2Score > 0) {
@@ -622,11 +626,11 @@ func (v *vuln) value(loc document.Location) map[string]any {
 			if s == 0 {
 				s = c.V2Score
 			}
-			score, vector = s, c.V3Vector
+			score, vector = Score{s, true}, c.V3Vector
 			break
 		}
 	}
-	if score == nil {
+	if !score.Valid {
 		best := 0.0
 		for _, c := range v.CVSS { // any other source: the highest v3 score
 			if c.V3Score > best {
@@ -634,38 +638,40 @@ func (v *vuln) value(loc document.Location) map[string]any {
 			}
 		}
 		if best > 0 {
-			score = best
+			score = Score{best, true}
 		}
 	}
-	sev := strings.ToUpper(strings.TrimSpace(v.Severity))
-	switch sev {
-	case "CRITICAL", "HIGH", "MEDIUM", "LOW":
-	default:
-		sev = "UNKNOWN"
+	return Vulnerability{
+		ID:               v.VulnerabilityID,
+		PkgID:            v.PkgID,
+		PkgName:          v.PkgName,
+		PkgPath:          v.PkgPath,
+		PURL:             v.PURL,
+		InstalledVersion: v.InstalledVersion,
+		FixedVersion:     v.FixedVersion,
+		Status:           v.Status,
+		Severity:         severity(v.Severity),
+		Title:            v.Title,
+		PrimaryURL:       v.PrimaryURL,
+		CVSSScore:        score,
+		CVSSVector:       vector,
+		Location:         loc,
 	}
-	// Sized for every key it ends with (target, class and type from the
-	// result, duplicate, message and fingerprint in input): growing a map
-	// of twenty keys rehashes it, five thousand times.
-	m := make(map[string]any, vulnKeys)
-	m["id"] = v.VulnerabilityID
-	m["pkg_id"] = v.PkgID
-	m["pkg_name"] = v.PkgName
-	m["pkg_path"] = v.PkgPath
-	m["purl"] = v.PURL
-	m["installed_version"] = v.InstalledVersion
-	m["fixed_version"] = v.FixedVersion
-	m["status"] = v.Status
-	m["severity"] = sev
-	m["title"] = v.Title
-	m["primary_url"] = v.PrimaryURL
-	m["cvss_score"] = score
-	m["cvss_vector"] = vector
-	m["location"] = loc.Value()
-	return m
 }
 
-// vulnKeys is how many keys a vulnerability of the document has.
-const vulnKeys = 20
+// severity is a report's severity in upper case, UNKNOWN for anything but
+// the four Trivy knows.
+func severity(s string) string {
+	switch s {
+	case "CRITICAL", "HIGH", "MEDIUM", "LOW":
+		return s // as Trivy writes them: no copy
+	}
+	switch sev := strings.ToUpper(strings.TrimSpace(s)); sev {
+	case "CRITICAL", "HIGH", "MEDIUM", "LOW":
+		return sev
+	}
+	return "UNKNOWN"
+}
 
 // object reads an object at the current position, calling fn with each
 // key before its value; fn must consume the value.
@@ -902,17 +908,21 @@ func (r *report) digests() []any {
 
 // input is the document policies read (schemas/trivy-report.json).
 func (r *report) input() map[string]any {
-	vulns := make([]any, len(r.vulns))
-	seen := make(map[string]bool, len(r.vulns))
+	vulns := r.vulns
+	if vulns == nil {
+		vulns = Vulnerabilities{}
+	}
+	type idPkg struct{ id, pkg string }
+	seen := make(map[idPkg]bool, len(vulns))
 	counts := map[string]int{"CRITICAL": 0, "HIGH": 0, "MEDIUM": 0, "LOW": 0, "UNKNOWN": 0}
-	for i, v := range r.vulns {
-		counts[v["severity"].(string)]++
-		key := v["id"].(string) + "\x00" + v["pkg_name"].(string)
-		v["duplicate"] = seen[key]
+	for i := range vulns {
+		v := &vulns[i]
+		counts[v.Severity]++
+		key := idPkg{v.ID, v.PkgName}
+		v.Duplicate = seen[key]
 		seen[key] = true
-		v["message"] = message(v)
-		v["fingerprint"] = v["id"].(string) + "|" + v["pkg_name"].(string) + "|" + r.artifactName
-		vulns[i] = v
+		v.Message = message(v)
+		v.Fingerprint = v.ID + "|" + v.PkgName + "|" + r.artifactName
 	}
 	results := make([]any, len(r.results))
 	for i, res := range r.results {
@@ -951,20 +961,16 @@ const NoFixText = "no fix yet: add it to vulnerabilities.ignore with a reason an
 // of findings costs the rule a field read per finding, not a dozen string
 // operations (the rule builds the rarer UNKNOWN-counted-as and
 // over-the-maximum messages itself).
-func message(v map[string]any) string {
+func message(v *Vulnerability) string {
 	var b strings.Builder
-	id, _ := v["id"].(string)
-	sev, _ := v["severity"].(string)
-	pkg, _ := v["pkg_name"].(string)
-	installed, _ := v["installed_version"].(string)
-	target, _ := v["target"].(string)
-	fixed, _ := v["fixed_version"].(string)
+	id, sev, pkg, installed, target, fixed := v.ID, v.Severity, v.PkgName, v.InstalledVersion, v.Target, v.FixedVersion
 	// One allocation: the longest the sentence can be.
 	b.Grow(len(id) + len(sev) + 2*len(pkg) + len(installed) + len(target) + max(len(fixed)+len("upgrade  to "), len(NoFixText)) + 48)
 	b.WriteString(id)
 	b.WriteString(" (")
 	b.WriteString(sev)
-	if score, ok := v["cvss_score"].(float64); ok {
+	if v.CVSSScore.Valid {
+		score := v.CVSSScore.Value
 		var num [32]byte
 		b.WriteString(", CVSS ")
 		b.Write(strconv.AppendFloat(num[:0], score, 'f', -1, 64))

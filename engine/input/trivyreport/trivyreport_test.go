@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/devflow/dwf-policy/engine/document"
 )
@@ -176,12 +179,12 @@ func TestPositionsAreTheObjects(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := strings.Split(string(data), "\n")
-		vulns := doc.Input["vulnerabilities"].([]any)
+		vulns := doc.Input["vulnerabilities"].(Vulnerabilities)
 		if len(vulns) == 0 {
 			t.Fatalf("%s: no vulnerabilities", file)
 		}
 		for _, v := range vulns {
-			loc := document.LocationOf(v.(map[string]any)["location"])
+			loc := v.Location
 			if c := []rune(lines[loc.Line-1])[loc.Column-1]; c != '{' {
 				t.Errorf("%s: %v starts at %q, not {", file, loc, c)
 			}
@@ -221,18 +224,18 @@ func FuzzParse(f *testing.F) {
 func TestCVSSScore(t *testing.T) {
 	for _, tc := range []struct {
 		name, cvss string
-		want       any
+		want       Score
 		vector     string
 	}{
-		{"none", `{}`, nil, ""},
-		{"nvd first", `{"ghsa": {"V3Score": 9.1}, "redhat": {"V3Score": 8.1, "V3Vector": "R"}, "nvd": {"V3Score": 7.5, "V3Vector": "N"}}`, 7.5, "N"},
-		{"redhat before ghsa", `{"ghsa": {"V3Score": 9.1, "V3Vector": "G"}, "redhat": {"V3Score": 8.1, "V3Vector": "R"}}`, 8.1, "R"},
-		{"v2 when no v3", `{"nvd": {"V2Score": 5.0}}`, 5.0, ""},
-		{"zero nvd skipped", `{"nvd": {"V3Score": 0}, "ghsa": {"V3Score": 6.5, "V3Vector": "G"}}`, 6.5, "G"},
-		{"other sources: highest", `{"a": {"V3Score": 4.0, "V3Vector": "A"}, "b": {"V3Score": 6.0, "V3Vector": "B"}, "c": {"V3Score": 5.0}}`, 6.0, "B"},
-		{"last entry of a source", `{"nvd": {"V3Score": 9.8, "V3Vector": "old"}, "nvd": {"V3Score": 4.3, "V3Vector": "new"}}`, 4.3, "new"},
-		{"last entry of another source", `{"a": {"V3Score": 9.8}, "a": {"V3Score": 4.3, "V3Vector": "A"}}`, 4.3, "A"},
-		{"not objects", `{"nvd": 7, "x": {"V3Score": 3.1}}`, 3.1, ""},
+		{"none", `{}`, Score{}, ""},
+		{"nvd first", `{"ghsa": {"V3Score": 9.1}, "redhat": {"V3Score": 8.1, "V3Vector": "R"}, "nvd": {"V3Score": 7.5, "V3Vector": "N"}}`, Score{7.5, true}, "N"},
+		{"redhat before ghsa", `{"ghsa": {"V3Score": 9.1, "V3Vector": "G"}, "redhat": {"V3Score": 8.1, "V3Vector": "R"}}`, Score{8.1, true}, "R"},
+		{"v2 when no v3", `{"nvd": {"V2Score": 5.0}}`, Score{5.0, true}, ""},
+		{"zero nvd skipped", `{"nvd": {"V3Score": 0}, "ghsa": {"V3Score": 6.5, "V3Vector": "G"}}`, Score{6.5, true}, "G"},
+		{"other sources: highest", `{"a": {"V3Score": 4.0, "V3Vector": "A"}, "b": {"V3Score": 6.0, "V3Vector": "B"}, "c": {"V3Score": 5.0}}`, Score{6.0, true}, "B"},
+		{"last entry of a source", `{"nvd": {"V3Score": 9.8, "V3Vector": "old"}, "nvd": {"V3Score": 4.3, "V3Vector": "new"}}`, Score{4.3, true}, "new"},
+		{"last entry of another source", `{"a": {"V3Score": 9.8}, "a": {"V3Score": 4.3, "V3Vector": "A"}}`, Score{4.3, true}, "A"},
+		{"not objects", `{"nvd": 7, "x": {"V3Score": 3.1}}`, Score{3.1, true}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := `{"SchemaVersion": 2, "ArtifactName": "a", "Results": [{"Target": "t", "Vulnerabilities": [
@@ -241,13 +244,77 @@ func TestCVSSScore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v := doc.Input["vulnerabilities"].([]any)[0].(map[string]any)
-			if v["cvss_score"] != tc.want {
-				t.Errorf("cvss_score = %v, want %v", v["cvss_score"], tc.want)
+			v := doc.Input["vulnerabilities"].(Vulnerabilities)[0]
+			if v.CVSSScore != tc.want {
+				t.Errorf("cvss_score = %v, want %v", v.CVSSScore, tc.want)
 			}
-			if got, _ := v["cvss_vector"].(string); got != tc.vector {
-				t.Errorf("cvss_vector = %q, want %q", got, tc.vector)
+			if v.CVSSVector != tc.vector {
+				t.Errorf("cvss_vector = %q, want %q", v.CVSSVector, tc.vector)
 			}
 		})
 	}
+}
+
+// TestRegoValueIsTheJSONValue: the Rego value the vulnerabilities build
+// themselves is the one ast.InterfaceToValue makes of their JSON, element
+// for element and in order, for the test reports and for one large enough
+// to be built on every core.
+func TestRegoValueIsTheJSONValue(t *testing.T) {
+	reports := map[string][]byte{}
+	for _, file := range []string{"testdata/alpine.json", "testdata/trivy.sarif", "testdata/cosign-predicate.json"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reports[file] = data
+	}
+	var b strings.Builder
+	b.WriteString(`{"SchemaVersion": 2, "ArtifactName": "a", "Results": [{"Target": "t", "Class": "os-pkgs", "Type": "debian", "Vulnerabilities": [`)
+	sev := []string{"CRITICAL", "high", "", "MEDIUM", "LOW", "weird"}
+	for i := range parallelMin*2 + 3 {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		cvss := `{}`
+		if i%3 != 0 {
+			cvss = fmt.Sprintf(`{"nvd": {"V3Score": %d.%d, "V3Vector": "V%d"}}`, i%10, i%7, i%4)
+		}
+		fmt.Fprintf(&b, `{"VulnerabilityID": "CVE-%d", "PkgName": "p%d", "PkgPath": "x/%d", "InstalledVersion": "1.%d", "FixedVersion": "%s", "Status": "fixed", "Severity": %q, "Title": "t \u00e9 %d", "CVSS": %s}`,
+			i%1500, i%1500%40, i%3, i, strings.Repeat("2", i%2), sev[i%len(sev)], i, cvss)
+	}
+	b.WriteString("]}]}")
+	reports["large"] = []byte(b.String())
+	for name, data := range reports {
+		doc, err := Parse("r.json", data, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vulns := doc.Input["vulnerabilities"].(Vulnerabilities)
+		out, err := json.Marshal(vulns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(strings.NewReader(string(out)))
+		dec.UseNumber()
+		var plain any
+		if err := dec.Decode(&plain); err != nil {
+			t.Fatal(err)
+		}
+		want, err := ast.InterfaceToValue(plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := vulns.RegoValue()
+		if want.Compare(got) != 0 || want.Hash() != got.Hash() {
+			t.Errorf("%s: the values differ:\nwant %v\ngot  %v", name, excerptValue(want), excerptValue(got))
+		}
+		if name == "large" && (len(vulns) < parallelMin || !slices.ContainsFunc(vulns, func(v Vulnerability) bool { return v.Duplicate })) {
+			t.Errorf("the large report has %d vulnerabilities, no duplicate", len(vulns))
+		}
+	}
+}
+
+func excerptValue(v ast.Value) string {
+	s := v.String()
+	return s[:min(len(s), 600)]
 }
