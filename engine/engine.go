@@ -593,7 +593,9 @@ func (e *Engine) evaluate(ctx context.Context, doc *document.Document, input ast
 	}
 	out := make([]finding.Finding, 0, len(rs))
 	for _, r := range rs {
-		pkg, _ := r.Bindings["pkg"].(string)
+		// The bindings are Rego values (resultValue): pkg and type are
+		// converted here, deny's findings one by one.
+		pkg, _ := jsonValue(r.Bindings["pkg"]).(string)
 		rule, ok := e.byPackage[kindSegment(doc.Kind)+"."+pkg]
 		if !ok {
 			return nil, fmt.Errorf("evaluating %s: package data.dwf.%s.%s has no rule metadata", doc.Path, kindSegment(doc.Kind), pkg)
@@ -601,13 +603,9 @@ func (e *Engine) evaluate(ctx context.Context, doc *document.Document, input ast
 		if rule.Severity == finding.SeverityNone {
 			continue
 		}
-		typ, _ := r.Bindings["type"].(string)
-		for _, v := range denied(typ, r.Bindings["deny"]) {
-			f, err := decodeFinding(v, rule, doc)
-			if err != nil {
-				return nil, fmt.Errorf("evaluating %s: rule %s: %w", doc.Path, rule.ID, err)
-			}
-			out = append(out, f)
+		typ, _ := jsonValue(r.Bindings["type"]).(string)
+		if out, err = decodeDeny(out, typ, r.Bindings["deny"], rule, doc); err != nil {
+			return nil, fmt.Errorf("evaluating %s: rule %s: %w", doc.Path, rule.ID, err)
 		}
 	}
 	return out, nil

@@ -84,7 +84,7 @@ func memoryGuard(ctx context.Context, budget int64) (context.Context, func()) {
 func (e *Engine) evalLimited(ctx context.Context, q *kindQuery, doc *document.Document, input ast.Value) (rego.ResultSet, error) {
 	evalCtx, cancel := context.WithTimeoutCause(ctx, e.evalTimeout, errDeadline)
 	defer cancel()
-	evalOpts := []rego.EvalOption{rego.EvalParsedInput(input)}
+	evalOpts := []rego.EvalOption{rego.EvalParsedInput(input), rego.EvalGenerateJSON(resultValue)}
 	if now, ok := ctx.Value(nowKey{}).(time.Time); ok {
 		evalOpts = append(evalOpts, rego.EvalTime(now))
 	}

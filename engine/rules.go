@@ -450,8 +450,10 @@ func anchorOf(a *ast.Annotations, kind document.Kind) (finding.Anchor, error) {
 
 // decodeFinding reads a finding object produced by a deny rule: msg
 // (required), location (optional; missing means line 1 of the file), path
-// (optional, for repository rules) and subject (optional).
-func decodeFinding(v any, rule *finding.Rule, doc *document.Document) (finding.Finding, error) {
+// (optional, for repository rules) and subject (optional). v is the
+// finding converted to JSON values; intern keeps one copy of its message
+// (see decodeFields).
+func decodeFinding(v any, rule *finding.Rule, doc *document.Document, intern bool) (finding.Finding, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
 		if s, isStr := v.(string); isStr {
@@ -460,28 +462,38 @@ func decodeFinding(v any, rule *finding.Rule, doc *document.Document) (finding.F
 			return finding.Finding{}, fmt.Errorf("deny produced %T, want an object with msg", v)
 		}
 	}
-	msg, _ := obj["msg"].(string)
+	return decodeFields(func(key string) any { return obj[key] }, rule, doc, intern)
+}
+
+// decodeFields is decodeFinding of an object whose field key, converted to
+// JSON values, is field(key) (nil when it has none).
+func decodeFields(field func(key string) any, rule *finding.Rule, doc *document.Document, intern bool) (finding.Finding, error) {
+	msg, _ := field("msg").(string)
 	if msg == "" {
 		return finding.Finding{}, errors.New(`deny produced a finding without a "msg" string`)
 	}
 	// Messages repeat across files (the same rule, the same fix): one copy
-	// of each is kept however many files a check reads.
-	f := finding.Finding{RuleID: rule.ID, Severity: rule.Severity, Message: unique.Make(msg).Value(), Path: doc.Path}
-	if p, ok := obj["path"].(string); ok && p != "" {
+	// of each is kept however many files a check reads, unless the caller
+	// knows they do not repeat.
+	if intern {
+		msg = unique.Make(msg).Value()
+	}
+	f := finding.Finding{RuleID: rule.ID, Severity: rule.Severity, Message: msg, Path: doc.Path}
+	if p, ok := field("path").(string); ok && p != "" {
 		f.Path = p
 	}
-	if s, ok := obj["subject"].(string); ok {
+	if s, ok := field("subject").(string); ok {
 		f.Subject = s
 	}
 	// A rule may say the configuration accepts the finding (an ignored
 	// vulnerability): it is kept, suppressed with that justification.
-	if s, ok := obj["suppressed_by"].(string); ok && s != "" {
+	if s, ok := field("suppressed_by").(string); ok && s != "" {
 		f.Suppressions = append(f.Suppressions, finding.Suppression{Kind: "external", Justification: s})
 	}
-	if s, ok := obj["fingerprint"].(string); ok {
+	if s, ok := field("fingerprint").(string); ok {
 		f.Fingerprint = s
 	}
-	switch s := obj["security_severity"].(type) {
+	switch s := field("security_severity").(type) {
 	case json.Number:
 		if n, err := s.Float64(); err == nil {
 			f.SecuritySeverity = strconv.FormatFloat(n, 'f', 1, 64)
@@ -489,12 +501,12 @@ func decodeFinding(v any, rule *finding.Rule, doc *document.Document) (finding.F
 	case string:
 		f.SecuritySeverity = s
 	}
-	if s, ok := obj["severity"].(string); ok {
+	if s, ok := field("severity").(string); ok {
 		if sev, err := finding.ParseSeverity(s); err == nil && sev != finding.SeverityNone && sev < f.Severity {
 			f.Severity = sev
 		}
 	}
-	if l, ok := obj["location"].(map[string]any); ok {
+	if l, ok := field("location").(map[string]any); ok {
 		f.Location = document.Location{
 			Line:      intOf(l["line"]),
 			Column:    intOf(l["column"]),
