@@ -113,7 +113,15 @@ type parser struct {
 	// DSSE payload is base64 inside the file: its own offsets mean nothing
 	// there).
 	fixed *document.Location
+	// strings are the strings read shared (see readString).
+	strings map[string]string
+	// vuln is the vulnerability being read.
+	vuln vuln
 }
+
+// vulnBytes is about the least a vulnerability takes in Trivy's JSON report
+// (with its description, references and CVSS scores; 2 to 3 KiB is usual).
+const vulnBytes = 2048
 
 // report is what the walk collects.
 type report struct {
@@ -517,6 +525,11 @@ func (p *parser) vulnerabilities(r *report) error {
 	if p.peek() != '[' {
 		return p.errorAt(p.point(start), "Vulnerabilities must be an array")
 	}
+	if r.vulns == nil {
+		// Room for as many as the file may hold, so that thousands are not
+		// copied each time the slice grows.
+		r.vulns = make(Vulnerabilities, 0, min(len(p.data)/vulnBytes+1, MaxVulnerabilities))
+	}
 	return p.array(func() error {
 		vstart := p.ws()
 		if p.peek() != '{' {
@@ -525,15 +538,16 @@ func (p *parser) vulnerabilities(r *report) error {
 		if len(r.vulns) >= MaxVulnerabilities {
 			return p.errorAt(p.point(vstart), fmt.Sprintf("the report lists more than %d vulnerabilities", MaxVulnerabilities))
 		}
-		var v vuln
+		v := &p.vuln // one for every vulnerability: it is copied out
+		*v = vuln{CVSS: v.CVSS[:0]}
 		err := p.object(func(key string) error {
 			switch key {
 			case "VulnerabilityID":
 				return p.str(&v.VulnerabilityID, nil)
 			case "PkgID":
-				return p.str(&v.PkgID, nil)
+				return p.sharedStr(&v.PkgID)
 			case "PkgName":
-				return p.str(&v.PkgName, nil)
+				return p.sharedStr(&v.PkgName)
 			case "PkgPath":
 				return p.str(&v.PkgPath, nil)
 			case "PkgIdentifier":
@@ -547,19 +561,19 @@ func (p *parser) vulnerabilities(r *report) error {
 					return p.skip()
 				})
 			case "InstalledVersion":
-				return p.str(&v.InstalledVersion, nil)
+				return p.sharedStr(&v.InstalledVersion)
 			case "FixedVersion":
-				return p.str(&v.FixedVersion, nil)
+				return p.sharedStr(&v.FixedVersion)
 			case "Status":
-				return p.str(&v.Status, nil)
+				return p.sharedStr(&v.Status)
 			case "Severity":
-				return p.str(&v.Severity, nil)
+				return p.sharedStr(&v.Severity)
 			case "Title":
 				return p.str(&v.Title, nil)
 			case "PrimaryURL":
 				return p.str(&v.PrimaryURL, nil)
 			case "CVSS":
-				return p.cvss(&v)
+				return p.cvss(v)
 			}
 			return p.skip()
 		})
@@ -589,7 +603,7 @@ func (p *parser) cvss(v *vuln) error {
 			case "V2Score":
 				return p.number(&c.V2Score)
 			case "V3Vector":
-				return p.str(&c.V3Vector, nil)
+				return p.sharedStr(&c.V3Vector)
 			}
 			return p.skip()
 		})
@@ -686,7 +700,7 @@ func (p *parser) object(fn func(key string) error) error {
 		if p.peek() != '"' {
 			return p.syntax(p.pos, "an object key must be a string")
 		}
-		key, err := p.readString()
+		key, err := p.readString(true)
 		if err != nil {
 			return err
 		}
@@ -750,16 +764,21 @@ func (p *parser) literal(word string) bool {
 	return false
 }
 
-// readString reads a string at the current position.
-func (p *parser) readString() (string, error) {
+// readString reads a string at the current position; shared reads one
+// that repeats (an object key, a severity, a package name) as the same
+// string every time instead of a copy each.
+func (p *parser) readString(shared bool) (string, error) {
 	start := p.pos
-	end, escaped, err := p.stringEnd()
+	end, err := p.stringEnd()
 	if err != nil {
 		return "", err
 	}
 	p.pos = end
-	if !escaped {
-		return string(p.data[start+1 : end-1]), nil
+	if raw := p.data[start+1 : end-1]; bytes.IndexByte(raw, '\\') < 0 {
+		if shared {
+			return p.shared(raw), nil
+		}
+		return string(raw), nil
 	}
 	var s string
 	if err := json.Unmarshal(p.data[start:end], &s); err != nil {
@@ -768,14 +787,32 @@ func (p *parser) readString() (string, error) {
 	return s, nil
 }
 
+// maxShared bounds the strings a parser shares.
+const maxShared = 4096
+
+// shared is raw as a string, the same string for the same bytes.
+func (p *parser) shared(raw []byte) string {
+	if s, ok := p.strings[string(raw)]; ok {
+		return s
+	}
+	s := string(raw)
+	if p.strings == nil {
+		p.strings = map[string]string{}
+	}
+	if len(p.strings) < maxShared {
+		p.strings[s] = s
+	}
+	return s
+}
+
 // stringEnd returns the offset just after the string that starts at the
-// current position, and whether it holds escapes.
-func (p *parser) stringEnd() (end int, escaped bool, err error) {
+// current position.
+func (p *parser) stringEnd() (end int, err error) {
 	start := p.pos + 1
 	for i := start; ; {
 		j := bytes.IndexByte(p.data[i:], '"')
 		if j < 0 {
-			return 0, false, p.syntax(len(p.data), "")
+			return 0, p.syntax(len(p.data), "")
 		}
 		i += j
 		// The quote ends the string unless an odd number of backslashes
@@ -785,7 +822,7 @@ func (p *parser) stringEnd() (end int, escaped bool, err error) {
 			n++
 		}
 		if n%2 == 0 {
-			return i + 1, bytes.IndexByte(p.data[start:i], '\\') >= 0, nil
+			return i + 1, nil
 		}
 		i++
 	}
@@ -794,11 +831,20 @@ func (p *parser) stringEnd() (end int, escaped bool, err error) {
 // str reads a string value (anything else is skipped and leaves s empty)
 // and its location when loc is not nil.
 func (p *parser) str(s *string, loc *document.Location) error {
+	return p.readStr(s, loc, false)
+}
+
+// sharedStr is str of a value that repeats (see readString).
+func (p *parser) sharedStr(s *string) error {
+	return p.readStr(s, nil, true)
+}
+
+func (p *parser) readStr(s *string, loc *document.Location, shared bool) error {
 	start := p.ws()
 	if p.peek() != '"' {
 		return p.skip()
 	}
-	v, err := p.readString()
+	v, err := p.readString(shared)
 	if err != nil {
 		return err
 	}
@@ -830,7 +876,7 @@ func (p *parser) skip() error {
 	}
 	switch c := p.data[start]; c {
 	case '"':
-		end, _, err := p.stringEnd()
+		end, err := p.stringEnd()
 		if err != nil {
 			return err
 		}
@@ -841,7 +887,7 @@ func (p *parser) skip() error {
 		for p.pos < len(p.data) {
 			switch b := p.data[p.pos]; b {
 			case '"':
-				end, _, err := p.stringEnd()
+				end, err := p.stringEnd()
 				if err != nil {
 					return err
 				}

@@ -318,3 +318,21 @@ func excerptValue(v ast.Value) string {
 	s := v.String()
 	return s[:min(len(s), 600)]
 }
+
+// TestEscapedStrings: keys and values with escapes are decoded, those read
+// as shared strings (keys, package names, severities) too, and the same
+// text read twice gives the same value.
+func TestEscapedStrings(t *testing.T) {
+	data := `{"SchemaVersion": 2, "ArtifactName": "a", "Results": [{"Target": "t", "Vulnerabilities": [
+		{"VulnerabilityID": "CVE-1", "Pkg\u004eame": "p\"q\\", "InstalledVersion": "1", "Severity": "H\u0049GH", "Status": "fixed"},
+		{"VulnerabilityID": "CVE-2", "PkgName": "p\"q\\", "InstalledVersion": "1", "Severity": "HIGH", "Status": "fixed"}]}]}`
+	doc, err := Parse("report.json", []byte(data), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range doc.Input["vulnerabilities"].(Vulnerabilities) {
+		if v.PkgName != `p"q\` || v.Severity != "HIGH" || v.Status != "fixed" {
+			t.Errorf("%s: package %q, severity %q, status %q", v.ID, v.PkgName, v.Severity, v.Status)
+		}
+	}
+}
