@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -61,12 +62,11 @@ func decodeDeny(out []finding.Finding, typ string, deny any, rule *finding.Rule,
 		return out, nil
 	}
 	intern := set.Len() <= internMax
-	var keys findingKeys
 	err := set.Iter(func(t *ast.Term) error { // the order of ast.JSON's
 		var f finding.Finding
 		var err error
 		if o, ok := t.Value.(ast.Object); ok && reflect.TypeOf(o) != lazyObjectType {
-			f, err = decodeObject(o, &keys, rule, doc, intern)
+			f, err = decodeObject(o, rule, doc, intern)
 		} else {
 			var v any
 			if v, err = ast.JSON(t.Value); err == nil {
@@ -82,38 +82,39 @@ func decodeDeny(out []finding.Finding, typ string, deny any, rule *finding.Rule,
 	return out, err
 }
 
-// findingKeys are the key terms decodeObject looks up, made once per deny.
-type findingKeys map[string]*ast.Term
-
-func (k *findingKeys) term(key string) *ast.Term {
-	if *k == nil {
-		*k = findingKeys{}
-	}
-	t, ok := (*k)[key]
-	if !ok {
-		t = ast.StringTerm(key)
-		(*k)[key] = t
-	}
-	return t
-}
+// findingFields are the fields of a finding object decodeFields reads.
+var findingFields = [...]string{"msg", "path", "subject", "suppressed_by", "fingerprint", "security_severity", "severity", "location"}
 
 // decodeObject is decodeFinding of ast.JSON(o), reading only the fields
-// it needs, each converted as ast.JSON converts it (a string key is the
-// only kind whose JSON is a field's name).
-func decodeObject(o ast.Object, keys *findingKeys, rule *finding.Rule, doc *document.Document, intern bool) (finding.Finding, error) {
+// it needs, in one pass over o, each converted as ast.JSON converts it (a
+// string key is the only kind whose JSON is a field's name), but for a
+// location object OPA built: its numbers are read as intOf reads their
+// JSON, without a map.
+func decodeObject(o ast.Object, rule *finding.Rule, doc *document.Document, intern bool) (finding.Finding, error) {
+	var values [len(findingFields)]ast.Value
+	o.Foreach(func(k, v *ast.Term) {
+		if key, ok := k.Value.(ast.String); ok {
+			if i := slices.Index(findingFields[:], string(key)); i >= 0 {
+				values[i] = v.Value
+			}
+		}
+	})
 	var convErr error
 	f, err := decodeFields(func(key string) any {
-		t := o.Get(keys.term(key))
-		if t == nil {
+		v := values[slices.Index(findingFields[:], key)]
+		switch x := v.(type) {
+		case nil:
 			return nil
-		}
-		switch v := t.Value.(type) {
 		case ast.String:
-			return string(v)
+			return string(x)
 		case ast.Number:
-			return json.Number(v)
+			return json.Number(x)
+		case ast.Object:
+			if key == "location" && reflect.TypeOf(x) != lazyObjectType {
+				return locationOf(x)
+			}
 		}
-		x, err := ast.JSON(t.Value)
+		x, err := ast.JSON(v)
 		if err != nil && convErr == nil {
 			convErr = err
 		}
@@ -123,4 +124,31 @@ func decodeObject(o ast.Object, keys *findingKeys, rule *finding.Rule, doc *docu
 		return finding.Finding{}, convErr
 	}
 	return f, err
+}
+
+// locationOf reads a location object as decodeFields reads its JSON map:
+// each of line, column, end_line and end_column is intOf its JSON value.
+func locationOf(o ast.Object) document.Location {
+	var l document.Location
+	o.Foreach(func(k, v *ast.Term) {
+		key, ok := k.Value.(ast.String)
+		if !ok {
+			return
+		}
+		n := 0
+		if num, ok := v.Value.(ast.Number); ok {
+			n = intOf(json.Number(num))
+		}
+		switch key {
+		case "line":
+			l.Line = n
+		case "column":
+			l.Column = n
+		case "end_line":
+			l.EndLine = n
+		case "end_column":
+			l.EndColumn = n
+		}
+	})
+	return l
 }

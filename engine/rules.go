@@ -506,13 +506,16 @@ func decodeFields(field func(key string) any, rule *finding.Rule, doc *document.
 			f.Severity = sev
 		}
 	}
-	if l, ok := field("location").(map[string]any); ok {
+	switch l := field("location").(type) {
+	case map[string]any:
 		f.Location = document.Location{
 			Line:      intOf(l["line"]),
 			Column:    intOf(l["column"]),
 			EndLine:   intOf(l["end_line"]),
 			EndColumn: intOf(l["end_column"]),
 		}
+	case document.Location: // read by decodeObject, as the map would be
+		f.Location = l
 	}
 	if f.Subject == "" {
 		f.Subject = doc.Subject
