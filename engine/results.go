@@ -3,7 +3,6 @@ package engine
 import (
 	"encoding/json"
 	"reflect"
-	"slices"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -48,7 +47,7 @@ var lazyObjectType = reflect.TypeOf(ast.LazyObject(nil))
 // value of type typ: what decodeFinding makes of each element denied
 // returns of its JSON value. The elements of a set that are objects OPA
 // built (every finding a rule writes as an object) are read field by
-// field (decodeObject) instead of being converted to a map each.
+// field (objectDecoder) instead of being converted to a map each.
 func decodeDeny(out []finding.Finding, typ string, deny any, rule *finding.Rule, doc *document.Document) ([]finding.Finding, error) {
 	set, ok := deny.(ast.Set)
 	if !ok || typ != "set" {
@@ -62,11 +61,12 @@ func decodeDeny(out []finding.Finding, typ string, deny any, rule *finding.Rule,
 		return out, nil
 	}
 	intern := set.Len() <= internMax
+	dec := newObjectDecoder()
 	err := set.Iter(func(t *ast.Term) error { // the order of ast.JSON's
 		var f finding.Finding
 		var err error
 		if o, ok := t.Value.(ast.Object); ok && reflect.TypeOf(o) != lazyObjectType {
-			f, err = decodeObject(o, rule, doc, intern)
+			f, err = dec.decode(o, rule, doc, intern)
 		} else {
 			var v any
 			if v, err = ast.JSON(t.Value); err == nil {
@@ -82,73 +82,103 @@ func decodeDeny(out []finding.Finding, typ string, deny any, rule *finding.Rule,
 	return out, err
 }
 
-// findingFields are the fields of a finding object decodeFields reads.
-var findingFields = [...]string{"msg", "path", "subject", "suppressed_by", "fingerprint", "security_severity", "severity", "location"}
-
-// decodeObject is decodeFinding of ast.JSON(o), reading only the fields
-// it needs, in one pass over o, each converted as ast.JSON converts it (a
-// string key is the only kind whose JSON is a field's name), but for a
-// location object OPA built: its numbers are read as intOf reads their
-// JSON, without a map.
-func decodeObject(o ast.Object, rule *finding.Rule, doc *document.Document, intern bool) (finding.Finding, error) {
-	var values [len(findingFields)]ast.Value
-	o.Foreach(func(k, v *ast.Term) {
-		if key, ok := k.Value.(ast.String); ok {
-			if i := slices.Index(findingFields[:], string(key)); i >= 0 {
-				values[i] = v.Value
-			}
-		}
-	})
-	var convErr error
-	f, err := decodeFields(func(key string) any {
-		v := values[slices.Index(findingFields[:], key)]
-		switch x := v.(type) {
-		case nil:
-			return nil
-		case ast.String:
-			return string(x)
-		case ast.Number:
-			return json.Number(x)
-		case ast.Object:
-			if key == "location" && reflect.TypeOf(x) != lazyObjectType {
-				return locationOf(x)
-			}
-		}
-		x, err := ast.JSON(v)
-		if err != nil && convErr == nil {
-			convErr = err
-		}
-		return x
-	}, rule, doc, intern)
-	if convErr != nil {
-		return finding.Finding{}, convErr
-	}
-	return f, err
+// objectDecoder reads finding objects OPA built, as decodeFinding reads
+// their JSON values but without converting them: one pass over each
+// object, and over its location object. Its visitors are made once per
+// deny, not once per finding.
+type objectDecoder struct {
+	ff                   findingFields
+	err                  error
+	visit, visitLocation func(k, v *ast.Term)
 }
 
-// locationOf reads a location object as decodeFields reads its JSON map:
-// each of line, column, end_line and end_column is intOf its JSON value.
-func locationOf(o ast.Object) document.Location {
-	var l document.Location
-	o.Foreach(func(k, v *ast.Term) {
-		key, ok := k.Value.(ast.String)
+func newObjectDecoder() *objectDecoder {
+	d := &objectDecoder{}
+	d.visit = d.field
+	d.visitLocation = d.locationField
+	return d
+}
+
+// decode is decodeFinding of ast.JSON(o).
+func (d *objectDecoder) decode(o ast.Object, rule *finding.Rule, doc *document.Document, intern bool) (finding.Finding, error) {
+	d.ff, d.err = findingFields{}, nil
+	o.Foreach(d.visit)
+	if d.err != nil {
+		return finding.Finding{}, d.err
+	}
+	return d.ff.finding(rule, doc, intern)
+}
+
+// field records one field, its value as its JSON value reads (a string
+// key is the only kind whose JSON is a field's name).
+func (d *objectDecoder) field(k, v *ast.Term) {
+	key, ok := k.Value.(ast.String)
+	if !ok {
+		return
+	}
+	ff := &d.ff
+	s, isString := v.Value.(ast.String)
+	switch key {
+	case "msg":
+		ff.msg = string(s)
+	case "path":
+		ff.path = string(s)
+	case "subject":
+		ff.subject = string(s)
+	case "suppressed_by":
+		ff.suppressedBy = string(s)
+	case "fingerprint":
+		ff.fingerprint = string(s)
+	case "severity":
+		ff.severity = string(s)
+	case "security_severity":
+		if n, ok := v.Value.(ast.Number); ok {
+			ff.score, ff.hasScore = string(n), true
+		} else if isString {
+			ff.securitySeverity = string(s)
+		}
+	case "location":
+		o, ok := v.Value.(ast.Object)
 		if !ok {
 			return
 		}
-		n := 0
-		if num, ok := v.Value.(ast.Number); ok {
-			n = intOf(json.Number(num))
+		if reflect.TypeOf(o) == lazyObjectType {
+			// A lazily converted input object: its JSON value is the Go map
+			// it wraps, read as decodeFinding reads it.
+			x, err := ast.JSON(o)
+			if err != nil {
+				d.err = err
+				return
+			}
+			if l, ok := x.(map[string]any); ok {
+				ff.location = document.Location{Line: intOf(l["line"]), Column: intOf(l["column"]), EndLine: intOf(l["end_line"]), EndColumn: intOf(l["end_column"])}
+			}
+			return
 		}
-		switch key {
-		case "line":
-			l.Line = n
-		case "column":
-			l.Column = n
-		case "end_line":
-			l.EndLine = n
-		case "end_column":
-			l.EndColumn = n
-		}
-	})
-	return l
+		o.Foreach(d.visitLocation)
+	}
+}
+
+// locationField records one number of a location object as intOf reads
+// its JSON value.
+func (d *objectDecoder) locationField(k, v *ast.Term) {
+	key, ok := k.Value.(ast.String)
+	if !ok {
+		return
+	}
+	n := 0
+	if num, ok := v.Value.(ast.Number); ok {
+		n = intOf(json.Number(num))
+	}
+	l := &d.ff.location
+	switch key {
+	case "line":
+		l.Line = n
+	case "column":
+		l.Column = n
+	case "end_line":
+		l.EndLine = n
+	case "end_column":
+		l.EndColumn = n
+	}
 }

@@ -452,7 +452,7 @@ func anchorOf(a *ast.Annotations, kind document.Kind) (finding.Anchor, error) {
 // (required), location (optional; missing means line 1 of the file), path
 // (optional, for repository rules) and subject (optional). v is the
 // finding converted to JSON values; intern keeps one copy of its message
-// (see decodeFields).
+// (see findingFields.finding).
 func decodeFinding(v any, rule *finding.Rule, doc *document.Document, intern bool) (finding.Finding, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
@@ -462,13 +462,46 @@ func decodeFinding(v any, rule *finding.Rule, doc *document.Document, intern boo
 			return finding.Finding{}, fmt.Errorf("deny produced %T, want an object with msg", v)
 		}
 	}
-	return decodeFields(func(key string) any { return obj[key] }, rule, doc, intern)
+	var ff findingFields
+	ff.msg, _ = obj["msg"].(string)
+	ff.path, _ = obj["path"].(string)
+	ff.subject, _ = obj["subject"].(string)
+	ff.suppressedBy, _ = obj["suppressed_by"].(string)
+	ff.fingerprint, _ = obj["fingerprint"].(string)
+	switch s := obj["security_severity"].(type) {
+	case json.Number:
+		ff.score, ff.hasScore = string(s), true
+	case string:
+		ff.securitySeverity = s
+	}
+	ff.severity, _ = obj["severity"].(string)
+	if l, ok := obj["location"].(map[string]any); ok {
+		ff.location = document.Location{
+			Line:      intOf(l["line"]),
+			Column:    intOf(l["column"]),
+			EndLine:   intOf(l["end_line"]),
+			EndColumn: intOf(l["end_column"]),
+		}
+	}
+	return ff.finding(rule, doc, intern)
 }
 
-// decodeFields is decodeFinding of an object whose field key, converted to
-// JSON values, is field(key) (nil when it has none).
-func decodeFields(field func(key string) any, rule *finding.Rule, doc *document.Document, intern bool) (finding.Finding, error) {
-	msg, _ := field("msg").(string)
+// findingFields are what a finding object says, as decodeFinding reads
+// them from its JSON value: strings ("" for a missing field or another
+// type), the security severity's JSON number (score) or string, the
+// location's numbers.
+type findingFields struct {
+	msg, path, subject, suppressedBy, fingerprint, severity string
+	score                                                   string // a JSON number
+	hasScore                                                bool
+	securitySeverity                                        string
+	location                                                document.Location
+}
+
+// finding is the finding the fields make; intern keeps one copy of the
+// message however many files a check reads.
+func (ff *findingFields) finding(rule *finding.Rule, doc *document.Document, intern bool) (finding.Finding, error) {
+	msg := ff.msg
 	if msg == "" {
 		return finding.Finding{}, errors.New(`deny produced a finding without a "msg" string`)
 	}
@@ -478,44 +511,27 @@ func decodeFields(field func(key string) any, rule *finding.Rule, doc *document.
 	if intern {
 		msg = unique.Make(msg).Value()
 	}
-	f := finding.Finding{RuleID: rule.ID, Severity: rule.Severity, Message: msg, Path: doc.Path}
-	if p, ok := field("path").(string); ok && p != "" {
-		f.Path = p
-	}
-	if s, ok := field("subject").(string); ok {
-		f.Subject = s
+	f := finding.Finding{RuleID: rule.ID, Severity: rule.Severity, Message: msg, Path: doc.Path, Subject: ff.subject, Location: ff.location}
+	if ff.path != "" {
+		f.Path = ff.path
 	}
 	// A rule may say the configuration accepts the finding (an ignored
 	// vulnerability): it is kept, suppressed with that justification.
-	if s, ok := field("suppressed_by").(string); ok && s != "" {
-		f.Suppressions = append(f.Suppressions, finding.Suppression{Kind: "external", Justification: s})
+	if ff.suppressedBy != "" {
+		f.Suppressions = append(f.Suppressions, finding.Suppression{Kind: "external", Justification: ff.suppressedBy})
 	}
-	if s, ok := field("fingerprint").(string); ok {
-		f.Fingerprint = s
-	}
-	switch s := field("security_severity").(type) {
-	case json.Number:
-		if n, err := s.Float64(); err == nil {
+	f.Fingerprint = ff.fingerprint
+	if ff.hasScore {
+		if n, err := json.Number(ff.score).Float64(); err == nil {
 			f.SecuritySeverity = strconv.FormatFloat(n, 'f', 1, 64)
 		}
-	case string:
-		f.SecuritySeverity = s
+	} else {
+		f.SecuritySeverity = ff.securitySeverity
 	}
-	if s, ok := field("severity").(string); ok {
-		if sev, err := finding.ParseSeverity(s); err == nil && sev != finding.SeverityNone && sev < f.Severity {
+	if ff.severity != "" {
+		if sev, err := finding.ParseSeverity(ff.severity); err == nil && sev != finding.SeverityNone && sev < f.Severity {
 			f.Severity = sev
 		}
-	}
-	switch l := field("location").(type) {
-	case map[string]any:
-		f.Location = document.Location{
-			Line:      intOf(l["line"]),
-			Column:    intOf(l["column"]),
-			EndLine:   intOf(l["end_line"]),
-			EndColumn: intOf(l["end_column"]),
-		}
-	case document.Location: // read by decodeObject, as the map would be
-		f.Location = l
 	}
 	if f.Subject == "" {
 		f.Subject = doc.Subject
