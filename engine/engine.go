@@ -595,7 +595,10 @@ func (e *Engine) evaluate(ctx context.Context, doc *document.Document, input ast
 	for _, r := range rs {
 		// The bindings are Rego values (resultValue): pkg and type are
 		// converted here, deny's findings one by one.
-		pkg, _ := jsonValue(r.Bindings["pkg"]).(string)
+		pkg, typ, err := pkgAndType(r.Bindings)
+		if err != nil {
+			return nil, fmt.Errorf("evaluating %s: %w", doc.Path, err)
+		}
 		rule, ok := e.byPackage[kindSegment(doc.Kind)+"."+pkg]
 		if !ok {
 			return nil, fmt.Errorf("evaluating %s: package data.dwf.%s.%s has no rule metadata", doc.Path, kindSegment(doc.Kind), pkg)
@@ -603,7 +606,6 @@ func (e *Engine) evaluate(ctx context.Context, doc *document.Document, input ast
 		if rule.Severity == finding.SeverityNone {
 			continue
 		}
-		typ, _ := jsonValue(r.Bindings["type"]).(string)
 		if out, err = decodeDeny(out, typ, r.Bindings["deny"], rule, doc); err != nil {
 			return nil, fmt.Errorf("evaluating %s: rule %s: %w", doc.Path, rule.ID, err)
 		}

@@ -20,17 +20,27 @@ func resultValue(t *ast.Term, _ *rego.EvalContext) (any, error) {
 }
 
 // jsonValue is a binding as OPA would have returned it: the JSON value of
-// its Rego value (nil for anything else).
-func jsonValue(binding any) any {
+// its Rego value (nil for a missing binding).
+func jsonValue(binding any) (any, error) {
 	v, ok := binding.(ast.Value)
 	if !ok {
-		return nil
+		return nil, nil
 	}
-	x, err := ast.JSON(v)
+	return ast.JSON(v)
+}
+
+// pkgAndType are a result's package name and deny's type name.
+func pkgAndType(bindings map[string]any) (pkg, typ string, err error) {
+	x, err := jsonValue(bindings["pkg"])
 	if err != nil {
-		return nil
+		return "", "", err
 	}
-	return x
+	pkg, _ = x.(string)
+	if x, err = jsonValue(bindings["type"]); err != nil {
+		return "", "", err
+	}
+	typ, _ = x.(string)
+	return pkg, typ, nil
 }
 
 // internMax is the most findings a deny may have for their messages to be
@@ -51,7 +61,11 @@ var lazyObjectType = reflect.TypeOf(ast.LazyObject(nil))
 func decodeDeny(out []finding.Finding, typ string, deny any, rule *finding.Rule, doc *document.Document) ([]finding.Finding, error) {
 	set, ok := deny.(ast.Set)
 	if !ok || typ != "set" {
-		for _, v := range denied(typ, jsonValue(deny)) {
+		x, err := jsonValue(deny)
+		if err != nil {
+			return out, err
+		}
+		for _, v := range denied(typ, x) {
 			f, err := decodeFinding(v, rule, doc, true)
 			if err != nil {
 				return out, err
