@@ -365,9 +365,11 @@ type RunOptions struct {
 	// hook passes a few files): their own rules are not evaluated, and
 	// they give no findings, not even DWF000; repository rules see them.
 	ContextOnly func(i int) bool
-	// RepositoryFiles are the repository's Dockerfiles and lockfiles, the
-	// repository document's `files` (nil: none known).
-	RepositoryFiles []document.RepositoryFile
+	// RepositoryFiles returns the repository's Dockerfiles and lockfiles,
+	// the repository document's `files` (nil: none known); it is called
+	// once every input is loaded, only when the repository document is
+	// built, so the caller may still be listing them while inputs load.
+	RepositoryFiles func() []document.RepositoryFile
 	// NoRepository builds no repository document: the run cannot concern
 	// the repository rules (a pre-commit run over Dockerfiles when they
 	// read workflows), so they are neither compiled nor evaluated.
@@ -488,7 +490,11 @@ func (e *Engine) RunWith(ctx context.Context, n int, load func(i int) (*document
 		per[i] = nil // one copy of the findings at a time
 	}
 	if keep && (opts.Concerned == nil || opts.Concerned()) {
-		if repo, value := repositoryDocument(kept, opts.RepositoryFiles); repo != nil {
+		var files []document.RepositoryFile
+		if opts.RepositoryFiles != nil {
+			files = opts.RepositoryFiles()
+		}
+		if repo, value := repositoryDocument(kept, files); repo != nil {
 			fs, err := e.evaluate(ctx, repo, value)
 			out = append(out, fs...)
 			errs = append(errs, err)

@@ -106,19 +106,11 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	}
 	// Rules about what triggers an image scan need the repository's
 	// Dockerfiles and lockfiles, whatever files the run checks (unless the
-	// run builds no repository document).
-	var repoFiles []document.RepositoryFile
-	if repoRules && !noRepository {
-		for _, dir := range repositoryDirs(paths, wd) {
-			files, truncated := input.RepositoryFiles(dir, input.RepositoryFilesOptions{WorkDir: wd, Lockfiles: c.set.Config.Lockfiles(), Exclude: exclude})
-			repoFiles = append(repoFiles, files...)
-			if truncated {
-				res.Notes = append(res.Notes, fmt.Sprintf("%s: too many files to list every Dockerfile and lockfile (at most %d); repository rules see part of them", repopath.Display(wd, dir), input.MaxRepositoryFiles))
-			}
-		}
-		slices.SortFunc(repoFiles, func(a, b document.RepositoryFile) int { return strings.Compare(a.Path, b.Path) })
-		repoFiles = slices.Compact(repoFiles) // directories given inside one another
-	}
+	// run builds no repository document). The repository is walked while
+	// the files are loaded and judged: the walk of a large one takes as
+	// long as judging a large report, and a run whose files turn out not
+	// to concern the repository rules never uses it.
+	walk := walkRepository(repoRules && !noRepository, paths, wd, input.RepositoryFilesOptions{WorkDir: wd, Lockfiles: c.set.Config.Lockfiles(), Exclude: exclude})
 	// Compile the rules of the kinds the inputs are known to be now, in one
 	// go; a file whose content decides its kind compiles its kind's rules
 	// when it turns out to be one not compiled yet, and the repository
@@ -136,6 +128,7 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	overlap := bases == nil && podImages == nil
 	if !overlap {
 		if prepare(); prepareErr != nil {
+			res.Notes = append(res.Notes, walk.notes()...) // and no walk outlives the run
 			res.Err = prepareErr
 			return res
 		}
@@ -209,7 +202,7 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 			bases.resolve(ctx, doc)
 			podImages.resolve(ctx, doc)
 			return doc, nil
-		}, engine.RunOptions{ContextOnly: func(i int) bool { return i >= len(sources) }, RepositoryFiles: repoFiles, NoRepository: noRepository,
+		}, engine.RunOptions{ContextOnly: func(i int) bool { return i >= len(sources) }, RepositoryFiles: walk.files, NoRepository: noRepository,
 			// The same holds once the files whose content decides their
 			// kind are loaded: a Trivy report checked alone (or with
 			// Dockerfiles) is not a workflow, and repository rules that
@@ -227,6 +220,7 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	} else {
 		run()
 	}
+	res.Notes = append(res.Notes, walk.notes()...)
 	if prepareErr != nil {
 		res.Err = prepareErr
 		return res
@@ -294,6 +288,49 @@ func repositoryDirs(paths []string, wd string) []string {
 		}
 	}
 	return dirs
+}
+
+// repositoryWalk lists the repository's Dockerfiles and lockfiles in the
+// background (walkRepository).
+type repositoryWalk struct {
+	done      chan struct{}
+	list      []document.RepositoryFile
+	walkNotes []string
+}
+
+// walkRepository starts listing the Dockerfiles and lockfiles of the
+// directories repository rules see (repositoryDirs), when walk is set.
+func walkRepository(walk bool, paths []string, wd string, opts input.RepositoryFilesOptions) *repositoryWalk {
+	w := &repositoryWalk{done: make(chan struct{})}
+	if !walk {
+		close(w.done)
+		return w
+	}
+	go func() {
+		defer close(w.done)
+		for _, dir := range repositoryDirs(paths, wd) {
+			files, truncated := input.RepositoryFiles(dir, opts)
+			w.list = append(w.list, files...)
+			if truncated {
+				w.walkNotes = append(w.walkNotes, fmt.Sprintf("%s: too many files to list every Dockerfile and lockfile (at most %d); repository rules see part of them", repopath.Display(wd, dir), input.MaxRepositoryFiles))
+			}
+		}
+		slices.SortFunc(w.list, func(a, b document.RepositoryFile) int { return strings.Compare(a.Path, b.Path) })
+		w.list = slices.Compact(w.list) // directories given inside one another
+	}()
+	return w
+}
+
+// files waits for the walk and returns what it found (nil: no walk).
+func (w *repositoryWalk) files() []document.RepositoryFile {
+	<-w.done
+	return w.list
+}
+
+// notes waits for the walk and returns its notes (a listing cut short).
+func (w *repositoryWalk) notes() []string {
+	<-w.done
+	return w.walkNotes
 }
 
 // knownKinds lists the kinds of the sources whose kind discovery decided.
