@@ -114,7 +114,10 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	// Compile the rules of the kinds the inputs are known to be now, in one
 	// go; a file whose content decides its kind compiles its kind's rules
 	// when it turns out to be one not compiled yet, and the repository
-	// rules are compiled when the repository document is built. The first
+	// rules are compiled when the repository document is built. The
+	// repository context is not judged by its kinds' rules (only the
+	// repository rules read it): a report checked in a repository with
+	// workflows does not compile the workflow rules. The first
 	// files are read and parsed while it compiles, on this goroutine (their
 	// evaluation waits for it); once it has failed no more are, and the run
 	// reports only that error. A run that may reach the network for the
@@ -122,7 +125,7 @@ func (c *Checker) Files(ctx context.Context, paths []string, opts FilesOptions) 
 	var prepareErr error
 	prepared := make(chan struct{})
 	prepare := func() {
-		prepareErr = c.set.Engine.Prepare(ctx, knownKinds(sources, repoContext)...)
+		prepareErr = c.set.Engine.Prepare(ctx, knownKinds(sources)...)
 		close(prepared)
 	}
 	overlap := bases == nil && podImages == nil
@@ -334,13 +337,11 @@ func (w *repositoryWalk) notes() []string {
 }
 
 // knownKinds lists the kinds of the sources whose kind discovery decided.
-func knownKinds(lists ...[]input.Source) []document.Kind {
+func knownKinds(sources []input.Source) []document.Kind {
 	var out []document.Kind
-	for _, sources := range lists {
-		for _, s := range sources {
-			if s.Kind != "" && !slices.Contains(out, s.Kind) {
-				out = append(out, s.Kind)
-			}
+	for _, s := range sources {
+		if s.Kind != "" && !slices.Contains(out, s.Kind) {
+			out = append(out, s.Kind)
 		}
 	}
 	return out

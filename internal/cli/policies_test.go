@@ -343,6 +343,16 @@ func TestCheckCompilesOnlyTheKindsItMeets(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "out.sarif")); err == nil {
 		t.Error("a report was written for a check whose policies do not compile")
 	}
+	// A report checked in a repository: its workflows are loaded for the
+	// repository rules, which read them, but are not judged by the
+	// workflow rules, which are not compiled.
+	writeTree(t, dir, map[string]string{
+		".git/HEAD":   "ref: refs/heads/main\n",
+		"report.json": `{"SchemaVersion": 2, "CreatedAt": "2026-11-29T00:00:00Z", "ArtifactName": "x", "Results": []}`,
+	})
+	if out, stderr, code := run(t, dir, "check", "--policy", "p", "report.json"); code == ExitError || strings.Contains(stderr, "http.send") {
+		t.Errorf("check report.json: exit %d, stderr %q\n%s", code, stderr, out)
+	}
 }
 
 // TestSniffedKindCompileErrorIsReported: a report whose kind only its
