@@ -33,21 +33,11 @@ func TestReconcileRun(t *testing.T) {
 	up := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(up.Close)
 	u, _ := url.Parse(up.URL)
-	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := set.Hash()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := New(Options{
-		Upstream:   u,
-		Checker:    check.New(set, check.Options{Image: image.Options{InsecureRegistries: []string{u.Host}, Keychain: authn.NewMultiKeychain()}}),
-		PolicyHash: hash,
-		Only:       []string{"team/*"},
-		Reconcile:  Reconcile{Interval: time.Hour, Repositories: []string{"team/never-pushed"}, Catalog: true, Rate: 1000},
-	})
+	g, err := New(withBuiltins(t, Options{
+		Upstream:  u,
+		Only:      []string{"team/*"},
+		Reconcile: Reconcile{Interval: time.Hour, Repositories: []string{"team/never-pushed"}, Catalog: true, Rate: 1000},
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +69,7 @@ func TestReconcileRun(t *testing.T) {
 	}
 	for img, compliant := range map[v1.Image]bool{bad: false, fine: true} {
 		d, _ := img.Digest()
-		v, ok := g.cache.get(d.String(), hash)
+		v, ok := g.cache.get(d.String(), g.policyHash())
 		if !ok || v.Compliant != compliant || v.By != "reconcile" {
 			t.Errorf("verdict of %s = %+v, want compliant %v by reconcile", d, v, compliant)
 		}
@@ -107,21 +97,11 @@ func TestReconcileOversizedManifest(t *testing.T) {
 	}))
 	t.Cleanup(up.Close)
 	u, _ := url.Parse(up.URL)
-	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := set.Hash()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := New(Options{
+	g, err := New(withBuiltins(t, Options{
 		Upstream:         u,
-		Checker:          check.New(set, check.Options{Image: image.Options{InsecureRegistries: []string{u.Host}, Keychain: authn.NewMultiKeychain()}}),
-		PolicyHash:       hash,
 		MaxManifestBytes: 64,
 		Reconcile:        Reconcile{Interval: time.Hour, Repositories: []string{"team/big"}, Rate: 1000},
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,21 +149,11 @@ func TestReconcileStalledRegistry(t *testing.T) {
 	}))
 	t.Cleanup(func() { close(release); up.Close() })
 	u, _ := url.Parse(up.URL)
-	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := set.Hash()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := New(Options{
+	g, err := New(withBuiltins(t, Options{
 		Upstream:     u,
-		Checker:      check.New(set, check.Options{Image: image.Options{InsecureRegistries: []string{u.Host}, Keychain: authn.NewMultiKeychain()}}),
-		PolicyHash:   hash,
 		JudgeTimeout: 500 * time.Millisecond,
 		Reconcile:    Reconcile{Interval: time.Hour, Repositories: []string{"team/app", "team/other"}, Rate: 1000},
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,4 +179,19 @@ func TestReconcileStalledRegistry(t *testing.T) {
 	if f := testutil.ToFloat64(g.metrics.reconcileImages.WithLabelValues("judged")); f != 1 {
 		t.Errorf("judged = %v, want 1 (the tag after it)", f)
 	}
+}
+
+// withBuiltins is o judging with the built-in policies, pulling from its
+// upstream over plain HTTP without credentials.
+func withBuiltins(t *testing.T, o Options) Options {
+	t.Helper()
+	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.PolicyHash, err = set.Hash(); err != nil {
+		t.Fatal(err)
+	}
+	o.Checker = check.New(set, check.Options{Image: image.Options{InsecureRegistries: []string{o.Upstream.Host}, Keychain: authn.NewMultiKeychain()}})
+	return o
 }
