@@ -123,11 +123,9 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 		w.finish(st, subject, lines, nil)
 		return nil
 	}
-	var src bytes.Buffer
-	if err := json.Indent(&src, req.Object.Raw, "", "  "); err != nil {
-		return fmt.Errorf("decoding the %s object: %w", kind, err)
-	}
-	doc, err := kubernetes.Parse(strings.ReplaceAll(subject, " ", "/"), src.Bytes(), kubernetes.Options{MaxBytes: 2 * MaxBodyBytes})
+	// The document of `check` for the object indented, read without the
+	// YAML parser.
+	doc, err := kubernetes.ParseJSON(strings.ReplaceAll(subject, " ", "/"), req.Object.Raw, kubernetes.Options{MaxBytes: 2 * MaxBodyBytes})
 	if perr, ok := errors.AsType[*document.ParseError](err); ok {
 		w.finish(st, subject, []line{{severity: finding.SeverityError, text: "DWF000 error: " + perr.Message}}, nil)
 		return nil

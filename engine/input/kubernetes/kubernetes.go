@@ -132,6 +132,12 @@ func Parse(name string, src []byte, opts Options) (doc *document.Document, err e
 	if pe != nil {
 		return nil, pe
 	}
+	return b.document(src, roots)
+}
+
+// document reads the workloads of the parsed YAML documents of src.
+func (b *builder) document(src []byte, roots []*yaml.Node) (*document.Document, error) {
+	name := b.path
 	workloads := []any{}
 	for i, root := range roots {
 		if len(root.Content) == 0 {
