@@ -51,6 +51,16 @@ func New(set *policyset.Set, opts Options) *Checker {
 	return c
 }
 
+// Now is the checker's clock: what exceptions' expiry and policies'
+// time.now_ns see.
+func (c *Checker) Now() time.Time { return c.now() }
+
+// Deterministic reports whether the rules of kind give the same findings
+// for the same document every time (engine.Engine.Deterministic); with
+// the same document on the same day (exceptions expire by the day), Document
+// then gives the same result.
+func (c *Checker) Deterministic(kind document.Kind) bool { return c.set.Engine.Deterministic(kind) }
+
 // Rules returns the rule catalogue of the policy set, sorted by ID.
 func (c *Checker) Rules() []finding.Rule { return c.set.Engine.Rules() }
 

@@ -41,6 +41,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/devflow/dwf-policy/engine/check"
+	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/webhook/internal/lru"
 	"github.com/devflow/dwf-policy/webhook/internal/memsize"
@@ -203,10 +204,12 @@ type Webhook struct {
 	reports   *lru.Cache[*check.ImageReport]
 	flight    singleflight.Group
 	policies  atomic.Pointer[policyState]
-	lookups   chan struct{}       // a slot per registry lookup in flight
-	inFlight  *semaphore.Weighted // request bytes of the reviews being answered
-	apiClient *apiClient          // nil without KubeAPI
-	apiCache  *lru.Cache[json.RawMessage]
+	// verdictIDs hands out verdict ids.
+	verdictIDs atomic.Uint64
+	lookups    chan struct{}       // a slot per registry lookup in flight
+	inFlight   *semaphore.Weighted // request bytes of the reviews being answered
+	apiClient  *apiClient          // nil without KubeAPI
+	apiCache   *lru.Cache[json.RawMessage]
 	// registryLabels are the registries the lookup metric names.
 	labelsMu       sync.Mutex
 	registryLabels map[string]bool
@@ -310,6 +313,10 @@ type policyState struct {
 	rules   map[string]finding.Rule
 	// reports: the set has a rule that reads an image's attached report.
 	reports bool
+	// podSpecs keeps the findings of pod spec documents seen before;
+	// nil when the set's kubernetes rules are not deterministic. A new
+	// policy set starts with an empty one.
+	podSpecs *lru.Cache[[]finding.Finding]
 }
 
 // SetPolicies makes reviews from now on judged by checker, whose policy
@@ -318,6 +325,9 @@ type policyState struct {
 // hash are not used again.
 func (w *Webhook) SetPolicies(checker *check.Checker, hash string) {
 	ps := &policyState{checker: checker, hash: hash, rules: map[string]finding.Rule{}, reports: checker.NeedsReports()}
+	if checker.Deterministic(document.KindKubernetes) {
+		ps.podSpecs = lru.New[[]finding.Finding](podSpecCacheSize, w.o.Now)
+	}
 	for _, r := range checker.Rules() {
 		ps.rules[r.ID] = r
 	}

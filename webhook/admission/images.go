@@ -41,7 +41,9 @@ type judgedImage struct {
 	pinned string // repository@digest
 	image  *check.PodImage
 	config ast.Value // image.Config, converted for Rego
-	err    error
+	// configID names config: the id of the verdict it comes from.
+	configID uint64
+	err      error
 	// report is the judgement of the vulnerability report attached to
 	// the image; reportErr says why it could not be looked up.
 	report    *check.ImageReport
@@ -53,6 +55,10 @@ type judgedImage struct {
 // the image hands it to the pod spec rules (converting it each time was a
 // tenth of a warm review's CPU).
 type verdict struct {
+	// id is the verdict's own, never reused (Webhook.verdictIDs): a
+	// review's pod spec document is keyed by the ids of the image
+	// configs in it (podSpecKey).
+	id     uint64
 	image  *check.PodImage
 	config ast.Value
 }
@@ -97,7 +103,7 @@ func (w *Webhook) judgeImage(ctx context.Context, ps *policyState, ref string, k
 	key := digest + " " + ps.hash
 	if v, ok := w.decisions.Get(key); ok {
 		w.metrics.cache.WithLabelValues("decision", "hit").Inc()
-		out.image, out.config = v.image, v.config
+		out.image, out.config, out.configID = v.image, v.config, v.id
 		out.report, out.reportErr = w.judgeReport(ctx, ps, out.pinned, parsed.Context().RegistryStr(), v.image, kc)
 		return out
 	}
@@ -122,7 +128,7 @@ func (w *Webhook) judgeImage(ctx context.Context, ps *policyState, ref string, k
 		if err != nil {
 			return nil, fmt.Errorf("converting the image config of %s: %w", pinned, err)
 		}
-		v := &verdict{image: pi, config: config}
+		v := &verdict{id: w.verdictIDs.Add(1), image: pi, config: config}
 		w.decisions.Put(key, v, 0)
 		return v, nil
 	})
@@ -131,7 +137,7 @@ func (w *Webhook) judgeImage(ctx context.Context, ps *policyState, ref string, k
 		return out
 	}
 	vd := v.(*verdict)
-	out.image, out.config = vd.image, vd.config
+	out.image, out.config, out.configID = vd.image, vd.config, vd.id
 	out.report, out.reportErr = w.judgeReport(ctx, ps, out.pinned, parsed.Context().RegistryStr(), out.image, kc)
 	return out
 }

@@ -34,7 +34,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"registry", "status"}),
 		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dwf_admission_cache_total",
-			Help: "Cache lookups, by cache (tag: tag to digest; decision: (digest, policy set) to image verdict; report: (digest, policy set) to the judgement of its attached vulnerability report) and result (hit, miss).",
+			Help: "Cache lookups, by cache (tag: tag to digest; decision: (digest, policy set) to image verdict; report: (digest, policy set) to the judgement of its attached vulnerability report; podspec: an object reviewed before, with the same image verdicts, to its DWF601-DWF603 findings) and result (hit, miss).",
 		}, []string{"cache", "result"}),
 		failOpen: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "dwf_admission_fail_open_total",

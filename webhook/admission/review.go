@@ -211,20 +211,18 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 				text: fmt.Sprintf("%s: and %d more %s findings of its vulnerability report (%s)", containersOf(j.ref), m.n, m.rule, j.pinned)})
 		}
 	}
-	// The pod spec rules are compute only: the review's deadline does not
-	// cut them short.
-	res := ps.checker.Document(context.WithoutCancel(ctx), doc)
-	if res.Err != nil {
+	specFindings, err := w.podSpecFindings(ctx, ps, doc, req.Object.Raw, judged)
+	if err != nil {
 		// The rules could not be run (a rule past its evaluation
 		// deadline, the memory budget): the object cannot be verified, and
 		// --on-error decides, as for an image the registry did not give.
 		// Not a bad request: the review itself was fine.
-		w.log.Error("admission rules could not be evaluated", "object", subject, "uid", req.UID, "err", res.Err)
-		unverified = append(unverified, judgedImage{ref: subject, err: fmt.Errorf("evaluating its rules: %w", res.Err)})
+		w.log.Error("admission rules could not be evaluated", "object", subject, "uid", req.UID, "err", err)
+		unverified = append(unverified, judgedImage{ref: subject, err: fmt.Errorf("evaluating its rules: %w", err)})
 		w.finish(st, subject, lines, unverified)
 		return nil
 	}
-	for _, f := range res.Findings {
+	for _, f := range specFindings {
 		if f.Suppressed() {
 			continue
 		}
@@ -245,6 +243,34 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 	}
 	w.finish(st, subject, lines, unverified)
 	return nil
+}
+
+// podSpecFindings evaluates the pod spec rules over doc, read from raw
+// with the images judged, or returns the findings the same document got
+// before (podspecs.go). The findings are shared: not to be changed.
+func (w *Webhook) podSpecFindings(ctx context.Context, ps *policyState, doc *document.Document, raw []byte, judged []judgedImage) ([]finding.Finding, error) {
+	var key, day string
+	if ps.podSpecs != nil {
+		day = today(ps.checker.Now())
+		key = podSpecKey(doc.Path, raw, judged, day)
+		if fs, ok := ps.podSpecs.Get(key); ok {
+			w.metrics.cache.WithLabelValues("podspec", "hit").Inc()
+			return fs, nil
+		}
+		w.metrics.cache.WithLabelValues("podspec", "miss").Inc()
+	}
+	// The pod spec rules are compute only: the review's deadline does not
+	// cut them short.
+	res := ps.checker.Document(context.WithoutCancel(ctx), doc)
+	if res.Err != nil {
+		return nil, res.Err
+	}
+	// Kept unless the day turned during the evaluation: the result
+	// belongs to the day it was evaluated on.
+	if ps.podSpecs != nil && today(ps.checker.Now()) == day && cacheable(res.Findings) {
+		ps.podSpecs.Put(key, res.Findings, 0)
+	}
+	return res.Findings, nil
 }
 
 // ruleName is the rule's name (kubernetes/runtime-non-root), or its ID.

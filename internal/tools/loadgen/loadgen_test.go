@@ -71,6 +71,7 @@ const exposition = `# HELP dwf_admission_cache_total Cache lookups.
 # TYPE dwf_admission_cache_total counter
 dwf_admission_cache_total{cache="decision",result="hit"} 290
 dwf_admission_cache_total{cache="decision",result="miss"} 10
+dwf_admission_cache_total{cache="podspec",result="miss"} 7
 dwf_admission_cache_total{cache="tag",result="hit"} 297
 dwf_admission_cache_total{cache="tag",result="miss"} 3
 dwf_admission_cache_totally_other 5
@@ -82,6 +83,7 @@ func TestParseCountersAndHitRatio(t *testing.T) {
 	want := map[string]float64{
 		`{cache="decision",result="hit"}`:  290,
 		`{cache="decision",result="miss"}`: 10,
+		`{cache="podspec",result="miss"}`:  7,
 		`{cache="tag",result="hit"}`:       297,
 		`{cache="tag",result="miss"}`:      3,
 	}
