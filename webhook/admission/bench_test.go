@@ -97,10 +97,23 @@ func warmSender(b *testing.B) func() time.Duration {
 }
 
 // BenchmarkReviewCompute is one warm review without HTTP: decode the
-// AdmissionReview, judge it (caches warm, DWF601-DWF603 in Rego), encode
-// the answer. Its CPU profile (-cpuprofile) shows where a review's time
-// goes without the client's share that BenchmarkReviewWarm includes.
+// AdmissionReview, judge it (caches warm: the same object again, so its
+// DWF601-DWF603 findings come from the pod spec cache), encode the answer.
+// Its CPU profile (-cpuprofile) shows where a review's time goes without
+// the client's share that BenchmarkReviewWarm includes.
 func BenchmarkReviewCompute(b *testing.B) {
+	benchmarkReviewCompute(b, 1)
+}
+
+// BenchmarkReviewComputeNewObject is BenchmarkReviewCompute with another
+// object each time (the Deployment's name differs, as pods' generated
+// names do): the image caches are warm, DWF601-DWF603 run in Rego.
+func BenchmarkReviewComputeNewObject(b *testing.B) {
+	benchmarkReviewCompute(b, 2*podSpecCacheSize)
+}
+
+// benchmarkReviewCompute cycles through objects distinct objects.
+func benchmarkReviewCompute(b *testing.B, objects int) {
 	f := newFixture(b, Options{})
 	refs := []string{f.good}
 	for _, name := range []string{"team/sidecar:1", "team/init:1"} {
@@ -108,8 +121,14 @@ func BenchmarkReviewCompute(b *testing.B) {
 		f.reg.PushIndex(b, ref, imagetest.Index(b, imagetest.Spec{}.Images(b)...))
 		refs = append(refs, ref)
 	}
-	body := reviewJSON(b, deployment("web", podOpts{image: refs[0]}, podOpts{image: refs[1]}, podOpts{image: refs[2]}), reviewOpts{})
+	bodies := make([][]byte, objects)
+	for i := range bodies {
+		bodies[i] = reviewJSON(b, deployment(fmt.Sprintf("web-%d", i), podOpts{image: refs[0]}, podOpts{image: refs[1]}, podOpts{image: refs[2]}), reviewOpts{})
+	}
+	n := 0
 	review := func() {
+		body := bodies[n%len(bodies)]
+		n++
 		rv, err := decodeReview(body)
 		if err != nil {
 			b.Fatal(err)
