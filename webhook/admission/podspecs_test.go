@@ -186,3 +186,39 @@ deny contains {"msg": sprintf("evaluated at %d", [time.now_ns()])} if true
 		t.Fatalf("%v hits, %v misses; want no lookups", hits, misses)
 	}
 }
+
+// TestPodSpecCacheDryRunAndModes: a dry run then the real request (as
+// `kubectl apply --dry-run=server` then `kubectl apply`) get the same
+// answer in every mode, the second from the cache, each counted by its
+// dry-run label.
+func TestPodSpecCacheDryRunAndModes(t *testing.T) {
+	for _, mode := range []Mode{Enforce, Warn, Audit} {
+		t.Run(string(mode), func(t *testing.T) {
+			f := newFixture(t, Options{Mode: mode})
+			web := deployment("web", podOpts{image: f.good, runAsUser: ptr(0)})
+			dry := f.post(t, reviewJSON(t, web, reviewOpts{dryRun: true}), "")
+			applied := f.post(t, reviewJSON(t, web, reviewOpts{}), "")
+			if diff := cmp.Diff(dry, applied); diff != "" {
+				t.Errorf("dry run and real request differ (-dry +applied):\n%s", diff)
+			}
+			if mode == Enforce && (applied.Allowed || !strings.Contains(message(applied), "DWF601")) {
+				t.Errorf("enforce: %+v", applied)
+			}
+			if mode == Warn && (!applied.Allowed || !strings.Contains(strings.Join(applied.Warnings, " "), "DWF601")) {
+				t.Errorf("warn: %+v", applied)
+			}
+			if mode == Audit && (!applied.Allowed || !strings.Contains(applied.AuditAnnotations["findings"], "DWF601")) {
+				t.Errorf("audit: %+v", applied)
+			}
+			if hits, misses := f.podSpecLookups(); hits != 1 || misses != 1 {
+				t.Errorf("%v hits, %v misses; want 1 and 1", hits, misses)
+			}
+			decision := map[Mode]string{Enforce: "deny", Warn: "warn", Audit: "audit"}[mode]
+			for _, dryRun := range []string{"true", "false"} {
+				if got := testutil.ToFloat64(f.wh.metrics.reviews.WithLabelValues(decision, "CREATE", "Deployment", dryRun)); got != 1 {
+					t.Errorf("reviews{decision=%s, dry_run=%s} = %v, want 1", decision, dryRun, got)
+				}
+			}
+		})
+	}
+}
