@@ -316,7 +316,12 @@ type policyState struct {
 	// podSpecs keeps the findings of pod spec documents seen before;
 	// nil when the set's kubernetes rules are not deterministic. A new
 	// policy set starts with an empty one.
-	podSpecs *lru.Cache[[]finding.Finding]
+	podSpecs *lru.Cache[[]specFinding]
+	// podSpecRefs keeps the image references of the raw objects seen
+	// before, so that a review the cache answers reads its object once
+	// (as a map, for what the webhook itself needs) instead of twice;
+	// nil with podSpecs.
+	podSpecRefs *lru.Cache[[]string]
 }
 
 // SetPolicies makes reviews from now on judged by checker, whose policy
@@ -326,7 +331,8 @@ type policyState struct {
 func (w *Webhook) SetPolicies(checker *check.Checker, hash string) {
 	ps := &policyState{checker: checker, hash: hash, rules: map[string]finding.Rule{}, reports: checker.NeedsReports()}
 	if checker.Deterministic(document.KindKubernetes) {
-		ps.podSpecs = lru.New[[]finding.Finding](podSpecCacheSize, w.o.Now)
+		ps.podSpecs = lru.New[[]specFinding](podSpecCacheSize, w.o.Now)
+		ps.podSpecRefs = lru.New[[]string](podSpecCacheSize, w.o.Now)
 	}
 	for _, r := range checker.Rules() {
 		ps.rules[r.ID] = r
@@ -383,7 +389,7 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, MaxBodyBytes))
+	body, err := readBody(http.MaxBytesReader(rw, r.Body, MaxBodyBytes), r.ContentLength)
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			http.Error(rw, fmt.Sprintf("request body larger than %d bytes", MaxBodyBytes), http.StatusRequestEntityTooLarge)
@@ -428,6 +434,21 @@ func (w *Webhook) admit(ctx context.Context, length int64) (func(), bool) {
 		return nil, false
 	}
 	return func() { w.inFlight.Release(n) }, true
+}
+
+// readBody reads a request body whose declared length is n (-1:
+// unknown) into one buffer of that size, instead of the doublings of
+// io.ReadAll: a review is read at every request. Past maxPresized the
+// buffer grows as the body arrives, so that a declared length alone does
+// not reserve memory.
+func readBody(r io.Reader, n int64) ([]byte, error) {
+	const maxPresized = 64 << 10
+	if n <= 0 || n > maxPresized {
+		return io.ReadAll(r)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
 
 // decodeReview reads an admission.k8s.io/v1 AdmissionReview with a

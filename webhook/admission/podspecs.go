@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/engine/input/kubernetes"
 )
 
 // The pod spec findings cache (policyState.podSpecs): the same object
@@ -14,8 +16,9 @@ import (
 // evaluation, which is most of a warm review's CPU.
 //
 // It is correct by construction: an entry is the result of
-// check.Checker.Document for a document, kept under a key that determines
-// the document and everything else the result depends on. The document is
+// check.Checker.Document for a document (with, per finding, the container
+// of the document that holds it), kept under a key that determines the
+// document and everything else the result depends on. The document is
 // kubernetes.ParseJSON of the object's raw JSON under its path (a pure
 // function of both) with each image's config set: a verdict's, named by
 // the verdict's id, or the empty one of an image that was not judged. The
@@ -32,6 +35,60 @@ const (
 	// more is not kept.
 	maxCachedFindingBytes = 16 << 10
 )
+
+// podSpecInput is the object of a review as the pod spec rules read it:
+// its document is kubernetes.ParseJSON of raw under path, read at most
+// once, and only when the rules run or no earlier review of the same raw
+// object left its image references (policyState.podSpecRefs).
+type podSpecInput struct {
+	path string
+	raw  []byte
+	doc  *document.Document
+}
+
+// document returns the document of the object, read once.
+func (in *podSpecInput) document() (*document.Document, error) {
+	if in.doc == nil {
+		doc, err := kubernetes.ParseJSON(in.path, in.raw, kubernetes.Options{MaxBytes: 2 * MaxBodyBytes})
+		if err != nil {
+			return nil, err
+		}
+		in.doc = doc
+	}
+	return in.doc, nil
+}
+
+// imageRefs returns the distinct images of the object's document, in the
+// order kubernetes.ImageRefs gives them, without reading the object again
+// when an earlier review read the same raw object: they are a function of
+// raw alone.
+func (ps *policyState) imageRefs(in *podSpecInput) ([]string, error) {
+	var key string
+	if ps.podSpecRefs != nil {
+		sum := sha256.Sum256(in.raw)
+		key = string(sum[:])
+		if refs, ok := ps.podSpecRefs.Get(key); ok {
+			return refs, nil
+		}
+	}
+	doc, err := in.document()
+	if err != nil {
+		return nil, err
+	}
+	refs := kubernetes.ImageRefs(doc)
+	if ps.podSpecRefs != nil {
+		ps.podSpecRefs.Put(key, refs, 0)
+	}
+	return refs, nil
+}
+
+// specFinding is a finding of the pod spec rules and the container whose
+// entry holds its location, if one does: its name and image reference.
+type specFinding struct {
+	finding.Finding
+	inContainer      bool
+	container, image string
+}
 
 // podSpecKey is the cache key of the pod spec document read from raw
 // under path, whose images are judged (in the order of
@@ -60,7 +117,9 @@ func podSpecKey(path string, raw []byte, judged []judgedImage, day string) strin
 // today is the UTC day of now, the granularity of exceptions' expiry.
 func today(now time.Time) string { return now.UTC().Format(time.DateOnly) }
 
-// cacheable reports whether findings are small enough to keep.
+// cacheable reports whether findings are small enough to keep (the
+// container names and references of specFinding come from the object,
+// which is capped).
 func cacheable(fs []finding.Finding) bool {
 	n := 0
 	for _, f := range fs {

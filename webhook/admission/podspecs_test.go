@@ -222,3 +222,21 @@ func TestPodSpecCacheDryRunAndModes(t *testing.T) {
 		})
 	}
 }
+
+// TestPodSpecCacheMalformedObject: an object the kubernetes document
+// refuses is denied with DWF000 every time: nothing of it is kept.
+func TestPodSpecCacheMalformedObject(t *testing.T) {
+	f := newFixture(t, Options{})
+	web := deployment("web", podOpts{image: f.good})
+	spec := web["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+	spec["containers"].([]any)[0].(map[string]any)["securityContext"] = map[string]any{"runAsUser": "root"}
+	for range 2 {
+		r := f.reviewOf(t, web)
+		if r.Allowed || !strings.Contains(message(r), "DWF000 error: runAsUser in the container securityContext is not an integer") {
+			t.Fatalf("%+v", r)
+		}
+	}
+	if hits, misses := f.podSpecLookups(); hits != 0 || misses != 0 {
+		t.Fatalf("%v hits, %v misses; want no lookups", hits, misses)
+	}
+}

@@ -123,9 +123,8 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 		w.finish(st, subject, lines, nil)
 		return nil
 	}
-	// The document of `check` for the object indented, read without the
-	// YAML parser.
-	doc, err := kubernetes.ParseJSON(strings.ReplaceAll(subject, " ", "/"), req.Object.Raw, kubernetes.Options{MaxBytes: 2 * MaxBodyBytes})
+	spec := podSpecInput{path: strings.ReplaceAll(subject, " ", "/"), raw: req.Object.Raw}
+	refs, err := ps.imageRefs(&spec)
 	if perr, ok := errors.AsType[*document.ParseError](err); ok {
 		w.finish(st, subject, []line{{severity: finding.SeverityError, text: "DWF000 error: " + perr.Message}}, nil)
 		return nil
@@ -134,9 +133,8 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 		return fmt.Errorf("reading the %s object: %w", kind, err)
 	}
 
-	spec, _ := podSpec(kind, obj)
-	kc := w.keychainFor(ctx, ps, req.Namespace, spec)
-	refs := kubernetes.ImageRefs(doc)
+	podSpecObj, _ := podSpec(kind, obj)
+	kc := w.keychainFor(ctx, ps, req.Namespace, podSpecObj)
 	judged := make([]judgedImage, len(refs))
 	sem := make(chan struct{}, maxImagesAtOnce)
 	var wg sync.WaitGroup
@@ -168,20 +166,13 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 			// Not a lookup that failed: a decision, whatever --on-error says.
 			lines = append(lines, line{severity: finding.SeverityError,
 				text: fmt.Sprintf("%s: image %s: %v", containersOf(j.ref), j.ref, j.err)})
-			kubernetes.SetImageConfig(doc, j.ref, map[string]any{"subject": j.ref, "platforms": []any{}})
 			continue
 		}
 		if j.err != nil {
-			// Judged on the manifest alone, with the benefit of the
-			// doubt: an image config with no platforms raises nothing
-			// that needs the image (its user, its entrypoint), while what
-			// the manifest says by itself (runAsUser: 0) still counts.
-			// Unverified images get the --on-error outcome below.
+			// Judged on the manifest alone (imageConfig): unverified
+			// images get the --on-error outcome below.
 			unverified = append(unverified, j)
-			kubernetes.SetImageConfig(doc, j.ref, map[string]any{"subject": j.ref, "platforms": []any{}})
-			continue
 		}
-		kubernetes.SetImageConfig(doc, j.ref, j.config)
 	}
 	for _, j := range judged {
 		if j.image == nil {
@@ -211,7 +202,7 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 				text: fmt.Sprintf("%s: and %d more %s findings of its vulnerability report (%s)", containersOf(j.ref), m.n, m.rule, j.pinned)})
 		}
 	}
-	specFindings, err := w.podSpecFindings(ctx, ps, doc, req.Object.Raw, judged)
+	specFindings, err := w.podSpecFindings(ctx, ps, &spec, judged)
 	if err != nil {
 		// The rules could not be run (a rule past its evaluation
 		// deadline, the memory budget): the object cannot be verified, and
@@ -222,16 +213,14 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 		w.finish(st, subject, lines, unverified)
 		return nil
 	}
-	for _, f := range specFindings {
+	for _, sf := range specFindings {
+		f := sf.Finding
 		if f.Suppressed() {
 			continue
 		}
-		c := containerAt(doc, f.Location)
 		l := line{severity: f.Severity, rule: f.RuleID, text: fmt.Sprintf("%s %s %s: %s", f.RuleID, f.Severity, ps.ruleName(f.RuleID), f.Message)}
-		if c != nil {
-			img, _ := c["image"].(map[string]any)
-			ref, _ := img["value"].(string)
-			name, _ := c["name"].(string)
+		if sf.inContainer {
+			ref, name := sf.image, sf.container
 			j := byRef[ref]
 			pinned := j.pinned
 			if pinned == "" {
@@ -245,19 +234,26 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 	return nil
 }
 
-// podSpecFindings evaluates the pod spec rules over doc, read from raw
+// podSpecFindings evaluates the pod spec rules over the document of spec
 // with the images judged, or returns the findings the same document got
 // before (podspecs.go). The findings are shared: not to be changed.
-func (w *Webhook) podSpecFindings(ctx context.Context, ps *policyState, doc *document.Document, raw []byte, judged []judgedImage) ([]finding.Finding, error) {
+func (w *Webhook) podSpecFindings(ctx context.Context, ps *policyState, spec *podSpecInput, judged []judgedImage) ([]specFinding, error) {
 	var key, day string
 	if ps.podSpecs != nil {
 		day = today(ps.checker.Now())
-		key = podSpecKey(doc.Path, raw, judged, day)
+		key = podSpecKey(spec.path, spec.raw, judged, day)
 		if fs, ok := ps.podSpecs.Get(key); ok {
 			w.metrics.cache.WithLabelValues("podspec", "hit").Inc()
 			return fs, nil
 		}
 		w.metrics.cache.WithLabelValues("podspec", "miss").Inc()
+	}
+	doc, err := spec.document()
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range judged {
+		kubernetes.SetImageConfig(doc, j.ref, imageConfig(j))
 	}
 	// The pod spec rules are compute only: the review's deadline does not
 	// cut them short.
@@ -265,12 +261,34 @@ func (w *Webhook) podSpecFindings(ctx context.Context, ps *policyState, doc *doc
 	if res.Err != nil {
 		return nil, res.Err
 	}
+	out := make([]specFinding, len(res.Findings))
+	for i, f := range res.Findings {
+		out[i].Finding = f
+		if c := containerAt(doc, f.Location); c != nil {
+			img, _ := c["image"].(map[string]any)
+			out[i].image, _ = img["value"].(string)
+			out[i].container, _ = c["name"].(string)
+			out[i].inContainer = true
+		}
+	}
 	// Kept unless the day turned during the evaluation: the result
 	// belongs to the day it was evaluated on.
 	if ps.podSpecs != nil && today(ps.checker.Now()) == day && cacheable(res.Findings) {
-		ps.podSpecs.Put(key, res.Findings, 0)
+		ps.podSpecs.Put(key, out, 0)
 	}
-	return res.Findings, nil
+	return out, nil
+}
+
+// imageConfig is the image_config the pod spec rules see for a judged
+// image: its verdict's, or, for an image that was not judged, one with no
+// platforms: judged on the manifest alone, with the benefit of the doubt,
+// it raises nothing that needs the image (its user, its entrypoint), while
+// what the manifest says by itself (runAsUser: 0) still counts.
+func imageConfig(j judgedImage) any {
+	if j.err != nil {
+		return map[string]any{"subject": j.ref, "platforms": []any{}}
+	}
+	return j.config
 }
 
 // ruleName is the rule's name (kubernetes/runtime-non-root), or its ID.
