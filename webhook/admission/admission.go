@@ -322,6 +322,9 @@ type policyState struct {
 	// (as a map, for what the webhook itself needs) instead of twice;
 	// nil with podSpecs.
 	podSpecRefs *lru.Cache[[]string]
+	// objects keeps what the webhook reads of the raw objects seen
+	// before (objectFacts).
+	objects *lru.Cache[*objectFacts]
 }
 
 // SetPolicies makes reviews from now on judged by checker, whose policy
@@ -329,7 +332,8 @@ type policyState struct {
 // with the set they started with; image verdicts cached under the old
 // hash are not used again.
 func (w *Webhook) SetPolicies(checker *check.Checker, hash string) {
-	ps := &policyState{checker: checker, hash: hash, rules: map[string]finding.Rule{}, reports: checker.NeedsReports()}
+	ps := &policyState{checker: checker, hash: hash, rules: map[string]finding.Rule{}, reports: checker.NeedsReports(),
+		objects: lru.New[*objectFacts](podSpecCacheSize, w.o.Now)}
 	if checker.Deterministic(document.KindKubernetes) {
 		ps.podSpecs = lru.New[[]specFinding](podSpecCacheSize, w.o.Now)
 		ps.podSpecRefs = lru.New[[]string](podSpecCacheSize, w.o.Now)

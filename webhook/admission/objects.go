@@ -66,6 +66,45 @@ func containerImages(kind string, obj map[string]any) []containerImage {
 	return out
 }
 
+// objectFacts is what the webhook itself reads of a workload object (the
+// rules read its kubernetes document): a function of the object's kind
+// and raw JSON alone, so kept per raw object (policyState.objects) and
+// shared, not to be changed.
+type objectFacts struct {
+	// name and generateName are the object's metadata.
+	name, generateName string
+	images             []containerImage
+	// hasSpec: the object has a pod spec where its kind keeps one.
+	hasSpec bool
+	// pullSecrets are the names of its imagePullSecrets, in order;
+	// serviceAccount its serviceAccountName.
+	pullSecrets    []string
+	serviceAccount string
+}
+
+// readObject decodes the raw JSON of an object of kind into its facts.
+func readObject(kind string, raw []byte) (*objectFacts, error) {
+	var obj map[string]any
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, err
+	}
+	f := &objectFacts{images: containerImages(kind, obj)}
+	meta, _ := obj["metadata"].(map[string]any)
+	f.name, _ = meta["name"].(string)
+	f.generateName, _ = meta["generateName"].(string)
+	if spec, _ := podSpec(kind, obj); spec != nil {
+		f.hasSpec = true
+		items, _ := spec["imagePullSecrets"].([]any)
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			n, _ := m["name"].(string)
+			f.pullSecrets = append(f.pullSecrets, n)
+		}
+		f.serviceAccount, _ = spec["serviceAccountName"].(string)
+	}
+	return f, nil
+}
+
 // judgedFields is what an UPDATE must change to be judged again: the pod's
 // securityContext and, per container, its image, securityContext, command
 // and args (the entrypoint rule reads them).

@@ -43,6 +43,7 @@ const (
 type podSpecInput struct {
 	path string
 	raw  []byte
+	sum  [sha256.Size]byte // of raw
 	doc  *document.Document
 }
 
@@ -65,8 +66,7 @@ func (in *podSpecInput) document() (*document.Document, error) {
 func (ps *policyState) imageRefs(in *podSpecInput) ([]string, error) {
 	var key string
 	if ps.podSpecRefs != nil {
-		sum := sha256.Sum256(in.raw)
-		key = string(sum[:])
+		key = string(in.sum[:])
 		if refs, ok := ps.podSpecRefs.Get(key); ok {
 			return refs, nil
 		}
@@ -80,6 +80,22 @@ func (ps *policyState) imageRefs(in *podSpecInput) ([]string, error) {
 		ps.podSpecRefs.Put(key, refs, 0)
 	}
 	return refs, nil
+}
+
+// object returns the facts of the object of kind whose raw JSON (of
+// SHA-256 sum) a review carries, decoding it only when no earlier review
+// under this policy set did.
+func (ps *policyState) object(kind string, raw []byte, sum [sha256.Size]byte) (*objectFacts, error) {
+	key := kind + " " + string(sum[:])
+	if f, ok := ps.objects.Get(key); ok {
+		return f, nil
+	}
+	f, err := readObject(kind, raw)
+	if err != nil {
+		return nil, err
+	}
+	ps.objects.Put(key, f, 0)
+	return f, nil
 }
 
 // specFinding is a finding of the pod spec rules and the container whose

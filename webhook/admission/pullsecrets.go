@@ -181,20 +181,17 @@ type serviceAccountObject struct {
 
 // pullSecretNames lists the secrets a pod spec's images are pulled with:
 // its imagePullSecrets, then its service account's.
-func (w *Webhook) pullSecretNames(ctx context.Context, ns string, spec map[string]any) []string {
+func (w *Webhook) pullSecretNames(ctx context.Context, ns string, pod *objectFacts) []string {
 	var names []string
 	add := func(n string) {
 		if n != "" && !slices.Contains(names, n) && len(names) < maxPullSecrets {
 			names = append(names, n)
 		}
 	}
-	items, _ := spec["imagePullSecrets"].([]any)
-	for _, it := range items {
-		m, _ := it.(map[string]any)
-		n, _ := m["name"].(string)
+	for _, n := range pod.pullSecrets {
 		add(n)
 	}
-	sa, _ := spec["serviceAccountName"].(string)
+	sa := pod.serviceAccount
 	if sa == "" {
 		sa = "default"
 	}
@@ -213,15 +210,15 @@ func (w *Webhook) pullSecretNames(ctx context.Context, ns string, spec map[strin
 // keychainFor builds the keychain of a pod spec in namespace ns. A secret
 // that cannot be read is skipped (the kubelet would fail to pull with it
 // too) and logged.
-func (w *Webhook) keychainFor(ctx context.Context, ps *policyState, ns string, spec map[string]any) *pullKeychain {
+func (w *Webhook) keychainFor(ctx context.Context, ps *policyState, ns string, obj *objectFacts) *pullKeychain {
 	// A checker without a keychain leaves the fallback nil: anonymous,
 	// never the Docker config (and credential helpers) of whoever runs
 	// the server, which the image package would default to.
 	k := &pullKeychain{fallback: ps.checker.ImageOptions().Keychain}
-	if w.apiClient == nil || spec == nil {
+	if w.apiClient == nil || !obj.hasSpec {
 		return k
 	}
-	for _, name := range w.pullSecretNames(ctx, ns, spec) {
+	for _, name := range w.pullSecretNames(ctx, ns, obj) {
 		var s secretObject
 		if err := w.cachedGet(ctx, "/api/v1/namespaces/"+url.PathEscape(ns)+"/secrets/"+url.PathEscape(name), &s); err != nil {
 			w.log.Warn("reading a pull secret", "namespace", ns, "secret", name, "err", err)

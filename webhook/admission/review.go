@@ -3,7 +3,7 @@ package admission
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
@@ -91,18 +91,16 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 	ps := w.policies.Load()
 	req := st.req
 	kind := req.Kind.Kind
-	var obj map[string]any
-	if err := json.Unmarshal(req.Object.Raw, &obj); err != nil {
+	rawSum := sha256.Sum256(req.Object.Raw)
+	obj, err := ps.object(kind, req.Object.Raw, rawSum)
+	if err != nil {
 		return fmt.Errorf("decoding the %s object: %w", kind, err)
 	}
 	objName := req.Name
 	if objName == "" {
-		meta, _ := obj["metadata"].(map[string]any)
-		objName, _ = meta["name"].(string)
-		if objName == "" {
-			if g, _ := meta["generateName"].(string); g != "" {
-				objName = g + "*"
-			}
+		objName = obj.name
+		if objName == "" && obj.generateName != "" {
+			objName = obj.generateName + "*"
 		}
 	}
 	subject := kind + " " + objName
@@ -112,7 +110,7 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 	var lines []line
 	// References the registry could not even be asked about: named by
 	// their field path, denied whatever --on-error says.
-	images := containerImages(kind, obj)
+	images := obj.images
 	for _, ci := range images {
 		if _, err := name.ParseReference(ci.image); err != nil {
 			lines = append(lines, line{severity: finding.SeverityError,
@@ -123,7 +121,7 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 		w.finish(st, subject, lines, nil)
 		return nil
 	}
-	spec := podSpecInput{path: strings.ReplaceAll(subject, " ", "/"), raw: req.Object.Raw}
+	spec := podSpecInput{path: strings.ReplaceAll(subject, " ", "/"), raw: req.Object.Raw, sum: rawSum}
 	refs, err := ps.imageRefs(&spec)
 	if perr, ok := errors.AsType[*document.ParseError](err); ok {
 		w.finish(st, subject, []line{{severity: finding.SeverityError, text: "DWF000 error: " + perr.Message}}, nil)
@@ -133,8 +131,7 @@ func (w *Webhook) judge(ctx context.Context, st *reviewState) error {
 		return fmt.Errorf("reading the %s object: %w", kind, err)
 	}
 
-	podSpecObj, _ := podSpec(kind, obj)
-	kc := w.keychainFor(ctx, ps, req.Namespace, podSpecObj)
+	kc := w.keychainFor(ctx, ps, req.Namespace, obj)
 	judged := make([]judgedImage, len(refs))
 	sem := make(chan struct{}, maxImagesAtOnce)
 	var wg sync.WaitGroup
