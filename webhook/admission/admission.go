@@ -333,10 +333,12 @@ type policyState struct {
 // hash are not used again.
 func (w *Webhook) SetPolicies(checker *check.Checker, hash string) {
 	ps := &policyState{checker: checker, hash: hash, rules: map[string]finding.Rule{}, reports: checker.NeedsReports(),
-		objects: lru.New[*objectFacts](podSpecCacheSize, w.o.Now)}
+		// An object is up to 3 MiB and may name thousands of images:
+		// these are bounded by bytes too.
+		objects: lru.NewSized(podSpecCacheSize, w.o.CacheBytes/4, (*objectFacts).bytes, w.o.Now)}
 	if checker.Deterministic(document.KindKubernetes) {
 		ps.podSpecs = lru.New[[]specFinding](podSpecCacheSize, w.o.Now)
-		ps.podSpecRefs = lru.New[[]string](podSpecCacheSize, w.o.Now)
+		ps.podSpecRefs = lru.NewSized(podSpecCacheSize, w.o.CacheBytes/4, stringsBytes, w.o.Now)
 	}
 	for _, r := range checker.Rules() {
 		ps.rules[r.ID] = r

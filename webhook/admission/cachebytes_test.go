@@ -37,3 +37,32 @@ func TestCacheByteBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestObjectCachesBounded: what the webhook keeps of the objects it has
+// seen (their images, their image references) is bounded by bytes: an
+// object naming many images is not kept past the budget, and is judged
+// all the same.
+func TestObjectCachesBounded(t *testing.T) {
+	f := newFixture(t, Options{CacheBytes: 8 << 10}) // 2 KiB for each object cache
+	var cs []podOpts
+	for range 40 {
+		cs = append(cs, podOpts{image: f.good})
+	}
+	body := reviewJSON(t, deployment("many", cs...), reviewOpts{})
+	small := reviewJSON(t, deployment("one", podOpts{image: f.good}), reviewOpts{})
+	for _, b := range [][]byte{body, body, small} {
+		if r := f.post(t, b, ""); !r.Allowed {
+			t.Fatalf("denied: %s", message(r))
+		}
+	}
+	ps := f.wh.policies.Load()
+	if n := ps.objects.Len(); n != 1 {
+		t.Errorf("%d objects kept, want 1 (the one-container object; the 40-container one is over the budget)", n)
+	}
+	if b := ps.objects.Bytes(); b > 2<<10 {
+		t.Errorf("the objects cache holds %d bytes, over its 2 KiB", b)
+	}
+	if ps.podSpecRefs != nil && ps.podSpecRefs.Bytes() > 2<<10 {
+		t.Errorf("the image references cache holds %d bytes, over its 2 KiB", ps.podSpecRefs.Bytes())
+	}
+}

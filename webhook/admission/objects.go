@@ -82,6 +82,24 @@ type objectFacts struct {
 	serviceAccount string
 }
 
+// bytes estimates what the facts hold, for the objects cache's budget.
+func (f *objectFacts) bytes() int64 {
+	n := 64 + int64(len(f.name)+len(f.generateName)+len(f.serviceAccount)) + stringsBytes(f.pullSecrets)
+	for _, c := range f.images {
+		n += 48 + int64(len(c.name)+len(c.field)+len(c.image))
+	}
+	return n
+}
+
+// stringsBytes estimates what a list of strings holds.
+func stringsBytes(list []string) int64 {
+	n := int64(24)
+	for _, s := range list {
+		n += 16 + int64(len(s))
+	}
+	return n
+}
+
 // readObject decodes the raw JSON of an object of kind into its facts.
 func readObject(kind string, raw []byte) (*objectFacts, error) {
 	var obj map[string]any
