@@ -3,7 +3,8 @@
 # loopback (issue 11's and issue 12's performance sections):
 #
 #   scripts/bench-webhook.sh bench   cold reviews, warm reviews at 1,000/s,
-#                                    cache hits (make bench-webhook)
+#                                    cache hits, then objects never seen
+#                                    before (make bench-webhook)
 #   scripts/bench-webhook.sh gate    manifest pulls through the registry
 #                                    gate and directly, side by side
 #                                    (make bench-gate)
@@ -23,7 +24,8 @@
 # everything it writes is under one temporary directory, removed at the end
 # (KEEP=1 keeps it).
 #
-# Knobs (environment): WARM_RATE (1000), WARM_DURATION (30s), COLD (100
+# Knobs (environment): WARM_RATE (1000), WARM_DURATION (30s), NEW_RATE
+# (500/s of objects under new names), COLD (100
 # pods of 3 new images), COLD_RATE (10/s), GATE_RATE (200/s, half each
 # way), GATE_DURATION (20s), SOAK_RATE (300/s), SOAK_DURATION (10m),
 # SOAK_RSS_EVERY (5s), BIN (bin/dwf-policy), GO (go).
@@ -111,6 +113,12 @@ bench)
 	log "warm: ${WARM_RATE:-1000}/s for ${WARM_DURATION:-30s} (after 3s of warm-up) of one pod of 3 images"
 	lg review -http2=$h2 -label "warm-${WARM_RATE:-1000}" -url "$url" -ca "$work/tls.crt" -body "$work/warm.json" -rate "${WARM_RATE:-1000}" \
 		-duration "${WARM_DURATION:-30s}" -warmup 3s -max-p99 5ms -min-hit 0.99 -pid "$server_pid"
+	# The warm runs repeat one object, which the pod spec cache answers
+	# after the first review; objects of their own (a ReplicaSet's pods)
+	# run DWF601-DWF603 every time. A figure, not a target.
+	log "new objects: ${NEW_RATE:-500}/s for 10s of the same pod under a new name each time (images cached, rules run every review)"
+	lg review -http2=$h2 -label "new-objects-${NEW_RATE:-500}" -url "$url" -ca "$work/tls.crt" -body "$work/warm.json" -unique-objects \
+		-rate "${NEW_RATE:-500}" -duration 10s -warmup 2s -pid "$server_pid" -rss-every 0
 	;;
 gate)
 	# Both ways in plain HTTP on loopback, so that the difference is the

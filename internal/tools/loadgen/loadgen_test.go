@@ -316,3 +316,32 @@ func TestTableGolden(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestWithName: -unique-objects renames the object and the request, and
+// leaves the labels (which the selector must match) alone.
+func TestWithName(t *testing.T) {
+	body, err := review("warm", [3]string{"r/a:1", "r/b:1", "r/c:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Request struct {
+			Name   string `json:"name"`
+			Object struct {
+				Metadata struct {
+					Name   string            `json:"name"`
+					Labels map[string]string `json:"labels"`
+				} `json:"metadata"`
+			} `json:"object"`
+		} `json:"request"`
+	}
+	if err := json.Unmarshal(withName(body, 0x1f), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Request.Name != "web-1f-warm" || got.Request.Object.Metadata.Name != "web-1f-warm" {
+		t.Errorf("names %q and %q, want web-1f-warm", got.Request.Name, got.Request.Object.Metadata.Name)
+	}
+	if l := got.Request.Object.Metadata.Labels["app.kubernetes.io/name"]; l != "web-warm" {
+		t.Errorf("label %q, want web-warm unchanged", l)
+	}
+}

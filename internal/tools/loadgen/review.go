@@ -100,6 +100,7 @@ func reviewCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	minHit := fs.Float64("min-hit", -1, "target: the server's cache hit ratio during the run at least this (0..1; -1: not a target)")
 	pid := fs.Int("pid", 0, "measure the server process `PID`: its CPU time per request, and its memory (VmRSS, VmHWM) every -rss-every")
 	rssEvery := fs.Duration("rss-every", 5*time.Second, "with -pid, sample memory this often (0: not at all), and make it bounded a target")
+	unique := fs.Bool("unique-objects", false, "give every review's object a name of its own (as the pods of a ReplicaSet get), so no review repeats one the server has seen")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -122,7 +123,11 @@ func reviewCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	want := []byte(*expect)
 	var seq atomic.Uint64
 	send := func(ctx context.Context, i int) error {
-		body := withUID(reviews[i%len(reviews)], seq.Add(1))
+		n := seq.Add(1)
+		body := withUID(reviews[i%len(reviews)], n)
+		if *unique {
+			body = withName(body, n)
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
 			return err
@@ -246,6 +251,12 @@ func uidAt(b []byte) int {
 		return -1
 	}
 	return i + len(`"uid":"`)
+}
+
+// withName is body with the object's name (and the request's) made unique
+// by n: "web-warm" becomes "web-1f-warm".
+func withName(body []byte, n uint64) []byte {
+	return bytes.ReplaceAll(body, []byte(`"name":"web-`), fmt.Appendf(nil, `"name":"web-%x-`, n))
 }
 
 // withUID copies body with its uid numbered n.
