@@ -214,3 +214,22 @@ deny contains {"msg": "bad"} if acme.bad`))},
 		t.Fatalf("workflow rules: %v", err)
 	}
 }
+
+// TestDeferredCompileCancelled: a compile cut short because its caller
+// stopped waiting (a review past its deadline, a run interrupted) is not
+// remembered as the kind's failure: the next caller compiles it.
+func TestDeferredCompileCancelled(t *testing.T) {
+	e, err := New(context.Background(), Options{Policies: builtins, Deferred: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	cerr := e.Prepare(cancelled, document.KindKubernetes)
+	if err := e.Prepare(context.Background(), document.KindKubernetes); err != nil {
+		t.Fatalf("after a cancelled compile (which gave %v): %v", cerr, err)
+	}
+	if _, err := e.query(context.Background(), document.KindKubernetes); err != nil {
+		t.Errorf("query after a cancelled compile: %v", err)
+	}
+}

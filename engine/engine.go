@@ -273,6 +273,11 @@ func (e *Engine) Prepare(ctx context.Context, kinds ...document.Kind) error {
 		return nil
 	}()
 	if err != nil {
+		if ctx.Err() != nil {
+			// Cut short because the caller stopped waiting: not the
+			// kind's failure, and the next caller compiles it.
+			return err
+		}
 		for _, kind := range missing {
 			prepared[kind] = &kindQuery{err: err}
 		}
