@@ -13,6 +13,10 @@ import (
 // not applied, which can only name more values than the jobs use.
 const maxMatrixCombinations = 256
 
+// maxMatrixEntries bounds the include and exclude entries expanded: each
+// is matched against every combination.
+const maxMatrixEntries = 1024
+
 // matrixCell is one matrix value: a scalar, or another YAML value (a list,
 // a map) that no `${{ matrix.NAME }}` subcommand can be and that matches
 // no exclude entry.
@@ -59,15 +63,10 @@ func matrixValues(v *yaml.Node) map[string][]string {
 		}
 	}
 	combos, ok := matrixProduct(keys, lists)
-	if !ok {
-		// Too large to expand: every value written, exclude not applied.
-		combos = nil
-		for _, k := range keys {
-			for _, c := range lists[k] {
-				combos = append(combos, map[string]matrixCell{k: c})
-			}
-		}
-		excludes = nil
+	if !ok || len(includes) > maxMatrixEntries || len(excludes) > maxMatrixEntries {
+		// Too large to expand (GitHub refuses such a matrix anyway):
+		// every value written, exclude not applied.
+		return writtenValues(keys, lists, includes)
 	}
 	combos = slices.DeleteFunc(combos, func(c map[string]matrixCell) bool {
 		return slices.ContainsFunc(excludes, func(ex map[string]matrixCell) bool { return matches(c, ex) })
@@ -97,8 +96,35 @@ func matrixValues(v *yaml.Node) map[string][]string {
 		}
 	}
 	vals := map[string][]string{}
+	added := map[[2]string]bool{}
 	add := func(k string, cell matrixCell) {
-		if cell.scalar && present[[2]string{k, cell.value}] && !slices.Contains(vals[k], cell.value) {
+		if kv := [2]string{k, cell.value}; cell.scalar && present[kv] && !added[kv] {
+			added[kv] = true
+			vals[k] = append(vals[k], cell.value)
+		}
+	}
+	for _, k := range keys {
+		for _, cell := range lists[k] {
+			add(k, cell)
+		}
+	}
+	for _, inc := range includes {
+		for _, k := range slices.Sorted(maps.Keys(inc)) {
+			add(k, inc[k])
+		}
+	}
+	return vals
+}
+
+// writtenValues is every scalar value of the lists and of the include
+// entries, in source order without repeats: what a matrix too large to
+// expand may give.
+func writtenValues(keys []string, lists map[string][]matrixCell, includes []map[string]matrixCell) map[string][]string {
+	vals := map[string][]string{}
+	seen := map[[2]string]bool{}
+	add := func(k string, cell matrixCell) {
+		if kv := [2]string{k, cell.value}; cell.scalar && !seen[kv] {
+			seen[kv] = true
 			vals[k] = append(vals[k], cell.value)
 		}
 	}

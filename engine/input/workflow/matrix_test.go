@@ -40,6 +40,12 @@ func TestMatrixValues(t *testing.T) {
 		{"too many combinations: lists as written, exclude not applied",
 			"a: [" + strings.Repeat("1,", 16) + "1]\nb: [" + strings.Repeat("2,", 16) + "2]\nmode: [fs, image]\nexclude:\n  - mode: fs",
 			map[string][]string{"a": {"1"}, "b": {"2"}, "mode": {"fs", "image"}}},
+		{"too many exclude entries: exclude not applied",
+			"mode: [fs, image]\nexclude:\n" + strings.Repeat("  - mode: fs\n", maxMatrixEntries+1),
+			map[string][]string{"mode": {"fs", "image"}}},
+		{"too many include entries: their values as written",
+			"mode: [fs]\ninclude:\n" + strings.Repeat("  - {mode: image, extra: x}\n", maxMatrixEntries+1),
+			map[string][]string{"mode": {"fs", "image"}, "extra": {"x"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var n yaml.Node
