@@ -66,7 +66,7 @@ func matrixValues(v *yaml.Node) map[string][]string {
 	if !ok || len(includes) > maxMatrixEntries || len(excludes) > maxMatrixEntries {
 		// Too large to expand (GitHub refuses such a matrix anyway):
 		// every value written, exclude not applied.
-		return writtenValues(keys, lists, includes)
+		return writtenValues(keys, lists, includes, nil)
 	}
 	combos = slices.DeleteFunc(combos, func(c map[string]matrixCell) bool {
 		return slices.ContainsFunc(excludes, func(ex map[string]matrixCell) bool { return matches(c, ex) })
@@ -86,7 +86,8 @@ func matrixValues(v *yaml.Node) map[string][]string {
 			combos = append(combos, inc)
 		}
 	}
-	// In source order: each variable's list, then the include entries.
+	// In source order: each variable's list, then the include entries,
+	// those some combination has.
 	present := map[[2]string]bool{}
 	for _, c := range combos {
 		for k, cell := range c {
@@ -95,35 +96,17 @@ func matrixValues(v *yaml.Node) map[string][]string {
 			}
 		}
 	}
-	vals := map[string][]string{}
-	added := map[[2]string]bool{}
-	add := func(k string, cell matrixCell) {
-		if kv := [2]string{k, cell.value}; cell.scalar && present[kv] && !added[kv] {
-			added[kv] = true
-			vals[k] = append(vals[k], cell.value)
-		}
-	}
-	for _, k := range keys {
-		for _, cell := range lists[k] {
-			add(k, cell)
-		}
-	}
-	for _, inc := range includes {
-		for _, k := range slices.Sorted(maps.Keys(inc)) {
-			add(k, inc[k])
-		}
-	}
-	return vals
+	return writtenValues(keys, lists, includes, func(kv [2]string) bool { return present[kv] })
 }
 
-// writtenValues is every scalar value of the lists and of the include
-// entries, in source order without repeats: what a matrix too large to
-// expand may give.
-func writtenValues(keys []string, lists map[string][]matrixCell, includes []map[string]matrixCell) map[string][]string {
+// writtenValues is the scalar values of the lists and of the include
+// entries that keep allows (nil: all of them; a matrix too large to
+// expand), in source order without repeats.
+func writtenValues(keys []string, lists map[string][]matrixCell, includes []map[string]matrixCell, keep func(kv [2]string) bool) map[string][]string {
 	vals := map[string][]string{}
 	seen := map[[2]string]bool{}
 	add := func(k string, cell matrixCell) {
-		if kv := [2]string{k, cell.value}; cell.scalar && !seen[kv] {
+		if kv := [2]string{k, cell.value}; cell.scalar && !seen[kv] && (keep == nil || keep(kv)) {
 			seen[kv] = true
 			vals[k] = append(vals[k], cell.value)
 		}
