@@ -2,7 +2,6 @@ package admission
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,6 +26,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/input/image"
 	"github.com/devflow/dwf-policy/engine/policyset"
 	"github.com/devflow/dwf-policy/internal/imagetest"
+	"github.com/devflow/dwf-policy/internal/policytest"
 )
 
 // fixture is a registry with a compliant and a root image, and a webhook.
@@ -116,24 +116,7 @@ func newFixtureWith(t testing.TB, o Options, cfg string, tune func(*policyset.Op
 	f.root = f.reg.Ref("team/root:1")
 	f.reg.PushIndex(t, f.root, imagetest.Index(t, imagetest.Spec{PlatformSpec: imagetest.PlatformSpec{User: &root}}.Images(t)...))
 
-	popts := policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true}
-	if cfg != "" {
-		popts.ConfigFile = filepath.Join(popts.WorkDir, ".dwf-policy.yaml")
-		if err := os.WriteFile(popts.ConfigFile, []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if tune != nil {
-		tune(&popts)
-	}
-	set, err := policyset.Open(context.Background(), popts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := set.Hash()
-	if err != nil {
-		t.Fatal(err)
-	}
+	set, hash := policytest.Open(t, cfg, tune)
 	// As Serve configures it: the pod author picks the registry, so only
 	// the test registry may be on loopback.
 	o.Checker = check.New(set, check.Options{Image: image.Options{Transport: imagetest.Transport(), Retries: -1, Timeout: 10 * time.Second,
@@ -144,6 +127,7 @@ func newFixtureWith(t testing.TB, o Options, cfg string, tune func(*policyset.Op
 	}
 	f.metrics = prometheus.NewRegistry()
 	o.Registerer = f.metrics
+	var err error
 	if f.wh, err = New(o); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package admission
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/input/image"
 	"github.com/devflow/dwf-policy/engine/policyset"
 	"github.com/devflow/dwf-policy/internal/imagetest"
+	"github.com/devflow/dwf-policy/internal/policytest"
 )
 
 // podSpecLookups returns the pod spec cache's hits and misses so far.
@@ -93,21 +93,7 @@ func TestPodSpecCacheImageChanged(t *testing.T) {
 // configuration, judged at the time now gives, as the fixture's checker.
 func reloadedChecker(t *testing.T, f *fixture, cfg string, now func() time.Time) (*check.Checker, string) {
 	t.Helper()
-	popts := policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true}
-	if cfg != "" {
-		popts.ConfigFile = filepath.Join(popts.WorkDir, ".dwf-policy.yaml")
-		if err := os.WriteFile(popts.ConfigFile, []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	set, err := policyset.Open(context.Background(), popts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := set.Hash()
-	if err != nil {
-		t.Fatal(err)
-	}
+	set, hash := policytest.Open(t, cfg, nil)
 	return check.New(set, check.Options{Now: now, Image: image.Options{Transport: imagetest.Transport(), Retries: -1, Timeout: 10 * time.Second,
 		UntrustedReferences: true, TrustedRegistries: []string{f.reg.Host}}}), hash
 }

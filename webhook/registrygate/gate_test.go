@@ -1,7 +1,6 @@
 package registrygate
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,8 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +21,8 @@ import (
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/input/image"
-	"github.com/devflow/dwf-policy/engine/policyset"
 	"github.com/devflow/dwf-policy/internal/imagetest"
+	"github.com/devflow/dwf-policy/internal/policytest"
 )
 
 func TestClassify(t *testing.T) {
@@ -97,21 +94,7 @@ func inProcessWrapped(t *testing.T, o Options, cfg string, wrap func(http.Handle
 	up := httptest.NewServer(h)
 	t.Cleanup(up.Close)
 	u, _ := url.Parse(up.URL)
-	popts := policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true}
-	if cfg != "" {
-		popts.ConfigFile = filepath.Join(popts.WorkDir, ".dwf-policy.yaml")
-		if err := os.WriteFile(popts.ConfigFile, []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	set, err := policyset.Open(context.Background(), popts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := set.Hash()
-	if err != nil {
-		t.Fatal(err)
-	}
+	set, hash := policytest.Open(t, cfg, nil)
 	o.Upstream = u
 	o.Checker = check.New(set, check.Options{Image: image.Options{InsecureRegistries: []string{u.Host}, Keychain: authn.NewMultiKeychain()}})
 	o.PolicyHash = hash

@@ -23,6 +23,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/input/image"
 	"github.com/devflow/dwf-policy/engine/policyset"
 	"github.com/devflow/dwf-policy/internal/imagetest"
+	"github.com/devflow/dwf-policy/internal/policytest"
 )
 
 // TestReconcileRun runs reconciliation by hand against go-containerregistry's
@@ -185,13 +186,8 @@ func TestReconcileStalledRegistry(t *testing.T) {
 // upstream over plain HTTP without credentials.
 func withBuiltins(t *testing.T, o Options) Options {
 	t.Helper()
-	set, err := policyset.Open(context.Background(), policyset.Options{WorkDir: t.TempDir(), NoConfigSearch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.PolicyHash, err = set.Hash(); err != nil {
-		t.Fatal(err)
-	}
+	var set *policyset.Set
+	set, o.PolicyHash = policytest.Open(t, "", nil)
 	o.Checker = check.New(set, check.Options{Image: image.Options{InsecureRegistries: []string{o.Upstream.Host}, Keychain: authn.NewMultiKeychain()}})
 	return o
 }
