@@ -117,6 +117,10 @@ func (c *checker) check(n *yaml.Node, s *spec, where string) {
 		if s.nonEmpty && len(n.Content) == 0 {
 			c.errorf(n, "%s must not be empty", where)
 		}
+		if s.maxItems > 0 && len(n.Content) > s.maxItems {
+			c.errorf(n, "%s has %d entries, at most %d are allowed", where, len(n.Content), s.maxItems)
+			return
+		}
 		for i, item := range n.Content {
 			c.check(item, s.items, fmt.Sprintf("%s[%d]", where, i))
 		}

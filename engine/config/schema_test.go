@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,6 +114,9 @@ func TestSchemaAgreesWithDecoder(t *testing.T) {
 		{"empty lockfiles", "scans: {lockfiles: []}\n", false},
 		{"unknown scans key", "scans: {lockfile: [go.sum]}\n", false},
 		{"default branch as list of numbers", "scans: {default_branches: [1]}\n", false},
+		{"256 lockfiles", "scans: {lockfiles: [" + strings.Repeat("a.lock, ", 255) + "a.lock]}\n", true},
+		{"257 lockfiles", "scans: {lockfiles: [" + strings.Repeat("a.lock, ", 256) + "a.lock]}\n", false},
+		{"257 default branches", "scans: {default_branches: [" + strings.Repeat("b, ", 256) + "b]}\n", false},
 		{"bad date", "exceptions: [{rule: X1, paths: [a], reason: r, expires: 'next year'}]\n", false},
 		{"webhook section", "webhook: {mode: warn, rule_modes: {DWF603: audit}, fail_on: note, on_error: allow, exempt_namespaces: [a], allowed_registries: [r], insecure_registries: [r], pull_secrets: true, docker_config: c.json, gate: {mode: audit, exempt: [m/*], only: [t/*]}}\n", true},
 		{"bad webhook mode", "webhook: {mode: block}\n", false},

@@ -27,7 +27,16 @@ type spec struct {
 	patternWhat string
 	minimum     *int
 	nonEmpty    bool // strings and lists
+	// maxItems, when not 0, bounds a list whose every entry is matched
+	// against every file or branch a run sees.
+	maxItems int
 }
+
+// maxScanListItems bounds scans.lockfiles and scans.default_branches:
+// each lockfile glob is matched against every file name of the
+// repository walk, each branch against every branch filter, so ten
+// thousand of them made a check of 2,000 files take 25 times as long.
+const maxScanListItems = 256
 
 type field struct {
 	key      string
@@ -89,11 +98,11 @@ var fileSpec = sync.OnceValue(func() *spec {
 			{key: "scans", spec: &spec{typ: typeObject,
 				description: "Settings of the scanning-layer rules (DWF207-DWF210).",
 				fields: []field{
-					{key: "lockfiles", spec: &spec{typ: typeList, nonEmpty: true,
-						description: "File names (globs over the base name: * and ? as in a shell, [] classes) of the lockfiles whose change must trigger an image scan when they sit at the repository root or next to a Dockerfile (DWF210; data.dwf.config.scan_lockfiles). Default " + defaultLockfilesText + ".",
+					{key: "lockfiles", spec: &spec{typ: typeList, nonEmpty: true, maxItems: maxScanListItems,
+						description: "File names (globs over the base name: * and ? as in a shell, [] classes) of the lockfiles whose change must trigger an image scan when they sit at the repository root or next to a Dockerfile (DWF210; data.dwf.config.scan_lockfiles); at most 256. Default " + defaultLockfilesText + ".",
 						items:       &spec{typ: typeGlob, nonEmpty: true, pattern: fileNamePattern, patternWhat: "a file name without `/`"}}},
-					{key: "default_branches", spec: &spec{typ: typeList, nonEmpty: true,
-						description: "Branch names any of which may be the repository's default branch, which CodeQL must scan on push (DWF207; data.dwf.config.default_branches). Default [main, master].",
+					{key: "default_branches", spec: &spec{typ: typeList, nonEmpty: true, maxItems: maxScanListItems,
+						description: "Branch names any of which may be the repository's default branch, which CodeQL must scan on push (DWF207; data.dwf.config.default_branches); at most 256. Default [main, master].",
 						items:       &spec{typ: typeString, nonEmpty: true}}},
 				}}},
 			{key: "rules", spec: &spec{typ: typeMap,
@@ -219,6 +228,9 @@ func (s *spec) jsonSchema() map[string]any {
 		out["items"] = s.items.jsonSchema()
 		if s.nonEmpty {
 			out["minItems"] = 1
+		}
+		if s.maxItems > 0 {
+			out["maxItems"] = s.maxItems
 		}
 	case typeObject:
 		out["type"] = "object"
