@@ -22,6 +22,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -261,7 +262,7 @@ func Read(data []byte, opts ReadOptions) (*Bundle, error) {
 	for _, m := range b.Modules {
 		name := cleanName(m.Path)
 		if _, dup := files[name]; dup {
-			return nil, fmt.Errorf("the bundle holds %q twice", name)
+			return nil, fmt.Errorf("the bundle holds %s twice", quoteName(name))
 		}
 		files[name] = m.Raw
 	}
@@ -302,7 +303,7 @@ func scan(data []byte) (signed bool, err error) {
 		if strings.ContainsRune(h.Name, '\\') {
 			// A Windows path, or a name that means one thing here and
 			// another to whoever unpacks it: refused, not guessed at.
-			return false, fmt.Errorf("bundle entry %q: names use / between directories, not a backslash", h.Name)
+			return false, fmt.Errorf("bundle entry %s: names use / between directories, not a backslash", quoteName(h.Name))
 		}
 		name := cleanName(h.Name)
 		if name == ".signatures.json" {
@@ -405,4 +406,16 @@ func verificationAlg(keyPEM []byte) (string, error) {
 		return "", fmt.Errorf("the EC key is on %s; ES256 needs P-256", k.Curve.Params().Name)
 	}
 	return "", fmt.Errorf("a %T key is not supported: use RSA (RS256) or EC P-256 (ES256)", key)
+}
+
+// maxQuotedName bounds how much of an entry name a message quotes: a tar
+// name may be a megabyte long.
+const maxQuotedName = 200
+
+// quoteName quotes an entry name for a message, cut at maxQuotedName bytes.
+func quoteName(name string) string {
+	if len(name) > maxQuotedName {
+		return strconv.Quote(strings.ToValidUTF8(name[:maxQuotedName], "")) + "…"
+	}
+	return strconv.Quote(name)
 }

@@ -208,6 +208,7 @@ func TestReadErrors(t *testing.T) {
 		{"not gzip", []byte("hello"), "not a bundle (.tar.gz)"},
 		{"gzip bomb", bomb.Bytes(), "the bundle expands to more than"},
 		{"data", withData, "data files are not supported"},
+		{"long name with a backslash", addFile(t, build(t, policyFS(), BuildOptions{}), strings.Repeat("d", 300)+`\x.rego`, []byte("package dwf.acme.x\n")), `bundle entry "` + strings.Repeat("d", 200) + `"…: names use / between directories`},
 		{"backslash in a name", addFile(t, build(t, policyFS(), BuildOptions{}), `dwf\acme\x.rego`, []byte("package dwf.acme.x\n")), `bundle entry "dwf\\acme\\x.rego": names use / between directories`},
 	}
 	for _, tc := range tests {
