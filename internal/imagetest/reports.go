@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -141,4 +142,24 @@ func AttachAtt(t testing.TB, repoRef string, subject v1.Hash, predicateTypes []s
 		t.Fatalf("pushing %s: %v", tag, err)
 	}
 	return man.descriptor(t).Digest
+}
+
+// TrivyReport is a Trivy JSON report of the image digest, created now,
+// with one vulnerability id of severity in openssl (fixed in 3.0.14).
+func TrivyReport(digest, id, severity string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"SchemaVersion": 2,
+		"CreatedAt":     time.Now().UTC().Format(time.RFC3339),
+		"ArtifactName":  "registry.test/app",
+		"ArtifactType":  "container_image",
+		"Metadata":      map[string]any{"RepoDigests": []string{"registry.test/app@" + digest}},
+		"Results": []any{map[string]any{
+			"Target": "app (debian 12.5)", "Class": "os-pkgs", "Type": "debian",
+			"Vulnerabilities": []any{map[string]any{
+				"VulnerabilityID": id, "PkgName": "openssl", "InstalledVersion": "3.0.1",
+				"FixedVersion": "3.0.14", "Severity": severity,
+			}},
+		}},
+	})
+	return b
 }

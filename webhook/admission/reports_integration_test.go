@@ -54,7 +54,7 @@ func TestIntegrationAdmissionReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	imagetest.Attach(t, vuln, v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(raw))},
-		imagetest.Referrer{ArtifactType: image.ArtifactTypeTrivyJSON, Data: trivyReport(d.String(), "CVE-2026-5151", "CRITICAL")}, http.DefaultTransport)
+		imagetest.Referrer{ArtifactType: image.ArtifactTypeTrivyJSON, Data: imagetest.TrivyReport(d.String(), "CVE-2026-5151", "CRITICAL")}, http.DefaultTransport)
 
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, ".dwf-policy.yaml")

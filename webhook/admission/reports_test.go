@@ -1,7 +1,6 @@
 package admission
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -15,26 +14,6 @@ import (
 	"github.com/devflow/dwf-policy/engine/input/image"
 	"github.com/devflow/dwf-policy/internal/imagetest"
 )
-
-// trivyReport is a Trivy JSON report of digest, created now, with one
-// vulnerability of severity.
-func trivyReport(digest, id, severity string) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"SchemaVersion": 2,
-		"CreatedAt":     time.Now().UTC().Format(time.RFC3339),
-		"ArtifactName":  "registry.test/app",
-		"ArtifactType":  "container_image",
-		"Metadata":      map[string]any{"RepoDigests": []string{"registry.test/app@" + digest}},
-		"Results": []any{map[string]any{
-			"Target": "app (debian 12.5)", "Class": "os-pkgs", "Type": "debian",
-			"Vulnerabilities": []any{map[string]any{
-				"VulnerabilityID": id, "PkgName": "openssl", "InstalledVersion": "3.0.1",
-				"FixedVersion": "3.0.14", "Severity": severity,
-			}},
-		}},
-	})
-	return b
-}
 
 // attachTo attaches a report to the index at ref, as oras attach does.
 func attachTo(t *testing.T, ref string, idx v1.ImageIndex, report []byte) {
@@ -63,7 +42,7 @@ func TestReportJudgedAtAdmission(t *testing.T) {
 	vuln := f.reg.Ref("team/vuln:1")
 	idx := imagetest.Index(t, imagetest.Spec{}.Images(t)...)
 	digest := f.reg.PushIndex(t, vuln, idx)
-	attachTo(t, vuln, idx, trivyReport(digest.String(), "CVE-2026-4242", "CRITICAL"))
+	attachTo(t, vuln, idx, imagetest.TrivyReport(digest.String(), "CVE-2026-4242", "CRITICAL"))
 	r := f.post(t, reviewJSON(t, deployment("vuln", podOpts{image: vuln}), reviewOpts{}), "")
 	if r.Allowed || !strings.Contains(message(r), "DWF401 error") || !strings.Contains(message(r), "CVE-2026-4242 (CRITICAL) in openssl 3.0.1") ||
 		!strings.Contains(message(r), "upgrade openssl to 3.0.14") {
@@ -86,7 +65,7 @@ func TestReportJudgedAtAdmission(t *testing.T) {
 	if d, _ := goodIdx.Digest(); d != f.goodDigest {
 		t.Fatalf("the good image is not reproducible: %s, %s", d, f.goodDigest)
 	}
-	attachTo(t, f.good, goodIdx, trivyReport(f.goodDigest.String(), "CVE-2026-0001", "LOW"))
+	attachTo(t, f.good, goodIdx, imagetest.TrivyReport(f.goodDigest.String(), "CVE-2026-0001", "LOW"))
 	lookups := f.reportGets.Load()
 	if r := f.post(t, body, ""); r.Allowed {
 		t.Errorf("within the no-report TTL the cached answer changed")

@@ -1,13 +1,11 @@
 package registrygate
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -18,24 +16,6 @@ import (
 	"github.com/devflow/dwf-policy/engine/input/image"
 	"github.com/devflow/dwf-policy/internal/imagetest"
 )
-
-// report is a Trivy JSON report of digest, created now, with one
-// vulnerability of severity.
-func trivyReport(digest, id, severity string) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"SchemaVersion": 2,
-		"CreatedAt":     time.Now().UTC().Format(time.RFC3339),
-		"ArtifactName":  "registry.test/app",
-		"Metadata":      map[string]any{"RepoDigests": []string{"registry.test/app@" + digest}},
-		"Results": []any{map[string]any{
-			"Target": "app (debian 12.5)", "Class": "os-pkgs",
-			"Vulnerabilities": []any{map[string]any{
-				"VulnerabilityID": id, "PkgName": "openssl", "InstalledVersion": "3.0.1", "FixedVersion": "3.0.14", "Severity": severity,
-			}},
-		}},
-	})
-	return b
-}
 
 // TestPullJudgedWithReport: a pull through the gate is judged with the
 // report attached to the image's digest: a CRITICAL vulnerability is
@@ -55,7 +35,7 @@ func TestPullJudgedWithReport(t *testing.T) {
 	raw, _ := img.RawManifest()
 	// Attached through the gate: a referrer is an artifact, not judged.
 	imagetest.Attach(t, vuln.String(), v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: digest, Size: int64(len(raw))},
-		imagetest.Referrer{ArtifactType: image.ArtifactTypeTrivyJSON, Data: trivyReport(digest.String(), "CVE-2026-4242", "CRITICAL")}, http.DefaultTransport)
+		imagetest.Referrer{ArtifactType: image.ArtifactTypeTrivyJSON, Data: imagetest.TrivyReport(digest.String(), "CVE-2026-4242", "CRITICAL")}, http.DefaultTransport)
 
 	pull := func(r name.Reference) string {
 		t.Helper()
