@@ -79,9 +79,9 @@ bench-compare: build ## dwf-policy beside conftest $(CONFTEST_VERSION) (one triv
 	fi
 	$(GO) run ./internal/benchcompare -dwf-policy $(BIN) -conftest $(TOOLS)/bin/conftest -runs $(BENCH_RUNS)
 
-docs: build ## Regenerate docs/rules.md, docs/inputs.md, docs/dwf-policy.schema.json and policies/catalogue.json from rule metadata and schemas
-	$(GO) test ./engine -run '^TestBuiltinCatalogue$$' -update
-	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dwf-policy # the catalogue is embedded
+docs: build ## Regenerate docs/rules.md, docs/inputs.md, docs/dwf-policy.schema.json, policies/catalogue.json and policies/modules.bin from rule metadata, schemas and modules
+	$(GO) test ./engine -run '^TestBuiltin(Catalogue|Modules)$$' -update
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dwf-policy # the catalogue and modules are embedded
 	$(BIN) rules --format markdown > docs/rules.md
 	$(BIN) config schema > docs/dwf-policy.schema.json
 	$(GO) test ./engine/document -run TestInputsDocIsCurrent -update

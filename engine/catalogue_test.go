@@ -15,7 +15,7 @@ import (
 	"github.com/devflow/dwf-policy/policies"
 )
 
-var update = flag.Bool("update", false, "rewrite policies/catalogue.json")
+var update = flag.Bool("update", false, "rewrite policies/catalogue.json and policies/modules.bin")
 
 // TestBuiltinCatalogue: the catalogue embedded beside the built-in policies
 // is what parsing them gives (refresh it with -update).
@@ -40,6 +40,37 @@ func TestBuiltinCatalogue(t *testing.T) {
 	}
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("%s is stale; run go test ./engine -run TestBuiltinCatalogue -update\n(-want +got)\n%s", file, diff)
+	}
+}
+
+// TestBuiltinModules: the encoded modules embedded beside the built-in
+// policies are what parsing them gives (refresh them with -update). The
+// encoding itself is tested in engine/internal/astcodec: a decoded module
+// equals the parsed one.
+func TestBuiltinModules(t *testing.T) {
+	want, err := BuildModules(policies.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const file = "../policies/" + ModulesFile
+	if *update {
+		if err := os.WriteFile(file, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := policies.FS.ReadFile(ModulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if onDisk, err := os.ReadFile(file); err != nil || !bytes.Equal(got, onDisk) {
+		t.Fatalf("the embedded modules are not %s (rebuild the test binary): %v", file, err)
+	}
+	if !bytes.Equal(want, got) {
+		t.Errorf("%s is stale; run go test ./engine -run TestBuiltinModules -update", file)
+	}
+	if n := len(readModules(policies.FS)); n == 0 {
+		t.Errorf("%s has no module", file)
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 
 	jsoniter "github.com/json-iterator/go"
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/devflow/dwf-policy/engine/internal/astcodec"
 )
 
 // CatalogueFile is the file, at the root of the built-in policies' file
@@ -36,6 +38,10 @@ type policyFile struct {
 	// module is the parsed file; nil until a compile needs it (built-in
 	// files described by the catalogue).
 	module *ast.Module
+	// encoded is the file's module from ModulesFile, decoded rather than
+	// the file parsed when a compile needs no METADATA; nil when there is
+	// none for this content.
+	encoded []byte
 }
 
 // moduleHeader is what the catalogue needs of a module: its package and
@@ -88,11 +94,16 @@ func readPolicyFiles(sources []PolicySource, withTests, parseAll bool) ([]*polic
 	var files []*policyFile
 	var errs []error
 	for _, src := range sources {
-		// The catalogue is decoded while the files are read.
-		var cat chan map[string]catalogueEntry
+		// The catalogue and the encoded modules are read while the files
+		// are.
+		type prepared struct {
+			catalogue map[string]catalogueEntry
+			modules   map[string]encodedModule
+		}
+		var cat chan prepared
 		if src.Builtin && !parseAll {
-			cat = make(chan map[string]catalogueEntry, 1)
-			go func() { cat <- readCatalogue(src.FS) }()
+			cat = make(chan prepared, 1)
+			go func() { cat <- prepared{readCatalogue(src.FS), readModules(src.FS)} }()
 		}
 		first := len(files)
 		err := fs.WalkDir(src.FS, ".", func(p string, d fs.DirEntry, err error) error {
@@ -119,10 +130,13 @@ func readPolicyFiles(sources []PolicySource, withTests, parseAll bool) ([]*polic
 			errs = append(errs, fmt.Errorf("reading policies from %s: %w", src.Name, err))
 		}
 		if cat != nil {
-			entries := <-cat
+			p := <-cat
 			for _, f := range files[first:] {
-				if e, ok := entries[f.fsPath]; ok && e.Hash == f.hash {
+				if e, ok := p.catalogue[f.fsPath]; ok && e.Hash == f.hash {
 					f.header = e.header()
+				}
+				if m, ok := p.modules[f.fsPath]; ok && m.hash == f.hash {
+					f.encoded = m.data
 				}
 			}
 		}
@@ -143,7 +157,8 @@ func readPolicyFiles(sources []PolicySource, withTests, parseAll bool) ([]*polic
 }
 
 // parseFiles parses files, spread over the cores, and sets their module
-// and, unless the catalogue gave it, their header. Without annotations,
+// and, unless the catalogue gave it, their header. A file with an encoded
+// module is decoded instead when annotations are not needed. Without annotations,
 // METADATA comments are left unparsed (their YAML is a fifth of parsing): a
 // built-in file's catalogue entry already holds what the catalogue needs,
 // and only type-checking against schemas reads them from the module.
@@ -161,9 +176,14 @@ func parseFiles(files []*policyFile, annotations bool) error {
 		for n := int(next.Add(1)) - 1; n < len(order); n = int(next.Add(1)) - 1 {
 			i := order[n]
 			f := files[i]
-			m, err := ast.ParseModuleWithOpts(f.name, string(f.raw), ast.ParserOptions{
-				ProcessAnnotation: annotations, RegoVersion: ast.RegoV1, Capabilities: parserCapabilities(),
-			})
+			var m *ast.Module
+			err := errNotEncoded
+			if f.encoded != nil && !annotations {
+				m, err = astcodec.Decode(f.encoded, f.name, f.raw)
+			}
+			if err != nil {
+				m, err = parseModule(f.name, f.raw, annotations)
+			}
 			if err != nil {
 				errs[i] = shortenExcerpts(err)
 				continue
@@ -183,6 +203,9 @@ func parseFiles(files []*policyFile, annotations bool) error {
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// errNotEncoded: a file has no encoded module to decode.
+var errNotEncoded = errors.New("no encoded module")
 
 // parserCapabilities are the capabilities OPA's parser assumes when given
 // none (it reads their keywords and features), made once: the parser would

@@ -12,7 +12,9 @@ import "embed"
 // engine skips *_test.rego when compiling policies for a check), and
 // catalogue.json, the package and METADATA of every module, generated from
 // them (see engine.CatalogueFile): the rule catalogue is read from it
-// without parsing the modules a run does not compile.
+// without parsing the modules a run does not compile; and modules.bin, the
+// modules already parsed (see engine.ModulesFile), which a run decodes
+// instead of parsing the Rego it compiles.
 //
-//go:embed */*.rego catalogue.json
+//go:embed */*.rego catalogue.json modules.bin
 var FS embed.FS
