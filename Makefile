@@ -17,8 +17,9 @@ FUZZTIME  ?= 3000x
 
 .PHONY: build demo test unit lint tools fuzz bench bench-compare bench-trivy bench-webhook bench-webhook-inprocess bench-gate soak-webhook docs deploy-manifests bundles clean self-check e2e-kube
 
-build: ## Build bin/dwf-policy, static (no cgo) as the release image is; release images add -trimpath, see Dockerfile.devflow
+build: ## Build bin/dwf-policy and bin/dwf-policy-server (which `dwf-policy serve` runs), static (no cgo) as the release image is; release images add -trimpath, see Dockerfile.devflow
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dwf-policy
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)-server ./cmd/dwf-policy-server
 
 demo: build ## Check the bundled example in testdata/demo (it has findings on purpose)
 	@echo "$$ $(BIN) check testdata/demo"

@@ -40,7 +40,7 @@ case $mode in bench | gate | soak) ;; *)
 	exit 2
 	;;
 esac
-[[ -x $BIN ]] || { echo "bench-webhook.sh: $BIN is missing: make build" >&2; exit 1; }
+[[ -x $BIN && -x $BIN-server ]] || { echo "bench-webhook.sh: $BIN or $BIN-server (which serve runs) is missing: make build" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/dwf-bench.XXXXXX")
 export DWF_REGISTRY_STATE=$work/registry-state

@@ -54,6 +54,14 @@ type Command struct {
 	// TuneGC lets one-shot commands trade memory for speed (see tuneGC);
 	// main sets it, tests leave the process's settings alone.
 	TuneGC bool
+	// Serve runs the servers of `serve`. The dwf-policy binary leaves it
+	// nil and hands `serve` to dwf-policy-server, which sets it (see
+	// execServer): linking the servers costs every other command about a
+	// millisecond of start-up.
+	Serve func(context.Context, ServeRequest) error
+
+	// args are Main's, for execServer.
+	args []string
 }
 
 // exitError carries an exit code out of a cobra RunE.
@@ -88,6 +96,7 @@ func (c Command) Main(ctx context.Context, args []string) int {
 	if c.Stdin == nil {
 		c.Stdin = os.Stdin
 	}
+	c.args = args
 	root := c.rootCommand()
 	if len(args) > 0 {
 		args = args[1:]

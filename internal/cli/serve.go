@@ -15,11 +15,11 @@ import (
 
 	"github.com/devflow/dwf-policy/engine/config"
 	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/engine/input/image"
+	"github.com/devflow/dwf-policy/engine/policyset"
 	"github.com/devflow/dwf-policy/engine/repopath"
 	"github.com/devflow/dwf-policy/engine/report"
-	"github.com/devflow/dwf-policy/webhook"
-	"github.com/devflow/dwf-policy/webhook/admission"
-	"github.com/devflow/dwf-policy/webhook/registrygate"
+	"github.com/devflow/dwf-policy/webhook/defaults"
 )
 
 // defaultJudgeTimeout is serve's --timeout: a push waits for its verdict,
@@ -199,7 +199,7 @@ Logs go to standard error.`,
 	f.StringVar(&fl.tlsKey, "tls-key", "", "the PEM private key `FILE` of --tls-cert")
 	f.StringVar(&fl.clientCA, "client-ca", "", "require a client certificate signed by a CA in the PEM `FILE` on /validate (with --tls-cert)")
 	f.BoolVar(&fl.admission, "admission", true, "serve the Kubernetes admission webhook at POST /validate")
-	f.StringArrayVar(&fl.exemptNamespaces, "exempt-namespace", admission.DefaultExemptNamespaces(), "never judge objects in `NAMESPACE` (repeatable; add the webhook's own)")
+	f.StringArrayVar(&fl.exemptNamespaces, "exempt-namespace", defaults.ExemptNamespaces(), "never judge objects in `NAMESPACE` (repeatable; add the webhook's own)")
 	f.StringArrayVar(&fl.allowedRegistries, "allowed-registry", nil, "admit only images from registry `HOST` or glob (repeatable, e.g. registry.internal:5000 or '*.example.com'); a host named exactly may be at a private address")
 	f.BoolVar(&fl.noAttachedReports, "no-attached-reports", false, "do not judge images at admission and on pulls through the gate with the vulnerability reports attached to them in the registry (DWF401-DWF404)")
 	f.BoolVar(&fl.pullSecrets, "pull-secrets", false, "pull images with each pod's imagePullSecrets and its service account's, read through the Kubernetes API with the webhook's own service account (in a cluster)")
@@ -214,26 +214,74 @@ Logs go to standard error.`,
 	f.StringArrayVar(&fl.gateExempt, "gate-exempt", nil, "pass manifests of repositories matching `GLOB` unjudged (repeatable; path.Match, e.g. 'mirror/*')")
 	f.StringArrayVar(&fl.gateOnly, "gate-only", nil, "judge only repositories matching `GLOB` (repeatable; default: all)")
 	f.StringVar(&fl.eventsTokenFile, "events-token-file", "", "accept registry notifications and verdict queries bearing the token in `FILE` (at least 16 characters)")
-	f.Int64Var(&fl.maxManifestBytes, "max-manifest-size", registrygate.DefaultMaxManifestBytes, "refuse manifests larger than this many `BYTES` (413)")
+	f.Int64Var(&fl.maxManifestBytes, "max-manifest-size", defaults.MaxManifestBytes, "refuse manifests larger than this many `BYTES` (413)")
 	f.DurationVar(&fl.reconcileInterval, "reconcile-interval", 0, "every `DURATION`, judge the digests of the listed repositories' tags that have no verdict, catching pushes whose notification was lost (0: never)")
 	f.StringArrayVar(&fl.reconcileRepos, "reconcile-repository", nil, "reconcile the repository `NAME` (repeatable; --gate-only names without wildcards are reconciled too)")
 	f.BoolVar(&fl.reconcileCatalog, "reconcile-catalog", false, "reconcile every repository the registry lists at /v2/_catalog that the gate judges")
-	f.Float64Var(&fl.reconcileRate, "reconcile-rate", registrygate.DefaultReconcileRate, "make at most this many registry requests per second when reconciling")
+	f.Float64Var(&fl.reconcileRate, "reconcile-rate", defaults.ReconcileRate, "make at most this many registry requests per second when reconciling")
 	f.StringVar(&fl.logLevel, "log-level", "info", "log at this level and above: debug, info, warn or error")
 	return cmd
 }
+
+// ServeRequest is what `serve` asks of the server: its flags and
+// configuration, checked. Command.Serve carries it out.
+type ServeRequest struct {
+	Listen, TLSCert, TLSKey, ClientCA string
+	Policy                            policyset.Options
+	// Image says how registries are reached; its Keychain is nil when
+	// DockerConfig names the credentials to read instead.
+	Image        image.Options
+	FailOn       finding.Severity
+	Logger       *slog.Logger
+	Listening    func(main, gate string)
+	PolicyReload time.Duration
+	Tool         report.Tool
+	// Timeout bounds judging one image.
+	Timeout time.Duration
+	// Mode and OnError are checked: enforce, warn or audit; deny or allow.
+	Mode, OnError     string
+	DockerConfig      string // absolute path, or "" for none
+	NoAttachedReports bool
+	// Admission is nil when the admission webhook is off.
+	Admission *ServeAdmission
+	// Gate is nil without --registry-gate.
+	Gate *ServeGate
+	// Source names where a setting came from ("--docker-config", or
+	// "webhook.docker_config in FILE"), for an error about it.
+	Source func(flag string) string
+}
+
+// ServeAdmission is the admission webhook's part of a ServeRequest.
+type ServeAdmission struct {
+	RuleModes                           map[string]string // rule ID to enforce, warn or audit
+	ExemptNamespaces, AllowedRegistries []string
+	PullSecrets                         bool
+}
+
+// ServeGate is the registry gate's part of a ServeRequest.
+type ServeGate struct {
+	Upstream, Listen, EventsTokenFile string
+	Mode                              string // enforce, warn or audit
+	Exempt, Only                      []string
+	MaxManifestBytes                  int64
+	ReconcileInterval                 time.Duration
+	ReconcileRepositories             []string
+	ReconcileCatalog                  bool
+	ReconcileRate                     float64
+}
+
+// serveModes are the values of --mode and of a rule's --rule-mode.
+var serveModes = []string{"enforce", "warn", "audit"}
 
 func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 	failOn, err := finding.ParseSeverity(fl.failOn)
 	if err != nil || failOn == finding.SeverityNone {
 		return usageError("%s: %q is not error, warning or note", fl.source("fail-on"), fl.failOn)
 	}
-	mode := registrygate.Mode(fl.mode)
-	if mode != registrygate.Enforce && mode != registrygate.Warn && mode != registrygate.Audit {
+	if !slices.Contains(serveModes, fl.mode) {
 		return usageError("%s: %q is not enforce, warn or audit", fl.source("mode"), fl.mode)
 	}
-	onError := registrygate.OnError(fl.onError)
-	if onError != registrygate.Deny && onError != registrygate.Allow {
+	if fl.onError != "deny" && fl.onError != "allow" {
 		return usageError("%s: %q is not deny or allow", fl.source("on-error"), fl.onError)
 	}
 	var level slog.Level
@@ -258,6 +306,14 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 	if u, err := url.Parse(fl.gateUpstream); fl.gateUpstream != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "") {
 		return usageError("--registry-gate: %q is not a registry base URL such as http://127.0.0.1:5000", fl.gateUpstream)
 	}
+	ruleModes := map[string]string{}
+	for _, rm := range fl.ruleModes {
+		id, m, ok := strings.Cut(rm, "=")
+		if !ok || !finding.RuleIDPattern.MatchString(id) || !slices.Contains(serveModes, m) {
+			return usageError("--rule-mode: %q is not ID=enforce, ID=warn or ID=audit", rm)
+		}
+		ruleModes[id] = m
+	}
 	wd, err := c.workDir()
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
@@ -270,88 +326,62 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	// A server's working directory means nothing: only --config is read.
 	polOpts.NoConfigSearch = true
-	log := slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: level}))
-	if fl.dockerConfig != "" {
-		kc, err := admission.NewStaticKeychain(repopath.Abs(wd, fl.dockerConfig), log)
-		if err != nil {
-			return usageError("%s: %v", fl.source("docker-config"), err)
-		}
-		imgOpts.Keychain = kc
-	} else if c.Keychain == nil {
-		// A server pulls with what it is given, never with the
-		// credentials of whoever runs it.
-		imgOpts.Keychain = authn.NewMultiKeychain()
+	req := ServeRequest{
+		Listen:            fl.listen,
+		TLSCert:           fl.tlsCert,
+		TLSKey:            fl.tlsKey,
+		ClientCA:          fl.clientCA,
+		Policy:            polOpts,
+		Image:             imgOpts,
+		FailOn:            failOn,
+		Logger:            slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: level})),
+		Listening:         c.Listening,
+		PolicyReload:      fl.policyReload,
+		Tool:              report.Tool{Name: "dwf-policy", Version: version(), InformationURI: InformationURI},
+		Timeout:           fl.timeout,
+		Mode:              fl.mode,
+		OnError:           fl.onError,
+		NoAttachedReports: fl.noAttachedReports,
+		Source:            fl.source,
 	}
-	opts := webhook.Options{
-		Listen:       fl.listen,
-		CertFile:     fl.tlsCert,
-		KeyFile:      fl.tlsKey,
-		ClientCAFile: fl.clientCA,
-		Policy:       polOpts,
-		Image:        imgOpts,
-		FailOn:       failOn,
-		Logger:       log,
-		Listening:    c.Listening,
-		PolicyReload: fl.policyReload,
-		Tool:         report.Tool{Name: "dwf-policy", Version: version(), InformationURI: InformationURI},
+	if fl.dockerConfig != "" {
+		req.DockerConfig = repopath.Abs(wd, fl.dockerConfig)
+		req.Image.Keychain = nil
+	} else if c.Keychain == nil {
+		req.Image.Keychain = authn.NewMultiKeychain()
 	}
 	if fl.admission {
-		ruleModes := map[string]admission.Mode{}
-		for _, rm := range fl.ruleModes {
-			id, m, ok := strings.Cut(rm, "=")
-			if mode := admission.Mode(m); !ok || !finding.RuleIDPattern.MatchString(id) || (mode != admission.Enforce && mode != admission.Warn && mode != admission.Audit) {
-				return usageError("--rule-mode: %q is not ID=enforce, ID=warn or ID=audit", rm)
-			}
-			ruleModes[id] = admission.Mode(m)
-		}
-		var api *admission.KubeAPI
-		if fl.pullSecrets {
-			if api, err = admission.InClusterAPI(); err != nil {
-				return usageError("%s: %v", fl.source("pull-secrets"), err)
-			}
-		}
-		opts.Admission = &admission.Options{
-			KubeAPI:           api,
+		req.Admission = &ServeAdmission{
 			RuleModes:         ruleModes,
-			Mode:              admission.Mode(mode),
-			OnError:           admission.OnError(onError),
 			ExemptNamespaces:  fl.exemptNamespaces,
 			AllowedRegistries: fl.allowedRegistries,
-			LookupTimeout:     fl.timeout,
-		}
-		if fl.noAttachedReports {
-			opts.Admission.ReportRules = []string{}
+			PullSecrets:       fl.pullSecrets,
 		}
 	}
 	if fl.gateUpstream != "" {
-		gateMode := mode
+		gateMode := fl.mode
 		if fl.gateMode != "" {
-			gateMode = registrygate.Mode(fl.gateMode)
+			gateMode = fl.gateMode
 		}
-		opts.Gate = &webhook.GateOptions{
-			Upstream:        fl.gateUpstream,
-			Listen:          fl.gateListen,
-			EventsTokenFile: fl.eventsTokenFile,
-			Options: registrygate.Options{
-				Mode:             gateMode,
-				OnError:          onError,
-				JudgeTimeout:     fl.timeout,
-				Exempt:           fl.gateExempt,
-				Only:             fl.gateOnly,
-				MaxManifestBytes: fl.maxManifestBytes,
-				Reconcile: registrygate.Reconcile{
-					Interval:     fl.reconcileInterval,
-					Repositories: fl.reconcileRepos,
-					Catalog:      fl.reconcileCatalog,
-					Rate:         fl.reconcileRate,
-				},
-				NoReports: fl.noAttachedReports,
-			},
+		req.Gate = &ServeGate{
+			Upstream:              fl.gateUpstream,
+			Listen:                fl.gateListen,
+			EventsTokenFile:       fl.eventsTokenFile,
+			Mode:                  gateMode,
+			Exempt:                fl.gateExempt,
+			Only:                  fl.gateOnly,
+			MaxManifestBytes:      fl.maxManifestBytes,
+			ReconcileInterval:     fl.reconcileInterval,
+			ReconcileRepositories: fl.reconcileRepos,
+			ReconcileCatalog:      fl.reconcileCatalog,
+			ReconcileRate:         fl.reconcileRate,
 		}
 	}
-	if err := webhook.Serve(ctx, opts); err != nil {
+	if c.Serve == nil {
+		return c.execServer()
+	}
+	if err := c.Serve(ctx, req); err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil
 		}
@@ -360,9 +390,6 @@ func (c Command) runServe(ctx context.Context, fl serveFlags) error {
 	return nil
 }
 
-// serveConfig lays the webhook: section of the --config file under the
-// flags: a setting of the file applies unless its flag was given. Only an
-// explicit --config is read, as serve reads no configuration otherwise.
 func (c Command) serveConfig(fl *serveFlags, changed func(flag string) bool) error {
 	if fl.config == "" {
 		return nil

@@ -43,6 +43,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/check"
 	"github.com/devflow/dwf-policy/engine/document"
 	"github.com/devflow/dwf-policy/engine/finding"
+	"github.com/devflow/dwf-policy/webhook/defaults"
 	"github.com/devflow/dwf-policy/webhook/internal/lru"
 	"github.com/devflow/dwf-policy/webhook/internal/memsize"
 )
@@ -110,7 +111,7 @@ func DefaultImageRules() []string { return slices.Clone(defaultImageRules) }
 
 // DefaultExemptNamespaces returns the namespaces never judged when
 // Options.ExemptNamespaces is nil; the webhook's own belongs there too.
-func DefaultExemptNamespaces() []string { return []string{"kube-system", "kube-node-lease"} }
+func DefaultExemptNamespaces() []string { return defaults.ExemptNamespaces() }
 
 // Options configure a Webhook. Checker is required; the zero value of
 // every other field is the default.

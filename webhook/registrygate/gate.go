@@ -37,6 +37,7 @@ import (
 	"github.com/devflow/dwf-policy/engine/finding"
 	"github.com/devflow/dwf-policy/engine/input/image"
 	"github.com/devflow/dwf-policy/engine/report"
+	"github.com/devflow/dwf-policy/webhook/defaults"
 	"github.com/devflow/dwf-policy/webhook/internal/lru"
 	"github.com/devflow/dwf-policy/webhook/internal/memsize"
 )
@@ -66,7 +67,7 @@ const (
 
 // Defaults for the zero Options.
 const (
-	DefaultMaxManifestBytes = 4 << 20
+	DefaultMaxManifestBytes = defaults.MaxManifestBytes
 	DefaultJudgeTimeout     = 30 * time.Second
 	DefaultCacheSize        = 10_000
 	// DefaultCacheBytes bounds the verdict and report caches each by the

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/devflow/dwf-policy/webhook/defaults"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -17,7 +18,7 @@ import (
 
 // Defaults of a reconciliation that is switched on.
 const (
-	DefaultReconcileRate = 5.0 // registry requests per second
+	DefaultReconcileRate = defaults.ReconcileRate // registry requests per second
 )
 
 // Reconcile configures the periodic reconciliation: every Interval, the
