@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -81,6 +84,116 @@ func TestSkippedStagesChangeNoFinding(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings differ (-every stage +skipping):\n%s", diff)
 	}
+	// A check's engine compiles the modules of policies/modules.bin.
+	deferred, err := New(ctx, Options{Policies: builtins, Deferred: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err = deferred.Evaluate(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings differ (-every stage +precompiled):\n%s", diff)
+	}
+	for _, f := range deferred.files {
+		if strings.HasPrefix(f.name, "policies/dockerfile/") && f.compiled == nil {
+			t.Errorf("%s was not decoded from %s", f.name, ModulesFile)
+		}
+	}
+}
+
+// localVars matches the variables the compiler generates, whose numbers
+// depend on what else was compiled (and so does the order of a set of
+// them, as printed).
+var localVars = regexp.MustCompile(`__local\d+__`)
+
+// unnumbered is s with the generated variables' numbers left out.
+func unnumbered(s string) string { return localVars.ReplaceAllString(s, "__local__") }
+
+// TestPrecompiledCompilesTheSame: for each kind, and for every kind at
+// once, the modules of policies/modules.bin compiled with
+// precompiledStages give what parsing and compiling their Rego gives: the
+// same modules (but for the numbers of generated variables), the same
+// rule tree and the same comprehension indices. TestSkippedStagesChange-
+// NoFinding compares what they find.
+func TestPrecompiledCompilesTheSame(t *testing.T) {
+	files, err := readPolicyFiles(builtins, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, f := range files {
+		if p := f.header.path; len(p) > 2 && p[0] == "dwf" && p[1] != "lib" {
+			kinds[p[1]] = true
+		}
+	}
+	sets := [][]string{slices.Sorted(maps.Keys(kinds))}
+	for k := range kinds {
+		sets = append(sets, []string{k})
+	}
+	for _, set := range sets {
+		t.Run(strings.Join(set, "+"), func(t *testing.T) {
+			cl, precompiled, err := closure(files, set, false)
+			if err != nil || !precompiled {
+				t.Fatalf("precompiled %v, %v", precompiled, err)
+			}
+			parsed, decoded := map[string]*ast.Module{}, map[string]*ast.Module{}
+			for _, f := range cl {
+				if parsed[f.name], err = parseModule(f.name, f.raw, false); err != nil {
+					t.Fatal(err)
+				}
+				decoded[f.name] = f.compiled
+			}
+			want, err := compile(parsed, nil, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := compilePrecompiled(decoded, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, w := range want.Modules {
+				g := got.Modules[name]
+				if g == nil {
+					t.Fatalf("%s not compiled", name)
+				}
+				if diff := cmp.Diff(unnumbered(w.String()), unnumbered(g.String())); diff != "" {
+					t.Errorf("%s compiles differently (-from Rego +precompiled):\n%s", name, diff)
+				}
+				if wi, gi := comprehensionIndices(want, w), comprehensionIndices(got, g); wi != gi {
+					t.Errorf("%s: %d comprehension indices, want %d", name, gi, wi)
+				}
+			}
+			if w, g := ruleTree(want.RuleTree), ruleTree(got.RuleTree); !slices.Equal(w, g) {
+				t.Errorf("rule trees differ:\n%s", cmp.Diff(w, g))
+			}
+		})
+	}
+}
+
+// comprehensionIndices counts the comprehensions of m that c indexed.
+func comprehensionIndices(c *ast.Compiler, m *ast.Module) int {
+	n := 0
+	ast.WalkTerms(m, func(x *ast.Term) bool {
+		switch x.Value.(type) {
+		case *ast.ArrayComprehension, *ast.SetComprehension, *ast.ObjectComprehension:
+			if c.ComprehensionIndex(x) != nil {
+				n++
+			}
+		}
+		return false
+	})
+	return n
+}
+
+// ruleTree lists the nodes of a rule tree with their number of rules.
+func ruleTree(n *ast.TreeNode) []string {
+	var out []string
+	n.DepthFirst(func(x *ast.TreeNode) bool {
+		out = append(out, fmt.Sprintf("%v %d", x.Key, len(x.Values)))
+		return false
+	})
+	return out
 }
 
 // TestSkippedStagesRewriteNothing: every built-in module comes out of the

@@ -29,13 +29,13 @@ func (e *Engine) Deterministic(kind document.Kind) bool {
 	}
 	// closure parses the files it reaches: compiling holds the same lock.
 	e.mu.Lock()
-	files, err := closure(e.files, []string{kindSegment(kind)}, e.typeCheck)
+	files, precompiled, err := closure(e.files, []string{kindSegment(kind)}, e.typeCheck)
 	e.mu.Unlock()
 	if err != nil {
 		return false
 	}
 	for _, f := range files {
-		if callsAny(f.module, nondeterministic) {
+		if callsAny(moduleFor(f, precompiled), nondeterministic) {
 			return false
 		}
 	}

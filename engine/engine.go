@@ -251,15 +251,20 @@ func (e *Engine) Prepare(ctx context.Context, kinds ...document.Kind) error {
 	err := func() error {
 		// Built-in files are compiled without their METADATA unless
 		// custom policies make the compile type-check against schemas.
-		files, err := closure(e.files, segs, e.typeCheck)
+		files, precompiled, err := closure(e.files, segs, e.typeCheck)
 		if err != nil {
 			return err
 		}
 		modules := make(map[string]*ast.Module, len(files))
 		for _, f := range files {
-			modules[f.name] = f.module
+			modules[f.name] = moduleFor(f, precompiled)
 		}
-		compiler, err := compile(modules, e.caps, e.typeCheck)
+		var compiler *ast.Compiler
+		if precompiled {
+			compiler, err = compilePrecompiled(modules, e.caps)
+		} else {
+			compiler, err = compile(modules, e.caps, e.typeCheck)
+		}
 		if err != nil {
 			return &CompileError{Err: err}
 		}

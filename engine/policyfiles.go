@@ -16,8 +16,6 @@ import (
 
 	jsoniter "github.com/json-iterator/go"
 	"github.com/open-policy-agent/opa/v1/ast"
-
-	"github.com/devflow/dwf-policy/engine/internal/astcodec"
 )
 
 // CatalogueFile is the file, at the root of the built-in policies' file
@@ -38,10 +36,12 @@ type policyFile struct {
 	// module is the parsed file; nil until a compile needs it (built-in
 	// files described by the catalogue).
 	module *ast.Module
-	// encoded is the file's module from ModulesFile, decoded rather than
-	// the file parsed when a compile needs no METADATA; nil when there is
-	// none for this content.
-	encoded []byte
+	// compiled is the file's module as compiled with the other built-ins,
+	// decoded from ModulesFile (entry, in index) when a compile needs it
+	// and no METADATA; entry is nil when the file has none for this content.
+	compiled *ast.Module
+	entry    *moduleEntry
+	index    *moduleIndex
 }
 
 // moduleHeader is what the catalogue needs of a module: its package and
@@ -98,12 +98,12 @@ func readPolicyFiles(sources []PolicySource, withTests, parseAll bool) ([]*polic
 		// are.
 		type prepared struct {
 			catalogue map[string]catalogueEntry
-			modules   map[string]encodedModule
+			modules   *moduleIndex
 		}
 		var cat chan prepared
 		if src.Builtin && !parseAll {
 			cat = make(chan prepared, 1)
-			go func() { cat <- prepared{readCatalogue(src.FS), readModules(src.FS)} }()
+			go func() { cat <- prepared{readCatalogue(src.FS), readModuleIndex(src.FS)} }()
 		}
 		first := len(files)
 		err := fs.WalkDir(src.FS, ".", func(p string, d fs.DirEntry, err error) error {
@@ -135,8 +135,11 @@ func readPolicyFiles(sources []PolicySource, withTests, parseAll bool) ([]*polic
 				if e, ok := p.catalogue[f.fsPath]; ok && e.Hash == f.hash {
 					f.header = e.header()
 				}
-				if m, ok := p.modules[f.fsPath]; ok && m.hash == f.hash {
-					f.encoded = m.data
+				if p.modules == nil {
+					continue
+				}
+				if m, ok := p.modules.entries[f.fsPath]; ok && m.hash == f.hash {
+					f.entry, f.index = &m, p.modules
 				}
 			}
 		}
@@ -157,8 +160,7 @@ func readPolicyFiles(sources []PolicySource, withTests, parseAll bool) ([]*polic
 }
 
 // parseFiles parses files, spread over the cores, and sets their module
-// and, unless the catalogue gave it, their header. A file with an encoded
-// module is decoded instead when annotations are not needed. Without annotations,
+// and, unless the catalogue gave it, their header. Without annotations,
 // METADATA comments are left unparsed (their YAML is a fifth of parsing): a
 // built-in file's catalogue entry already holds what the catalogue needs,
 // and only type-checking against schemas reads them from the module.
@@ -176,14 +178,7 @@ func parseFiles(files []*policyFile, annotations bool) error {
 		for n := int(next.Add(1)) - 1; n < len(order); n = int(next.Add(1)) - 1 {
 			i := order[n]
 			f := files[i]
-			var m *ast.Module
-			err := errNotEncoded
-			if f.encoded != nil && !annotations {
-				m, err = astcodec.Decode(f.encoded, f.name, f.raw)
-			}
-			if err != nil {
-				m, err = parseModule(f.name, f.raw, annotations)
-			}
+			m, err := parseModule(f.name, f.raw, annotations)
 			if err != nil {
 				errs[i] = shortenExcerpts(err)
 				continue
@@ -204,9 +199,6 @@ func parseFiles(files []*policyFile, annotations bool) error {
 	return errors.Join(errs...)
 }
 
-// errNotEncoded: a file has no encoded module to decode.
-var errNotEncoded = errors.New("no encoded module")
-
 // parserCapabilities are the capabilities OPA's parser assumes when given
 // none (it reads their keywords and features), made once: the parser would
 // otherwise build and sort the list of every builtin for each module.
@@ -216,18 +208,20 @@ var parserCapabilities = sync.OnceValue(func() *ast.Capabilities {
 
 // closure returns the files to compile for the kinds: every package under
 // data.dwf.<kind> and every package they refer to (imports and data
-// references, data.dwf.lib.* above all), transitively, and parses those
-// not parsed yet (with their METADATA when annotations is set) all at
-// once: the references are in each file's header (from the catalogue for
-// a built-in file), so the files a rule imports are not waited for. All
-// the files of a package go together.
-func closure(files []*policyFile, kinds []string, annotations bool) ([]*policyFile, error) {
+// references, data.dwf.lib.* above all), transitively. When all of them
+// are in ModulesFile and annotations are not needed, it decodes their
+// compiled modules and says so (precompiled: compile them with
+// compilePrecompiled); otherwise it parses those not parsed yet (with
+// their METADATA when annotations is set) all at once: the references are
+// in each file's header (from the catalogue for a built-in file), so the
+// files a rule imports are not waited for. All the files of a package go
+// together.
+func closure(files []*policyFile, kinds []string, annotations bool) (out []*policyFile, precompiled bool, err error) {
 	var pending [][]string
 	for _, k := range kinds {
 		pending = append(pending, []string{"dwf", k})
 	}
 	included := make([]bool, len(files))
-	var out []*policyFile
 	for len(pending) > 0 {
 		ref := pending[len(pending)-1]
 		pending = pending[:len(pending)-1]
@@ -239,6 +233,13 @@ func closure(files []*policyFile, kinds []string, annotations bool) ([]*policyFi
 			}
 		}
 	}
+	if !annotations && !slices.ContainsFunc(out, func(f *policyFile) bool { return f.entry == nil }) {
+		// A corrupt entry (the tests keep the file sound) falls back to
+		// the Rego.
+		if decodeCompiled(out) == nil {
+			return out, true, nil
+		}
+	}
 	var unparsed []*policyFile
 	for _, f := range out {
 		if f.module == nil {
@@ -246,9 +247,18 @@ func closure(files []*policyFile, kinds []string, annotations bool) ([]*policyFi
 		}
 	}
 	if err := parseFiles(unparsed, annotations); err != nil {
-		return nil, fmt.Errorf("parsing policies: %w", err)
+		return nil, false, fmt.Errorf("parsing policies: %w", err)
 	}
-	return out, nil
+	return out, false, nil
+}
+
+// moduleFor is the module of f to compile: its compiled module when the
+// closure is precompiled, its parsed one otherwise.
+func moduleFor(f *policyFile, precompiled bool) *ast.Module {
+	if precompiled {
+		return f.compiled
+	}
+	return f.module
 }
 
 // dataRefs returns the ground prefixes, below data, of every reference a

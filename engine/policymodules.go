@@ -2,9 +2,12 @@ package engine
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -13,63 +16,209 @@ import (
 )
 
 // ModulesFile is the file, beside CatalogueFile, that holds every built-in
-// module already parsed (in astcodec's encoding), so that a check decodes
-// the modules it compiles instead of parsing their Rego: a fifth of the
-// time, and a third of the memory. It is generated from the modules (go
-// test ./engine -run TestBuiltinModules -update) and a test fails when it is
-// stale; an entry whose hash does not match its file is ignored and the
-// file parsed, as is every file when METADATA is needed (the encoding has
-// none).
+// module already compiled: parsed, and rewritten by the compiler stages a
+// check runs, all built-ins compiled together (astcodec's encoding). A
+// check of built-in policies decodes the modules it needs and compiles
+// them with the rewriting stages skipped (precompiledStages): a third of
+// the time of parsing and compiling their Rego, which a pre-commit hook
+// pays on every commit. The file is generated from the modules (go test
+// ./engine -run TestBuiltinModules -update) and a test fails when it is
+// stale; a kind whose modules are not all in it with their current hash is
+// parsed and compiled from the Rego, as is everything when METADATA is
+// needed (custom policies: the encoding has none).
 const ModulesFile = "modules.bin"
 
 // modulesMagic starts ModulesFile; another start means another format, and
 // the file is ignored.
-const modulesMagic = "dwf-policy modules 1\n"
+const modulesMagic = "dwf-policy compiled modules 1\n"
 
-// encodedModule is one entry of ModulesFile.
-type encodedModule struct {
-	hash string // contentHash of the source it was parsed from
-	data []byte
+// moduleIndex is ModulesFile's table of contents: each entry's place in the
+// file, read when a compile needs it (ReadAt on the embedded file: a check
+// of Dockerfiles reads 6 of 60 modules).
+type moduleIndex struct {
+	fsys    fs.FS
+	data    int64 // where the entries start
+	entries map[string]moduleEntry
 }
 
-// readModules reads ModulesFile by module path; nil when there is none or it
-// cannot be read (every module is then parsed).
-func readModules(fsys fs.FS) map[string]encodedModule {
-	raw, err := fs.ReadFile(fsys, ModulesFile)
-	if err != nil || !strings.HasPrefix(string(raw), modulesMagic) {
+// moduleEntry is one compiled module in ModulesFile.
+type moduleEntry struct {
+	hash     string // contentHash of the source it was compiled from
+	off, len int64  // from moduleIndex.data
+}
+
+// readModuleIndex reads ModulesFile's table of contents; nil when there is
+// none or it cannot be read (every module is then parsed).
+func readModuleIndex(fsys fs.FS) *moduleIndex {
+	f, err := fsys.Open(ModulesFile)
+	if err != nil {
 		return nil
 	}
-	raw = raw[len(modulesMagic):]
+	defer f.Close()
+	head := make([]byte, len(modulesMagic)+4)
+	if _, err := io.ReadFull(f, head); err != nil || string(head[:len(modulesMagic)]) != modulesMagic {
+		return nil
+	}
+	n := binary.LittleEndian.Uint32(head[len(modulesMagic):])
+	if st, err := f.Stat(); err != nil || int64(n) > st.Size() {
+		return nil
+	}
+	toc := make([]byte, n)
+	if _, err := io.ReadFull(f, toc); err != nil {
+		return nil
+	}
 	next := func() ([]byte, bool) {
-		n, w := binary.Uvarint(raw)
-		if w <= 0 || n > uint64(len(raw)-w) {
+		l, w := binary.Uvarint(toc)
+		if w <= 0 || l > uint64(len(toc)-w) {
 			return nil, false
 		}
-		b := raw[w : w+int(n)]
-		raw = raw[w+int(n):]
+		b := toc[w : w+int(l)]
+		toc = toc[w+int(l):]
 		return b, true
 	}
-	out := map[string]encodedModule{}
-	for len(raw) > 0 {
+	number := func() (int64, bool) {
+		v, w := binary.Uvarint(toc)
+		if w <= 0 || v > 1<<40 {
+			return 0, false
+		}
+		toc = toc[w:]
+		return int64(v), true
+	}
+	ix := &moduleIndex{fsys: fsys, data: int64(len(head)) + int64(n), entries: map[string]moduleEntry{}}
+	for len(toc) > 0 {
 		name, ok1 := next()
 		hash, ok2 := next()
-		data, ok3 := next()
-		if !ok1 || !ok2 || !ok3 {
+		off, ok3 := number()
+		l, ok4 := number()
+		if !ok1 || !ok2 || !ok3 || !ok4 {
 			return nil
 		}
-		out[string(name)] = encodedModule{hash: string(hash), data: data}
+		ix.entries[string(name)] = moduleEntry{hash: string(hash), off: off, len: l}
 	}
-	return out
+	return ix
 }
 
-// BuildModules parses every module of fsys (tests excluded) as a check
-// does, without METADATA, and returns ModulesFile's content for them.
-func BuildModules(fsys fs.FS) ([]byte, error) {
-	out := []byte(modulesMagic)
-	add := func(b []byte) {
-		out = binary.AppendUvarint(out, uint64(len(b)))
-		out = append(out, b...)
+// read returns the encodings of entries, in order.
+func (ix *moduleIndex) read(entries []moduleEntry) ([][]byte, error) {
+	f, err := ix.fsys.Open(ModulesFile)
+	if err != nil {
+		return nil, err
 	}
+	defer f.Close()
+	out := make([][]byte, len(entries))
+	ra, ok := f.(io.ReaderAt)
+	if !ok {
+		all, err := io.ReadAll(f)
+		if err != nil {
+			return nil, err
+		}
+		ra = readerAt(all)
+	}
+	for i, e := range entries {
+		out[i] = make([]byte, e.len)
+		if _, err := ra.ReadAt(out[i], ix.data+e.off); err != nil {
+			return nil, fmt.Errorf("%s: %w", ModulesFile, err)
+		}
+	}
+	return out, nil
+}
+
+// readerAt reads a byte slice at offsets.
+type readerAt []byte
+
+func (r readerAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off > int64(len(r)) {
+		return 0, io.EOF
+	}
+	n := copy(p, r[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// decodeCompiled sets the compiled module of every file that has none yet,
+// from ModulesFile; files without an entry are an error.
+func decodeCompiled(files []*policyFile) error {
+	var todo []*policyFile
+	for _, f := range files {
+		if f.compiled == nil {
+			if f.entry == nil {
+				return fmt.Errorf("%s: not in %s", f.name, ModulesFile)
+			}
+			todo = append(todo, f)
+		}
+	}
+	// Files of one source share an index; built-in files come from one.
+	for len(todo) > 0 {
+		ix := todo[0].index
+		var batch []*policyFile
+		var entries []moduleEntry
+		rest := todo[:0:0]
+		for _, f := range todo {
+			if f.index == ix {
+				batch = append(batch, f)
+				entries = append(entries, *f.entry)
+			} else {
+				rest = append(rest, f)
+			}
+		}
+		data, err := ix.read(entries)
+		if err != nil {
+			return err
+		}
+		for i, f := range batch {
+			m, err := astcodec.Decode(data[i], f.name, f.raw)
+			if err != nil {
+				return fmt.Errorf("%s in %s: %w", f.name, ModulesFile, err)
+			}
+			f.compiled = m
+		}
+		todo = rest
+	}
+	return nil
+}
+
+// precompiledStages are the compiler stages skipped for modules decoded
+// from ModulesFile: every stage but those that build what evaluation reads
+// from the compiler rather than from the modules (the module and rule
+// trees, the rule and comprehension indices, the local variable generator
+// for the queries). The modules were rewritten when the file was built;
+// TestPrecompiledCompilesTheSame checks that the result is the compile of
+// their Rego.
+var precompiledStages = func() []ast.StageID {
+	keep := []ast.StageID{
+		ast.StageInitLocalVarGen, ast.StageSetModuleTree, ast.StageSetRuleTree,
+		ast.StageSetAnnotationSet, ast.StageBuildRuleIndices, ast.StageBuildComprehensionIndices,
+	}
+	var skip []ast.StageID
+	for _, s := range ast.AllStages() {
+		if !slices.Contains(keep, s) {
+			skip = append(skip, s)
+		}
+	}
+	return skip
+}()
+
+// compilePrecompiled compiles modules decoded from ModulesFile.
+func compilePrecompiled(modules map[string]*ast.Module, caps *ast.Capabilities) (*ast.Compiler, error) {
+	c := newBaseCompiler(caps).WithSkipStages(precompiledStages...)
+	if c.Compile(modules); c.Failed() {
+		return nil, fmt.Errorf("compiling policies: %w", c.Errors)
+	}
+	return c, nil
+}
+
+// BuildModules compiles every module of fsys (tests excluded) as a check
+// compiles built-in policies, all together, and returns ModulesFile's
+// content for them.
+func BuildModules(fsys fs.FS) ([]byte, error) {
+	type file struct {
+		name string
+		raw  []byte
+	}
+	var files []file
+	modules := map[string]*ast.Module{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || path.Ext(p) != ".rego" || strings.HasSuffix(p, "_test.rego") {
 			return err
@@ -82,19 +231,39 @@ func BuildModules(fsys fs.FS) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		data, err := astcodec.Encode(m, raw)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		add([]byte(p))
-		add([]byte(contentHash(raw)))
-		add(data)
+		files = append(files, file{p, raw})
+		modules[p] = m
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	c, err := compile(modules, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	var toc, data []byte
+	add := func(b []byte) {
+		toc = binary.AppendUvarint(toc, uint64(len(b)))
+		toc = append(toc, b...)
+	}
+	for _, f := range files {
+		enc, err := astcodec.Encode(c.Modules[f.name], f.raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.name, err)
+		}
+		add([]byte(f.name))
+		add([]byte(contentHash(f.raw)))
+		toc = binary.AppendUvarint(toc, uint64(len(data)))
+		toc = binary.AppendUvarint(toc, uint64(len(enc)))
+		data = append(data, enc...)
+	}
+	if len(toc) > 1<<31 {
+		return nil, errors.New("too many modules")
+	}
+	out := append([]byte(modulesMagic), binary.LittleEndian.AppendUint32(nil, uint32(len(toc)))...)
+	out = append(out, toc...)
+	return append(out, data...), nil
 }
 
 // parseModule parses one policy file as the engine does.

@@ -13,8 +13,8 @@ import "embed"
 // catalogue.json, the package and METADATA of every module, generated from
 // them (see engine.CatalogueFile): the rule catalogue is read from it
 // without parsing the modules a run does not compile; and modules.bin, the
-// modules already parsed (see engine.ModulesFile), which a run decodes
-// instead of parsing the Rego it compiles.
+// modules already compiled (see engine.ModulesFile), which a run decodes
+// instead of parsing and compiling the Rego it needs.
 //
 //go:embed */*.rego catalogue.json modules.bin
 var FS embed.FS
