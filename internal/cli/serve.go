@@ -74,7 +74,10 @@ func (c Command) serveCommand() *cobra.Command {
 		Short: "Serve the Kubernetes admission webhook and the registry gate until stopped",
 		Long: `Serve runs dwf-policy as a long-running server. The main listener (--listen)
 answers /healthz, /readyz (200 once the policy set is loaded), /metrics
-(Prometheus) and the endpoints of each front door.
+(Prometheus) and the endpoints of each front door. The servers live in
+dwf-policy-server, which dwf-policy runs in its place (same process, flags
+and signals) once the flags check: beside the dwf-policy binary, else on
+PATH.
 
 Admission webhook (on unless --admission=false): POST /validate answers
 admission.k8s.io/v1 AdmissionReviews for Pods (pods/ephemeralcontainers
