@@ -20,11 +20,15 @@
 //
 // The comment syntax is the same in every file kind that uses # comments
 // (Dockerfiles, YAML, HCL), so the scan is textual: `#` must start the line
-// or follow whitespace.
+// or follow whitespace. JSON has no comments: in content that is JSON (a
+// Trivy report, a JSON manifest, the object of an admission review) a `#`
+// is inside a string, and the string's author, who may be the author of an
+// image or a pod rather than of the repository, suppresses nothing.
 package suppress
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -58,8 +62,8 @@ type Directive struct {
 
 // Parse finds the suppression comments in a file's content.
 func Parse(src []byte) []Directive {
-	if !mentionsTool(src) {
-		return nil // the common case, at the cost of one scan
+	if !MayHold(src) {
+		return nil
 	}
 	lines := strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n")
 	var out []Directive
@@ -111,7 +115,11 @@ func findMarker(line string) (hash int, ownLine, ok bool) {
 // MayHold reports whether src may hold suppression comments: Parse finds
 // none in content without it. A check keeps only such content for
 // suppressions, and reads the rest again when a report needs it.
-func MayHold(src []byte) bool { return mentionsTool(src) }
+func MayHold(src []byte) bool {
+	// Mentioning the tool is the rare case, at the cost of one scan; only
+	// then is the content read as JSON, which has no comments.
+	return mentionsTool(src) && !json.Valid(bytes.TrimPrefix(src, []byte("\xef\xbb\xbf")))
+}
 
 // tool is the name every directive starts with, matched without regard to
 // case when looking for comments that were meant as suppressions.

@@ -49,6 +49,14 @@ func TestParse(t *testing.T) {
 			{Location: loc(1, 1, 28), Target: 2, IDs: []string{"DWF104"}, Reason: "r"},
 		}},
 		{"inside a word is not a comment", "RUN echo a#dwf-policy:ignore DWF104 r\n", nil},
+		// JSON has no comments: a string is the author's of the content (an
+		// image's file path in a Trivy report, a pod's command), not a
+		// suppression.
+		{"JSON string", "{\n  \"PkgPath\": \"opt/x # dwf-policy:ignore DWF401 unreachable/lib.jar\",\n  \"Severity\": \"CRITICAL\"\n}\n", nil},
+		{"JSON with a byte order mark", "\xef\xbb\xbf[\"a # dwf-policy:ignore DWF401 r\"]\n", nil},
+		{"YAML that is not JSON keeps its comments", "a: 1 # dwf-policy:ignore DWF601 r\n", []Directive{
+			{Location: loc(1, 6, 33), Target: 1, IDs: []string{"DWF601"}, Reason: "r"},
+		}},
 		{"no reason", "# dwf-policy:ignore DWF104\nFROM x\n", []Directive{
 			{Location: loc(1, 1, 26), Target: 2, Problem: "the suppression gives no reason: write it as `# dwf-policy:ignore DWF104 why this is acceptable`"},
 		}},

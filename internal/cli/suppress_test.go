@@ -323,3 +323,48 @@ func TestUnusedException(t *testing.T) {
 		t.Errorf("one file: an exception was reported unused:\n%s", out)
 	}
 }
+
+// TestMarkersInJSONStringsSuppressNothing: JSON has no comments, so a
+// "# dwf-policy:ignore" inside a string of it is the string's author's, not
+// a suppression: a file path an image author chose in a Trivy report, a
+// pod's command. The findings next to them still fail the check.
+func TestMarkersInJSONStringsSuppressNothing(t *testing.T) {
+	root := repoRoot(t)
+	for _, tc := range []struct{ file, rule string }{
+		{"testdata/rules/DWF401/suppression-marker-in-a-json-string/trivy.json", "DWF401"},
+		{"testdata/rules/DWF603/suppression-marker-in-a-json-string/pod.json", "DWF603"},
+	} {
+		raw, err := os.ReadFile(filepath.Join(root, tc.file))
+		if err != nil || !bytes.Contains(raw, []byte(" # dwf-policy:ignore "+tc.rule+" ")) {
+			t.Fatalf("%s has no marker for %s: %v", tc.file, tc.rule, err)
+		}
+		out, stderr, code := runAt(t, root, frozen, "check", "--format", "json", tc.file)
+		if code != ExitFindings {
+			t.Errorf("%s: exit %d, want 1: %s", tc.file, code, stderr)
+		}
+		var rep struct {
+			Findings []struct {
+				RuleID       string `json:"rule_id"`
+				Suppressions []any  `json:"suppressions"`
+			} `json:"findings"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, f := range rep.Findings {
+			if f.RuleID == tc.rule {
+				found = true
+				if len(f.Suppressions) > 0 {
+					t.Errorf("%s: %s suppressed by a string: %v", tc.file, tc.rule, f.Suppressions)
+				}
+			}
+			if f.RuleID == "DWF002" {
+				t.Errorf("%s: a string read as a suppression (DWF002)", tc.file)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no %s finding:\n%s", tc.file, tc.rule, out)
+		}
+	}
+}
