@@ -91,6 +91,14 @@ func FuzzBundlePaths(f *testing.F) {
 		}) {
 			t.Fatalf("walk order %q is not sorted", files)
 		}
+		// fstest also tests fs.Sub of each directory, and the standard
+		// library's Sub joins the directory into Glob patterns unescaped:
+		// a directory named "[" makes every pattern malformed. The bundle's
+		// file system is not at fault there, so names with glob
+		// metacharacters skip that part.
+		if strings.ContainsAny(names, "[]*?") {
+			return
+		}
 		if err := fstest.TestFS(b.FS, files...); err != nil {
 			t.Fatal(err)
 		}
