@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path"
 	"slices"
-	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -140,28 +138,21 @@ func (r readerAt) ReadAt(p []byte, off int64) (int, error) {
 // decodeCompiled sets the compiled module of every file that has none yet,
 // from ModulesFile; files without an entry are an error.
 func decodeCompiled(files []*policyFile) error {
-	var todo []*policyFile
+	// Files of one source share an index: one open of ModulesFile each.
+	bySource := map[*moduleIndex][]*policyFile{}
 	for _, f := range files {
-		if f.compiled == nil {
-			if f.entry == nil {
-				return fmt.Errorf("%s: not in %s", f.name, ModulesFile)
-			}
-			todo = append(todo, f)
+		if f.compiled != nil {
+			continue
 		}
+		if f.entry == nil {
+			return fmt.Errorf("%s: not in %s", f.name, ModulesFile)
+		}
+		bySource[f.index] = append(bySource[f.index], f)
 	}
-	// Files of one source share an index; built-in files come from one.
-	for len(todo) > 0 {
-		ix := todo[0].index
-		var batch []*policyFile
-		var entries []moduleEntry
-		rest := todo[:0:0]
-		for _, f := range todo {
-			if f.index == ix {
-				batch = append(batch, f)
-				entries = append(entries, *f.entry)
-			} else {
-				rest = append(rest, f)
-			}
+	for ix, batch := range bySource {
+		entries := make([]moduleEntry, len(batch))
+		for i, f := range batch {
+			entries[i] = *f.entry
 		}
 		data, err := ix.read(entries)
 		if err != nil {
@@ -174,7 +165,6 @@ func decodeCompiled(files []*policyFile) error {
 			}
 			f.compiled = m
 		}
-		todo = rest
 	}
 	return nil
 }
@@ -213,30 +203,13 @@ func compilePrecompiled(modules map[string]*ast.Module, caps *ast.Capabilities) 
 // compiles built-in policies, all together, and returns ModulesFile's
 // content for them.
 func BuildModules(fsys fs.FS) ([]byte, error) {
-	type file struct {
-		name string
-		raw  []byte
-	}
-	var files []file
-	modules := map[string]*ast.Module{}
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || path.Ext(p) != ".rego" || strings.HasSuffix(p, "_test.rego") {
-			return err
-		}
-		raw, err := readPolicyFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		m, err := parseModule(p, raw, false)
-		if err != nil {
-			return err
-		}
-		files = append(files, file{p, raw})
-		modules[p] = m
-		return nil
-	})
+	files, err := readPolicyFiles([]PolicySource{{FS: fsys, Builtin: true}}, false, true)
 	if err != nil {
 		return nil, err
+	}
+	modules := make(map[string]*ast.Module, len(files))
+	for _, f := range files {
+		modules[f.name] = f.module
 	}
 	c, err := compile(modules, nil, false)
 	if err != nil {
@@ -252,8 +225,8 @@ func BuildModules(fsys fs.FS) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.name, err)
 		}
-		add([]byte(f.name))
-		add([]byte(contentHash(f.raw)))
+		add([]byte(f.fsPath))
+		add([]byte(f.hash))
 		toc = binary.AppendUvarint(toc, uint64(len(data)))
 		toc = binary.AppendUvarint(toc, uint64(len(enc)))
 		data = append(data, enc...)

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"sync"
 
 	"github.com/devflow/dwf-policy/engine/finding"
@@ -99,10 +100,10 @@ var fileSpec = sync.OnceValue(func() *spec {
 				description: "Settings of the scanning-layer rules (DWF207-DWF210).",
 				fields: []field{
 					{key: "lockfiles", spec: &spec{typ: typeList, nonEmpty: true, maxItems: maxScanListItems,
-						description: "File names (globs over the base name: * and ? as in a shell, [] classes) of the lockfiles whose change must trigger an image scan when they sit at the repository root or next to a Dockerfile (DWF210; data.dwf.config.scan_lockfiles); at most 256. Default " + defaultLockfilesText + ".",
+						description: "File names (globs over the base name: * and ? as in a shell, [] classes) of the lockfiles whose change must trigger an image scan when they sit at the repository root or next to a Dockerfile (DWF210; data.dwf.config.scan_lockfiles); at most " + strconv.Itoa(maxScanListItems) + ". Default " + defaultLockfilesText + ".",
 						items:       &spec{typ: typeGlob, nonEmpty: true, pattern: fileNamePattern, patternWhat: "a file name without `/`"}}},
 					{key: "default_branches", spec: &spec{typ: typeList, nonEmpty: true, maxItems: maxScanListItems,
-						description: "Branch names any of which may be the repository's default branch, which CodeQL must scan on push (DWF207; data.dwf.config.default_branches); at most 256. Default [main, master].",
+						description: "Branch names any of which may be the repository's default branch, which CodeQL must scan on push (DWF207; data.dwf.config.default_branches); at most " + strconv.Itoa(maxScanListItems) + ". Default [main, master].",
 						items:       &spec{typ: typeString, nonEmpty: true}}},
 				}}},
 			{key: "rules", spec: &spec{typ: typeMap,
